@@ -1,0 +1,17 @@
+"""The `redstep` command: one module per noun, each calling the same services as the API."""
+
+from __future__ import annotations
+
+import click
+
+from redstep import __version__
+from redstep.cli.sql import sql
+
+
+@click.group()
+@click.version_option(__version__, prog_name="redstep")
+def main() -> None:
+    """Run Step Functions workflows and the Redshift Data API on one machine."""
+
+
+main.add_command(sql)

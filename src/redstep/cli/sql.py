@@ -1,0 +1,136 @@
+"""`redstep sql`: run SQL through the Data API service and print its result."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from redstep.cli.render import OutputFormat, Rows, render
+from redstep.dataapi import DataApiError, DataApiService
+from redstep.project import ProjectError, load_project
+from redstep.warehouse.dialect import split_script
+
+DATABASE = "dev"
+"""Redshift's default database; the local warehouses answer to it."""
+WAIT_SECONDS = 30
+TERMINAL_STATUSES = frozenset({"FINISHED", "FAILED", "ABORTED"})
+
+
+class SqlFailed(Exception):
+    """The statement ended FAILED or ABORTED; the message is the Data API's Error."""
+
+
+@click.command()
+@click.argument("text", required=False)
+@click.option(
+    "--file",
+    "script",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the SQL from a file instead of the argument.",
+)
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="The project folder (redstep.toml); a folder without one uses every default.",
+)
+@click.option(
+    "--warehouse",
+    default=None,
+    help="A warehouse named in redstep.toml (sent as ClusterIdentifier); the default otherwise.",
+)
+@click.option(
+    "--output",
+    type=click.Choice([f.value for f in OutputFormat]),
+    default=OutputFormat.TABLE.value,
+    show_default=True,
+)
+def sql(
+    text: str | None, script: Path | None, project_dir: Path, warehouse: str | None, output: str
+) -> None:
+    """Run SQL in Redshift's dialect and print the last statement's result.
+
+    Text holding several statements runs as one BatchExecuteStatement in a transaction.
+    """
+    if (text is None) == (script is None):
+        raise click.UsageError("give the SQL either as an argument or with --file, not both")
+    source = text if text is not None else script.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    try:
+        project = load_project(project_dir)
+    except ProjectError as error:
+        raise click.ClickException(str(error)) from error
+    service = DataApiService(project)
+    try:
+        result = run_sql(service, source, cluster_identifier=warehouse)
+    except (SqlFailed, DataApiError) as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        service.close()
+    if result is None:
+        click.echo("OK", err=True)
+        return
+    render(result, OutputFormat(output), sys.stdout)
+
+
+def run_sql(
+    service: DataApiService, source: str, *, cluster_identifier: str | None = None
+) -> Rows | None:
+    """Submit `source`, wait for it to end, and return its last statement's rows (None if none)."""
+    statements = split_script(source)
+    if not statements:
+        raise click.UsageError("no SQL statement to run")
+    request: dict[str, Any] = {"Database": DATABASE, "WaitTimeSeconds": WAIT_SECONDS}
+    if cluster_identifier:
+        request["ClusterIdentifier"] = cluster_identifier
+    if len(statements) == 1:
+        submitted = service.execute_statement({**request, "Sql": statements[0]})
+    else:
+        submitted = service.batch_execute_statement({**request, "Sqls": statements})
+    statement_id: str = submitted["Id"]
+    try:
+        described = _wait(service, statement_id)
+    except KeyboardInterrupt:
+        service.cancel_statement({"Id": statement_id})
+        raise
+    if described["Status"] != "FINISHED":
+        raise SqlFailed(described.get("Error") or f"statement {described['Status']}")
+    if "SubStatements" in described and described["SubStatements"]:
+        last = described["SubStatements"][-1]
+        result_id, has_result_set = last["Id"], last["HasResultSet"]
+    else:
+        result_id, has_result_set = statement_id, described["HasResultSet"]
+    return _fetch(service, result_id) if has_result_set else None
+
+
+def _wait(service: DataApiService, statement_id: str) -> Mapping[str, Any]:
+    while True:
+        described = service.describe_statement({"Id": statement_id, "WaitTimeSeconds": WAIT_SECONDS})
+        if described["Status"] in TERMINAL_STATUSES:
+            return described
+
+
+def _fetch(service: DataApiService, statement_id: str) -> Rows:
+    columns: Sequence[str] = ()
+    rows: list[list[object]] = []
+    request: dict[str, Any] = {"Id": statement_id}
+    while True:
+        page = service.get_statement_result(request)
+        columns = [column["name"] for column in page["ColumnMetadata"]] or columns
+        rows.extend([_value(field) for field in record] for record in page["Records"])
+        if not page.get("NextToken"):
+            return Rows(columns=columns, rows=rows)
+        request = {"Id": statement_id, "NextToken": page["NextToken"]}
+
+
+def _value(field: Mapping[str, Any]) -> object:
+    """The value a Data API `Field` union holds (None for `isNull`)."""
+    if field.get("isNull"):
+        return None
+    ((_, value),) = field.items()
+    return value
