@@ -1,0 +1,156 @@
+"""Values and columns as the Data API shows them: `Field` unions and `ColumnMetadata`.
+
+A warehouse hands back Python values typed by Redshift type names (`Column.type_name`); this
+module renders each one as Redshift's Data API does: integers as `longValue`, floats as
+`doubleValue`, numerics as `stringValue` (Redshift sends them as text, so no digit is lost),
+dates and times as Redshift's text forms (`2024-01-02 03:04:05.12`, `…+00`), SUPER as JSON text,
+VARBYTE as `blobValue`, booleans as `booleanValue`, NULL as `{"isNull": true}`. The same text
+forms feed the CSV of GetStatementResultV2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from redstep.dataapi.shapes import ColumnMetadata, Field
+from redstep.warehouse.base import Column
+
+_INTEGERS = frozenset({"int2", "int4", "int8"})
+_FLOATS = frozenset({"float4", "float8"})
+_STRINGS = frozenset({"char", "varchar", "bpchar", "text"})
+
+# (isSigned, isCaseSensitive, precision, scale) as Redshift's Data API reports them per type.
+_TYPE_TRAITS: dict[str, tuple[bool, bool, int, int]] = {
+    "int2": (True, False, 5, 0),
+    "int4": (True, False, 10, 0),
+    "int8": (True, False, 19, 0),
+    "float4": (True, False, 8, 8),
+    "float8": (True, False, 17, 17),
+    "bool": (False, False, 1, 0),
+    "date": (False, False, 13, 0),
+    "time": (False, False, 15, 6),
+    "timetz": (False, False, 21, 6),
+    "timestamp": (False, False, 29, 6),
+    "timestamptz": (False, False, 35, 6),
+    "super": (False, True, 65535, 0),
+    "varbyte": (False, False, 65535, 0),
+}
+_DEFAULT_STRING_LENGTH = 65535
+
+
+def column_metadata(column: Column) -> ColumnMetadata:
+    """The ColumnMetadata Redshift reports for `column` (in a result set or DescribeTable)."""
+    type_name = "char" if column.type_name == "bpchar" else column.type_name
+    if type_name == "numeric":
+        signed, case_sensitive, precision, scale = True, False, column.precision, column.scale
+    elif type_name in _STRINGS:
+        length = column.length or column.precision or _DEFAULT_STRING_LENGTH
+        signed, case_sensitive, precision, scale = False, True, length, 0
+    else:
+        signed, case_sensitive, precision, scale = _TYPE_TRAITS.get(
+            type_name, (False, True, column.precision, column.scale)
+        )
+    metadata: ColumnMetadata = {
+        "isCaseSensitive": case_sensitive,
+        "isCurrency": False,
+        "isSigned": signed,
+        "label": column.name,
+        "length": column.length if type_name not in _STRINGS else 0,
+        "name": column.name,
+        "nullable": 1 if column.nullable else 0,
+        "precision": precision,
+        "scale": scale,
+        "schemaName": column.schema_name,
+        "tableName": column.table_name,
+        "typeName": type_name,
+    }
+    if column.default is not None:
+        metadata["columnDefault"] = column.default
+    return metadata
+
+
+def to_field(value: object, type_name: str) -> Field:
+    """One value of a column typed `type_name`, as a Data API Field union."""
+    if value is None:
+        return {"isNull": True}
+    if type_name in _INTEGERS and isinstance(value, int | Decimal | float):
+        return {"longValue": int(value)}
+    if type_name in _FLOATS and isinstance(value, int | float | Decimal):
+        return {"doubleValue": float(value)}
+    if type_name == "bool" or isinstance(value, bool):
+        return {"booleanValue": bool(value)}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"blobValue": bytes(value)}
+    if isinstance(value, int) and type_name not in ("numeric", *_STRINGS):
+        return {"longValue": value}
+    if isinstance(value, float) and type_name not in ("numeric", *_STRINGS):
+        return {"doubleValue": value}
+    return {"stringValue": to_text(value, type_name)}
+
+
+def to_text(value: object, type_name: str) -> str:
+    """A non-NULL value in Redshift's text form (what a `stringValue` or a CSV cell holds)."""
+    match value:
+        case bool():
+            return "true" if value else "false"
+        case Decimal():
+            return format(value, "f")
+        case dt.datetime():
+            return _timestamp_text(value, with_zone=type_name == "timestamptz")
+        case dt.date():
+            return value.isoformat()
+        case dt.time():
+            return _time_text(value, with_zone=type_name == "timetz")
+        case bytes() | bytearray() | memoryview():
+            return bytes(value).hex()
+        case dict() | list():
+            return json.dumps(value, separators=(",", ":"), default=json_default)
+        case str():
+            return value
+        case _:
+            return str(value)
+
+
+def field_size(field: Field) -> int:
+    """Bytes a field adds to ResultSize: the length of its value's text."""
+    for key, value in field.items():
+        if key == "isNull":
+            return 0
+        if isinstance(value, bytes):
+            return len(value)
+        return len(str(value).encode())
+    return 0
+
+
+def _fraction(microseconds: int) -> str:
+    return f".{microseconds:06d}".rstrip("0") if microseconds else ""
+
+
+def _timestamp_text(value: dt.datetime, *, with_zone: bool) -> str:
+    if with_zone:
+        utc = value.astimezone(dt.UTC) if value.tzinfo else value
+        return f"{utc:%Y-%m-%d %H:%M:%S}{_fraction(utc.microsecond)}+00"
+    return f"{value:%Y-%m-%d %H:%M:%S}{_fraction(value.microsecond)}"
+
+
+def _time_text(value: dt.time, *, with_zone: bool) -> str:
+    text = f"{value:%H:%M:%S}{_fraction(value.microsecond)}"
+    if not with_zone:
+        return text
+    offset = value.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{text}{sign}{hours:02d}" + (f":{rest:02d}" if rest else "")
+
+
+def json_default(value: Any) -> Any:
+    """`json.dumps` default for SUPER values that hold Decimals or dates."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -1,0 +1,172 @@
+"""The threads that run SQL: a shared pool, and one dedicated thread per session.
+
+Warehouses open lazily, once per name, and are shared by every thread. Each pool thread keeps one
+`Connection` per warehouse it has served, so statements reuse sessions with the engine but never
+share one concurrently. A session (SessionKeepAliveSeconds) gets its own thread holding one
+connection for its life, so a temporary table created by one statement is there for the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from redstep.warehouse.base import Connection, Warehouse, WarehouseError, WarehouseUnavailable
+from redstep.warehouse.registry import WarehouseOptions, open_warehouse
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_POOL_SIZE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Work for a worker: run on a connection to `warehouse`, or be told it could not."""
+
+    warehouse: str
+    run: Callable[[Connection], None]
+    fail: Callable[[WarehouseError], None]
+
+
+class Warehouses:
+    """The project's warehouses, opened on first use and shared by all threads."""
+
+    def __init__(
+        self,
+        urls: Mapping[str, str],
+        options: WarehouseOptions,
+        opener: Callable[[str, WarehouseOptions], Warehouse] = open_warehouse,
+    ) -> None:
+        self._urls = urls
+        self._options = options
+        self._opener = opener
+        self._open: dict[str, Warehouse] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Warehouse:
+        """The warehouse called `name`, opening it if needed."""
+        with self._lock:
+            warehouse = self._open.get(name)
+            if warehouse is None:
+                warehouse = self._opener(self._urls[name], self._options)
+                self._open[name] = warehouse
+            return warehouse
+
+    def close(self) -> None:
+        """Close every opened warehouse."""
+        with self._lock:
+            opened, self._open = list(self._open.values()), {}
+        for warehouse in opened:
+            try:
+                warehouse.close()
+            except WarehouseError:
+                logger.exception("closing a warehouse failed")
+
+
+class _Worker:
+    """One thread taking jobs from a queue, holding a connection per warehouse."""
+
+    def __init__(self, warehouses: Warehouses, jobs: queue.Queue[Job | None], name: str) -> None:
+        self._warehouses = warehouses
+        self._jobs = jobs
+        self._connections: dict[str, Connection] = {}
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
+
+    def _connection(self, warehouse: str) -> Connection:
+        connection = self._connections.get(warehouse)
+        if connection is None:
+            connection = self._warehouses.get(warehouse).connect()
+            self._connections[warehouse] = connection
+        return connection
+
+    def _loop(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                connection = self._connection(job.warehouse)
+            except WarehouseError as error:
+                job.fail(error)
+                continue
+            except Exception as error:  # a backend bug must not kill the worker
+                logger.exception("opening a connection failed")
+                job.fail(WarehouseUnavailable(str(error)))
+                continue
+            try:
+                job.run(connection)
+            except WarehouseUnavailable:
+                self._drop(job.warehouse)
+            except Exception:
+                logger.exception("a job failed outside its own error handling")
+        for warehouse in list(self._connections):
+            self._drop(warehouse)
+
+    def _drop(self, warehouse: str) -> None:
+        connection = self._connections.pop(warehouse, None)
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:
+                logger.exception("closing a connection failed")
+
+
+class WorkerPool:
+    """A fixed set of threads running statements that belong to no session."""
+
+    def __init__(self, warehouses: Warehouses, size: int = DEFAULT_POOL_SIZE) -> None:
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._workers = [
+            _Worker(warehouses, self._jobs, f"redstep-dataapi-{index}") for index in range(size)
+        ]
+
+    def submit(self, job: Job) -> None:
+        """Queue `job`; the first free thread runs it."""
+        self._jobs.put(job)
+
+    def drain(self) -> list[Job]:
+        """Take back every job not yet picked (at shutdown)."""
+        pending: list[Job] = []
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return pending
+            if job is not None:
+                pending.append(job)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the threads once they finish what they run; close their connections."""
+        for _ in self._workers:
+            self._jobs.put(None)
+        for worker in self._workers:
+            worker.thread.join(timeout)
+
+
+class SessionWorker:
+    """The one thread, and one connection, that serve a Data API session."""
+
+    def __init__(self, warehouses: Warehouses, session_id: str) -> None:
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._worker = _Worker(warehouses, self._jobs, f"redstep-session-{session_id[:8]}")
+
+    def submit(self, job: Job) -> None:
+        """Queue `job` behind the session's earlier statements."""
+        self._jobs.put(job)
+
+    def drain(self) -> list[Job]:
+        """Take back every job not yet picked."""
+        pending: list[Job] = []
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return pending
+            if job is not None:
+                pending.append(job)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End the session: its connection closes and its temporary tables go."""
+        self._jobs.put(None)
+        self._worker.thread.join(timeout)

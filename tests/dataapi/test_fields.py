@@ -1,0 +1,79 @@
+"""Field unions and ColumnMetadata, as Redshift's Data API renders them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from redstep.dataapi.fields import column_metadata, to_field, to_text
+from redstep.warehouse.base import Column
+
+UTC = dt.UTC
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name", "field"),
+    [
+        (None, "int4", {"isNull": True}),
+        (3, "int2", {"longValue": 3}),
+        (2**40, "int8", {"longValue": 2**40}),
+        (1.5, "float4", {"doubleValue": 1.5}),
+        (Decimal("12.30"), "numeric", {"stringValue": "12.30"}),
+        (Decimal("1E+2"), "numeric", {"stringValue": "100"}),
+        (True, "bool", {"booleanValue": True}),
+        ("ab  ", "char", {"stringValue": "ab  "}),
+        (dt.date(2024, 1, 2), "date", {"stringValue": "2024-01-02"}),
+        (dt.datetime(2024, 1, 2, 3, 4, 5), "timestamp", {"stringValue": "2024-01-02 03:04:05"}),
+        (
+            dt.datetime(2024, 1, 2, 3, 4, 5, 120000),
+            "timestamp",
+            {"stringValue": "2024-01-02 03:04:05.12"},
+        ),
+        (
+            dt.datetime(2024, 1, 2, 4, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+            "timestamptz",
+            {"stringValue": "2024-01-02 03:04:05+00"},
+        ),
+        (dt.time(3, 4, 5, 500), "time", {"stringValue": "03:04:05.0005"}),
+        ({"a": [1, 2]}, "super", {"stringValue": '{"a":[1,2]}'}),
+        ('{"a":1}', "super", {"stringValue": '{"a":1}'}),
+        (b"\x01\x02", "varbyte", {"blobValue": b"\x01\x02"}),
+    ],
+)
+def test_to_field(value: object, type_name: str, field: dict[str, object]) -> None:
+    assert to_field(value, type_name) == field
+
+
+def test_to_text_for_csv() -> None:
+    assert to_text(False, "bool") == "false"
+    assert to_text(b"\xff", "varbyte") == "ff"
+    assert to_text(dt.datetime(2024, 1, 2, tzinfo=UTC), "timestamptz") == "2024-01-02 00:00:00+00"
+
+
+def test_column_metadata() -> None:
+    assert column_metadata(Column(name="n", type_name="int4")) == {
+        "isCaseSensitive": False,
+        "isCurrency": False,
+        "isSigned": True,
+        "label": "n",
+        "length": 0,
+        "name": "n",
+        "nullable": 1,
+        "precision": 10,
+        "scale": 0,
+        "schemaName": "",
+        "tableName": "",
+        "typeName": "int4",
+    }
+    text = column_metadata(
+        Column(name="s", type_name="varchar", length=20, nullable=False, schema_name="public",
+               table_name="t", default="'x'::character varying")
+    )  # fmt: skip
+    assert text["isCaseSensitive"] is True
+    assert (text["precision"], text["nullable"], text["tableName"]) == (20, 0, "t")
+    assert text["columnDefault"] == "'x'::character varying"
+    assert column_metadata(Column(name="c", type_name="bpchar"))["typeName"] == "char"
+    price = column_metadata(Column(name="p", type_name="numeric", precision=10, scale=2))
+    assert (price["precision"], price["scale"], price["isSigned"]) == (10, 2, True)
