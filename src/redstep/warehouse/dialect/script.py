@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlglot.dialects.redshift import Redshift
 from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 _DIALECT = Redshift()
 

@@ -1,0 +1,90 @@
+"""translate: classification, parameters, and golden Redshift → DuckDB / PostgreSQL pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from redstep.warehouse.base import WarehouseError
+from redstep.warehouse.dialect import StatementKind, Target, session_setup, translate
+from redstep.warehouse.dialect.script import tokenize
+from redstep.warehouse.dialect.translate import replace_parameters
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("statement", "kind"),
+    [
+        ("begin", StatementKind.BEGIN),
+        ("BEGIN TRANSACTION", StatementKind.BEGIN),
+        ("start transaction", StatementKind.BEGIN),
+        ("commit", StatementKind.COMMIT),
+        ("end", StatementKind.COMMIT),
+        ("END TRANSACTION", StatementKind.COMMIT),
+        ("rollback", StatementKind.ROLLBACK),
+        ("abort", StatementKind.ROLLBACK),
+        ("analyze t", StatementKind.IGNORED),
+        ("analyze compression t", StatementKind.IGNORED),
+        ("vacuum delete only t to 75 percent", StatementKind.IGNORED),
+        ("set query_group to 'etl'", StatementKind.IGNORED),
+        ("truncate t", StatementKind.TRUNCATE),
+        ("select 1", StatementKind.QUERY),
+        ("-- comment only", StatementKind.IGNORED),
+    ],
+)
+@pytest.mark.parametrize("target", list(Target))
+def test_statement_kinds(statement: str, kind: StatementKind, target: Target) -> None:
+    assert translate(statement, target).kind == kind
+
+
+def test_parameters_in_target_style() -> None:
+    statement = "select :a, :b, :a, ':c', x::int, '%' -- :d"
+    duck = translate(statement, Target.DUCKDB)
+    pg = translate(statement, Target.POSTGRES)
+    assert duck.parameter_names == pg.parameter_names == ("a", "b")
+    assert duck.statements == ("SELECT $a, $b, $a, ':c', CAST(x AS INT), '%' /* :d */",)
+    assert pg.statements == ("SELECT %(a)s, %(b)s, %(a)s, ':c', CAST(x AS INT), '%%' /* :d */",)
+
+
+def test_parameters_in_statements_passed_through() -> None:
+    text = "grant select on t to :who -- 5% :not"
+    assert replace_parameters(text, tokenize(text), Target.POSTGRES) == (
+        "grant select on t to %(who)s -- 5%% :not",
+        ("who",),
+    )
+
+
+def test_alter_table_adding_only_informational_constraints_is_ignored() -> None:
+    statement = "alter table t add constraint pk primary key (a)"
+    assert translate(statement, Target.DUCKDB).kind == StatementKind.IGNORED
+
+
+def test_session_setup_makes_duckdb_divide_like_redshift() -> None:
+    assert "SET integer_division = true" in session_setup(Target.DUCKDB)
+    assert session_setup(Target.POSTGRES)
+
+
+def test_unload_to_a_missing_bucket_is_an_error() -> None:
+    with pytest.raises(WarehouseError, match="'missing'"):
+        translate("unload ('select 1') to 's3://missing/x' iam_role 'r'", Target.DUCKDB)
+
+
+def _golden_pairs() -> list[tuple[str, Target, str, str]]:
+    """Fixture files hold blocks: a Redshift line, then `duckdb: …` and `postgres: …` lines."""
+    pairs = []
+    for path in sorted(FIXTURES.glob("*.sql")):
+        blocks = path.read_text().strip().split("\n\n")
+        for block in blocks:
+            lines = [line for line in block.splitlines() if not line.startswith("#")]
+            redshift, *expected = lines
+            for line in expected:
+                name, _, sql = line.partition(": ")
+                pairs.append((path.stem, Target(name), redshift, sql))
+    return pairs
+
+
+@pytest.mark.parametrize(("source", "target", "redshift", "expected"), _golden_pairs())
+def test_golden_translations(source: str, target: Target, redshift: str, expected: str) -> None:
+    assert " ; ".join(translate(redshift, target).statements) == expected
