@@ -20,7 +20,9 @@ def _postgres_server_url() -> str:
     """The server the PostgreSQL tests use, or skip them saying why."""
     url = os.environ.get(POSTGRES_URL_VARIABLE)
     if not url:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_VARIABLE} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_URL_VARIABLE} (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     try:
         import psycopg
 

@@ -40,12 +40,17 @@ def test_statement_kinds(statement: str, kind: StatementKind, target: Target) ->
 
 
 def test_parameters_in_target_style() -> None:
-    statement = "select :a, :b, :a, ':c', x::int, '%' -- :d"
+    statement = "select :a as a, :b as b, :a as c, ':c' as d, x::int as f, '%' as e -- :d"
     duck = translate(statement, Target.DUCKDB)
     pg = translate(statement, Target.POSTGRES)
     assert duck.parameter_names == pg.parameter_names == ("a", "b")
-    assert duck.statements == ("SELECT $a, $b, $a, ':c', CAST(x AS INT), '%' /* :d */",)
-    assert pg.statements == ("SELECT %(a)s, %(b)s, %(a)s, ':c', CAST(x AS INT), '%%' /* :d */",)
+    assert duck.statements == (
+        "SELECT $a AS a, $b AS b, $a AS c, ':c' AS d, CAST(x AS INT) AS f, '%' AS e /* :d */",
+    )
+    assert pg.statements == (
+        "SELECT %(a)s AS a, %(b)s AS b, %(a)s AS c, ':c' AS d, CAST(x AS INT) AS f, "
+        "'%%' AS e /* :d */",
+    )
 
 
 def test_parameters_in_statements_passed_through() -> None:

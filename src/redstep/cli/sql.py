@@ -100,7 +100,7 @@ def run_sql(
         raise
     if described["Status"] != "FINISHED":
         raise SqlFailed(described.get("Error") or f"statement {described['Status']}")
-    if "SubStatements" in described and described["SubStatements"]:
+    if described.get("SubStatements"):
         last = described["SubStatements"][-1]
         result_id, has_result_set = last["Id"], last["HasResultSet"]
     else:
@@ -110,7 +110,9 @@ def run_sql(
 
 def _wait(service: DataApiService, statement_id: str) -> Mapping[str, Any]:
     while True:
-        described = service.describe_statement({"Id": statement_id, "WaitTimeSeconds": WAIT_SECONDS})
+        described = service.describe_statement(
+            {"Id": statement_id, "WaitTimeSeconds": WAIT_SECONDS}
+        )
         if described["Status"] in TERMINAL_STATUSES:
             return described
 

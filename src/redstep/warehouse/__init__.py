@@ -13,7 +13,12 @@ from redstep.warehouse.base import (
     WarehouseError,
     WarehouseUnavailable,
 )
-from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError, check_url, open_warehouse
+from redstep.warehouse.registry import (
+    WarehouseOptions,
+    WarehouseUrlError,
+    check_url,
+    open_warehouse,
+)
 
 __all__ = [
     "Capabilities",

@@ -1,4 +1,4 @@
-"""The values the dialect layer hands to a backend: what to run, and what kind of statement it is."""
+"""The values the dialect layer hands to a backend: what to run, and what kind of statement."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class StatementKind(StrEnum):
     QUERY = "QUERY"
     """Any statement run as is (SELECT, DML, DDL): run `Translation.statements` in order."""
     BEGIN = "BEGIN"
-    """BEGIN / START TRANSACTION: open a transaction unless one is open (Redshift warns, no error)."""
+    """BEGIN / START TRANSACTION: open a transaction unless one is open (Redshift only warns)."""
     COMMIT = "COMMIT"
     """COMMIT / END [TRANSACTION]: commit the open transaction, if any."""
     ROLLBACK = "ROLLBACK"

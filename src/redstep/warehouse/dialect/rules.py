@@ -367,7 +367,71 @@ def sysdate_is_transaction_start_utc(expression: exp.Expr) -> exp.Expr:
     return expression.transform(rewrite, copy=False)
 
 
+_SPECIAL_COLUMN_NAMES: dict[type[exp.Expr], str] = {
+    exp.CurrentDate: "date",
+    exp.CurrentTimestamp: "timestamp",
+    exp.Case: "case",
+    exp.ApproxDistinct: "count",
+}
+
+
+_CAST_COLUMN_NAMES: dict[exp.DType, str] = {
+    exp.DType.SMALLINT: "int2",
+    exp.DType.INT: "int4",
+    exp.DType.BIGINT: "int8",
+    exp.DType.DECIMAL: "numeric",
+    exp.DType.FLOAT: "float4",
+    exp.DType.DOUBLE: "float8",
+    exp.DType.BOOLEAN: "bool",
+    exp.DType.CHAR: "bpchar",
+    exp.DType.VARCHAR: "varchar",
+    exp.DType.TEXT: "text",
+    exp.DType.DATE: "date",
+    exp.DType.TIMESTAMP: "timestamp",
+    exp.DType.TIMESTAMPTZ: "timestamptz",
+}
+
+
+def _redshift_column_name(node: exp.Expr) -> str | None:
+    """The name Redshift gives an unnamed select item, or None where the engines agree already."""
+    if isinstance(node, exp.Column | exp.Star | exp.Dot):
+        return None
+    if isinstance(node, exp.Cast):
+        inner = node.this
+        if isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star):
+            return inner.name
+        return _CAST_COLUMN_NAMES.get(node.to.this, "?column?")
+    if isinstance(node, exp.Window):
+        return _redshift_column_name(node.this)
+    for kind, name in _SPECIAL_COLUMN_NAMES.items():
+        if isinstance(node, kind):
+            return name
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return "?column?"
+
+
+def name_columns_as_redshift(expression: exp.Expr) -> exp.Expr:
+    """Give unnamed select items the names Redshift reports (`?column?`, `count`, `date`).
+
+    The engines name `select 7/2` `(7 // 2)` (DuckDB) or by their own rewritten function names;
+    a Data API caller reads ColumnMetadata names as Redshift gives them, as PostgreSQL 8 did:
+    a function's name, a cast column's name, and `?column?` for any other expression.
+    """
+    for select in expression.find_all(exp.Select):
+        for index, item in enumerate(select.expressions):
+            if isinstance(item, exp.Alias):
+                continue
+            name = _redshift_column_name(item)
+            if name is not None:
+                select.expressions[index] = exp.alias_(item, name, quoted=True)
+    return expression
+
+
 COMMON_RULES: tuple[Rule, ...] = (
+    name_columns_as_redshift,
     drop_informational_constraints,
     rename_hash_temp_tables,
     fold_identifiers_to_lower_case,
