@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,37 @@ def test_bad_config_names_the_file_and_the_key(tmp_path: Path, text: str, expect
 def test_a_missing_project_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ProjectError, match="no such project folder"):
         load_project(tmp_path / "absent")
+
+
+OWN_STATE_SCRIPT = """
+import sys
+from redstep.project import ProjectInUse, load_project
+try:
+    load_project(sys.argv[1]).own_state()
+except ProjectInUse as error:
+    print(error)
+    sys.exit(3)
+"""
+
+
+def test_one_process_owns_the_state_at_a_time(tmp_path: Path) -> None:
+    ownership = load_project(tmp_path).own_state()
+    assert (tmp_path / ".redstep" / "owner.lock").read_text().strip() == str(os.getpid())
+    other = subprocess.run(
+        [sys.executable, "-c", OWN_STATE_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert other.returncode == 3, other.stderr
+    assert f"in use by another redstep process (PID {os.getpid()})" in other.stdout
+    ownership.release()
+    again = subprocess.run(
+        [sys.executable, "-c", OWN_STATE_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr

@@ -16,6 +16,8 @@ Every problem is reported with the file and the key it concerns.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError, chec
 
 CONFIG_FILE = "redstep.toml"
 STATE_DIR = ".redstep"
+OWNER_FILE = "owner.lock"
 DEFAULT_WAREHOUSE_URL = f"duckdb:///{STATE_DIR}/warehouse.duckdb"
 DEFAULT_WAREHOUSE = "default"
 """The name under which the `[warehouse]` table's warehouse is known."""
@@ -34,6 +37,10 @@ DEFAULT_WAREHOUSE = "default"
 
 class ProjectError(ValueError):
     """`redstep.toml` is unreadable or says something redstep does not accept."""
+
+
+class ProjectInUse(RuntimeError):
+    """Another redstep process owns the project's state."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,42 @@ class Project:
     def warehouse_options(self) -> WarehouseOptions:
         """What every backend of this project needs beyond its URL."""
         return WarehouseOptions(root=self.root, buckets=self.buckets)
+
+    def own_state(self) -> StateOwnership:
+        """Take the project's state for this process, or raise ProjectInUse naming the owner.
+
+        One process owns `.redstep/` at a time (a DuckDB file takes one writer, and a starting
+        process marks the statements it finds running as interrupted). The claim is an advisory
+        lock held until `StateOwnership.release` or the process's end, so a killed owner never
+        leaves a stale claim behind.
+        """
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.state_dir / OWNER_FILE
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(descriptor, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(descriptor)
+            raise ProjectInUse(
+                f"the project at {self.root} is in use by another redstep process (PID {owner})"
+            ) from None
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode("ascii"), 0)
+        return StateOwnership(descriptor)
+
+
+class StateOwnership:
+    """This process's claim on a project's state; see `Project.own_state`."""
+
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor: int | None = descriptor
+
+    def release(self) -> None:
+        """Give the state up (closing the lock file releases the lock)."""
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
 
 
 def load_project(root: Path | str = ".") -> Project:

@@ -11,7 +11,7 @@ import click
 
 from redstep.cli.render import OutputFormat, Rows, render
 from redstep.dataapi import DataApiError, DataApiService
-from redstep.project import ProjectError, load_project
+from redstep.project import ProjectError, ProjectInUse, load_project
 from redstep.warehouse.dialect import split_script
 
 DATABASE = "dev"
@@ -62,10 +62,9 @@ def sql(
         raise click.UsageError("give the SQL either as an argument or with --file, not both")
     source = text if text is not None else script.read_text(encoding="utf-8")  # type: ignore[union-attr]
     try:
-        project = load_project(project_dir)
-    except ProjectError as error:
+        service = DataApiService(load_project(project_dir))
+    except (ProjectError, ProjectInUse) as error:
         raise click.ClickException(str(error)) from error
-    service = DataApiService(project)
     try:
         result = run_sql(service, source, cluster_identifier=warehouse)
     except (SqlFailed, DataApiError) as error:
