@@ -40,9 +40,10 @@ from redstep.warehouse.base import (
     WarehouseError,
     WarehouseUnavailable,
 )
-from redstep.warehouse.dialect import StatementKind, Target, Translation, session_setup, translate
+from redstep.warehouse.dialect import Target, Translation, session_setup, translate
 from redstep.warehouse.dialect.script import ScriptError
 from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError
+from redstep.warehouse.statement_kinds import perform
 from redstep.warehouse.types import from_duckdb
 
 DATABASE = "dev"
@@ -240,30 +241,7 @@ class DuckDBConnection:
             translation = translate(sql, Target.DUCKDB, buckets=self._warehouse.buckets)
         except ScriptError as exc:
             raise map_error(exc) from exc
-        match translation.kind:
-            case StatementKind.BEGIN:
-                self.begin()
-                return Result()
-            case StatementKind.COMMIT:
-                self.commit()
-                return Result()
-            case StatementKind.ROLLBACK:
-                self.rollback()
-                return Result()
-            case StatementKind.IGNORED:
-                return Result()
-            case StatementKind.TRUNCATE:
-                # TRUNCATE commits the transaction it runs in; later statements get a new one.
-                was_in_transaction = self._in_transaction
-                self.commit()
-                result = self._run(translation, parameters)
-                if was_in_transaction:
-                    self.begin()
-                return result
-            case StatementKind.QUERY:
-                return self._run(translation, parameters)
-            case StatementKind.TRANSFER:
-                raise WarehouseError("COPY and UNLOAD through a transfer are not run on DuckDB")
+        return perform(self, translation, parameters)
 
     def begin(self) -> None:
         """Open a transaction (no-op when one is open), waiting for the write lock first."""
@@ -324,7 +302,11 @@ class DuckDBConnection:
         self._in_transaction = False
         self._warehouse.write_lock.release()
 
-    def _run(self, translation: Translation, parameters: Parameters | None) -> Result:
+    def run(self, translation: Translation, parameters: Parameters | None) -> Result:
+        """Run a translation's statements; see `statement_kinds.Session.run`."""
+        if translation.transfer is not None:
+            # The dialect renders COPY and UNLOAD as DuckDB SQL; a transfer object is a bug.
+            raise WarehouseError("COPY and UNLOAD through a transfer are not run on DuckDB")
         values = _bind(translation, parameters)
         statements = translation.statements
         if self._in_transaction:

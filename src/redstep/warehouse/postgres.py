@@ -31,9 +31,10 @@ from redstep.warehouse.base import (
     WarehouseError,
     WarehouseUnavailable,
 )
-from redstep.warehouse.dialect import StatementKind, Target, Translation, session_setup, translate
+from redstep.warehouse.dialect import Target, Translation, session_setup, translate
 from redstep.warehouse.dialect.script import ScriptError
 from redstep.warehouse.registry import WarehouseOptions
+from redstep.warehouse.statement_kinds import perform
 from redstep.warehouse.types import from_postgres_name, from_postgres_oid
 
 CANCELLED_MESSAGE = "Query cancelled on user's request"
@@ -100,28 +101,7 @@ class PostgresConnection:
             translation = translate(sql, Target.POSTGRES, buckets=self._warehouse.buckets)
         except ScriptError as exc:
             raise map_error(exc) from exc
-        match translation.kind:
-            case StatementKind.BEGIN:
-                self.begin()
-                return Result()
-            case StatementKind.COMMIT:
-                self.commit()
-                return Result()
-            case StatementKind.ROLLBACK:
-                self.rollback()
-                return Result()
-            case StatementKind.IGNORED:
-                return Result()
-            case StatementKind.TRUNCATE:
-                # TRUNCATE commits the transaction it runs in; later statements get a new one.
-                was_in_transaction = self.in_transaction
-                self.commit()
-                result = self._run(translation, parameters)
-                if was_in_transaction:
-                    self.begin()
-                return result
-            case StatementKind.QUERY | StatementKind.TRANSFER:
-                return self._run(translation, parameters)
+        return perform(self, translation, parameters)
 
     def begin(self) -> None:
         """Open a transaction; no-op when one is open."""
@@ -157,7 +137,8 @@ class PostgresConnection:
         except psycopg.Error as exc:
             raise map_error(exc) from exc
 
-    def _run(self, translation: Translation, parameters: Parameters | None) -> Result:
+    def run(self, translation: Translation, parameters: Parameters | None) -> Result:
+        """Run a translation's statements; see `statement_kinds.Session.run`."""
         values = _bind(translation, parameters)
         if self.in_transaction or (len(translation.statements) <= 1 and not translation.transfer):
             return self._run_statements(translation, values)
