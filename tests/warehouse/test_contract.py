@@ -28,9 +28,9 @@ from redstep.warehouse import (
     WarehouseError,
     WarehouseOptions,
     WarehouseUnavailable,
+    duckdb_errors,
     open_warehouse,
 )
-from redstep.warehouse import duckdb as duckdb_backend
 from redstep.warehouse import postgres as postgres_backend
 from redstep.warehouse.dialect.script import ScriptError
 
@@ -302,6 +302,36 @@ def test_transactions_writing_the_same_table_both_succeed(
     assert count(setup, "contended") == 3
 
 
+def test_writers_of_different_tables_do_not_wait_for_each_other(
+    connect: Callable[[], Connection],
+) -> None:
+    setup = connect()
+    setup.execute("create table first_dimension (v int)")
+    setup.execute("create table second_dimension (v int)")
+    setup.execute("insert into first_dimension values (0)")
+    reader, first, second = connect(), connect(), connect()
+    reader.begin()
+    reader.execute("select count(*) from second_dimension")  # an idle reader blocks no one
+    first.begin()
+    first.execute("update first_dimension set v = 1")
+    finished = threading.Event()
+
+    def write_second() -> None:
+        second.begin()
+        second.execute("insert into second_dimension values (1)")
+        second.commit()
+        finished.set()
+
+    writer = threading.Thread(target=write_second)
+    writer.start()
+    assert finished.wait(10), "a writer of another table waited for an open transaction"
+    writer.join()
+    first.commit()
+    reader.commit()
+    assert setup.execute("select v from first_dimension").rows == [(1,)]
+    assert setup.execute("select v from second_dimension").rows == [(1,)]
+
+
 def test_auto_commit_writers_of_one_row_all_succeed(connect: Callable[[], Connection]) -> None:
     setup = connect()
     setup.execute("create table counter (id int, v int)")
@@ -471,20 +501,8 @@ def test_duckdb_relative_url_creates_folders_under_the_root(tmp_path: Path) -> N
         warehouse.close()
 
 
-class _NoWriteLock:
-    def acquire(self, cancelled: threading.Event) -> None:
-        pass
-
-    def release(self) -> None:
-        pass
-
-
-def test_duckdb_auto_commit_retries_a_lost_write_conflict(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_duckdb_auto_commit_retries_a_lost_write_conflict() -> None:
     warehouse = open_warehouse("duckdb:///:memory:")
-    assert isinstance(warehouse, duckdb_backend.DuckDBWarehouse)
-    monkeypatch.setattr(warehouse, "write_lock", _NoWriteLock())  # let DuckDB see the conflict
     try:
         holder, writer = warehouse.connect(), warehouse.connect()
         holder.execute("create table retried (v int)")
@@ -496,6 +514,28 @@ def test_duckdb_auto_commit_retries_a_lost_write_conflict(
         writer.execute("update retried set v = v + 1")  # conflicts until the holder commits
         release.join()
         assert writer.execute("select v from retried").rows == [(101,)]
+    finally:
+        warehouse.close()
+
+
+def test_duckdb_replays_a_transaction_that_lost_a_write_conflict() -> None:
+    warehouse = open_warehouse("duckdb:///:memory:")
+    try:
+        holder, writer = warehouse.connect(), warehouse.connect()
+        holder.execute("create table ledger (id int, v int)")
+        holder.execute("create table audit (note varchar(20))")
+        holder.execute("insert into ledger values (1, 0)")
+        holder.begin()
+        holder.execute("update ledger set v = v + 100 where id = 1")
+        writer.begin()
+        writer.execute("insert into audit values ('before')")
+        release = threading.Timer(0.3, holder.commit)
+        release.start()
+        writer.execute("update ledger set v = v + 1 where id = 1")  # replays the insert first
+        writer.commit()
+        release.join()
+        assert writer.execute("select v from ledger").rows == [(101,)]
+        assert writer.execute("select note from audit").rows == [("before",)]
     finally:
         warehouse.close()
 
@@ -587,21 +627,38 @@ def test_duckdb_file_held_by_another_process_is_reported(tmp_path: Path) -> None
          "25P02"),
         (duckdb.TransactionException("TransactionContext Error: Conflict on update!"),
          WarehouseError, "could not serialize access due to concurrent update", "40001"),
-        (duckdb.OutOfRangeException("Out of Range Error: Overflow in addition of INT32!"),
-         WarehouseError, "Overflow in addition of INT32", None),
+        (duckdb.OutOfRangeException("Out of Range Error: Overflow in addition of INT32 (1 + 2)!"),
+         WarehouseError, "integer out of range", "22003"),
+        (duckdb.OutOfRangeException("Out of Range Error: Overflow in multiplication of INT64!"),
+         WarehouseError, "bigint out of range", "22003"),
+        (duckdb.ConversionException("Conversion Error: Type INT32 with value 70000 can't be cast "
+                                    "because the value is out of range for the destination type "
+                                    "INT16"),
+         WarehouseError, "smallint out of range", "22003"),
+        (duckdb.ConversionException("Conversion Error: Could not cast value 123456 to "
+                                    "DECIMAL(5,2)"),
+         WarehouseError, "numeric field overflow", "22003"),
+        (duckdb.ConversionException('Conversion Error: Casting value "12345.67" to type '
+                                    "DECIMAL(5,2) failed: value is out of range!"),
+         WarehouseError, "numeric field overflow", "22003"),
+        (duckdb.ConversionException('Conversion Error: Could not convert string "abc" to '
+                                    "DECIMAL(5,2)"),
+         WarehouseError, 'invalid input syntax for type numeric: "abc"', "22P02"),
+        (duckdb.InvalidInputException("Invalid Input Error: something unforeseen!"),
+         WarehouseError, "something unforeseen", None),
     ],
 )  # fmt: skip
 def test_duckdb_error_map(
     error: BaseException, expected_type: type[WarehouseError], message: str, sqlstate: str | None
 ) -> None:
-    mapped = duckdb_backend.map_error(error)
+    mapped = duckdb_errors.map_error(error)
     assert type(mapped) is expected_type
     assert (mapped.message, mapped.sqlstate) == (message, sqlstate)
 
 
 def test_duckdb_error_map_passes_warehouse_errors_through() -> None:
     error = WarehouseError("already mapped")
-    assert duckdb_backend.map_error(error) is error
+    assert duckdb_errors.map_error(error) is error
 
 
 # -- PostgreSQL specifics -----------------------------------------------------------------------
@@ -645,3 +702,9 @@ def test_postgres_error_map_keeps_the_primary_message(postgres_url: str) -> None
         connection.execute("select 1/0")
     mapped = postgres_backend.map_error(raised.value)
     assert (mapped.message, mapped.sqlstate) == ("division by zero", "22012")
+
+
+def test_settings_answer_without_a_result_set(session: Connection) -> None:
+    result = session.execute("set search_path to public")
+    assert not result.has_result_set
+    assert session.execute("select 1 as one").rows == [(1,)]

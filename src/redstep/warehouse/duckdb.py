@@ -6,20 +6,21 @@ attached under the name `dev`, Redshift's default database name, with a `public`
 connections use by default, so `dev.public.t`, `public.t` and `t` name the same table as they do
 on a fresh Redshift cluster.
 
-Writers: Redshift makes a second writer of a table wait for the first; DuckDB instead aborts one of
-two conflicting transactions. This backend therefore queues writers on one write lock per
-warehouse: an explicit transaction holds it from `begin` to `commit`/`rollback`, and an
-auto-committed statement that may write holds it while it runs (reads never wait). A statement
-that still meets a write conflict in auto-commit is retried with a short backoff, for at most
-`CONFLICT_RETRY_SECONDS`.
+Writers: Redshift makes a second writer of a table wait for the first; DuckDB instead fails the
+second writer's statement with a write conflict (`Conflict on update!`), and only then: writers of
+different tables, or of different rows, run side by side. This backend keeps that concurrency and
+hides the conflict the way waiting would: an auto-committed statement that loses one is run again
+after a short backoff; a transaction that loses one is rolled back and replayed from its journal
+(the statements it ran so far), then the statement is run again. Either gives up after
+`CONFLICT_RETRY_SECONDS`, and `cancel` ends the wait.
 
-Foreign errors are mapped to Redshift's wording in one place, `map_error`.
+Foreign errors are mapped to Redshift's wording in one place, `duckdb_errors.map_error`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import re
 import threading
 import time
 from collections.abc import Mapping
@@ -42,15 +43,15 @@ from redstep.warehouse.base import (
 )
 from redstep.warehouse.dialect import Target, Translation, session_setup, translate
 from redstep.warehouse.dialect.script import ScriptError
+from redstep.warehouse.duckdb_errors import CANCELLED_MESSAGE, is_conflict, map_error
 from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError
-from redstep.warehouse.statement_kinds import perform
+from redstep.warehouse.statement_kinds import bind_parameters, perform
 from redstep.warehouse.types import from_duckdb
 
 DATABASE = "dev"
 """The name the warehouse's data is attached under: Redshift's default database name."""
 DEFAULT_SCHEMA = "public"
 CONFLICT_RETRY_SECONDS = 60.0
-CANCELLED_MESSAGE = "Query cancelled on user's request"
 
 _CAPABILITIES = Capabilities(
     supports_cancel=True,
@@ -66,150 +67,8 @@ _READ_ONLY = frozenset(
         duckdb.StatementType.PRAGMA,
     }
 )
+_SETTINGS = frozenset({duckdb.StatementType.SET, duckdb.StatementType.VARIABLE_SET})
 _TABLE_TYPES = {"BASE TABLE": "TABLE", "VIEW": "VIEW", "LOCAL TEMPORARY": "LOCAL TEMPORARY"}
-
-
-# -- errors -------------------------------------------------------------------------------------
-
-_DUCKDB_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
-_LOCKED = re.compile(r'Could not set lock on file "(?P<file>[^"]+)"')
-_HOLDER_PID = re.compile(r"\(PID (\d+)\)")
-_CONVERSION_TYPES = {
-    "INT8": "smallint",
-    "INT16": "smallint",
-    "INT32": "integer",
-    "INT64": "bigint",
-    "DOUBLE": "double precision",
-    "FLOAT": "real",
-    "BOOL": "boolean",
-    "BOOLEAN": "boolean",
-    "DATE": "date",
-    "TIMESTAMP": "timestamp",
-}
-
-# (pattern over DuckDB's first message line, Redshift's wording, SQLSTATE); first match wins.
-_MESSAGES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
-    (re.compile(pattern), wording, sqlstate)
-    for pattern, wording, sqlstate in (
-        (r"[Dd]ivision by zero", "division by zero", "22012"),
-        (
-            r'^(?:Table|View) with name "?(?P<name>[^"!]+?)"? does not exist',
-            'relation "{name}" does not exist',
-            "42P01",
-        ),
-        (
-            r'^(?:Table|View) with name "?(?P<name>[^"!]+?)"? already exists',
-            'relation "{name}" already exists',
-            "42P07",
-        ),
-        (
-            r'^Schema with name "?(?P<name>[^"!]+?)"? does not exist',
-            'schema "{name}" does not exist',
-            "3F000",
-        ),
-        (
-            r'^(?:\w+ )?Function with name "?(?P<name>[^"!\s]+?)"? does not exist',
-            "function {name} does not exist",
-            "42883",
-        ),
-        (
-            r'^Referenced column "(?P<name>[^"]+)" not found',
-            'column "{name}" does not exist',
-            "42703",
-        ),
-        (
-            r'^Table "(?P<table>[^"]+)" does not have a column '
-            r'(?:with name|named) "(?P<name>[^"]+)"',
-            'column "{name}" of relation "{table}" does not exist',
-            "42703",
-        ),
-        (r'syntax error at or near "(?P<near>.*)"$', 'syntax error at or near "{near}"', "42601"),
-        (r"syntax error at end of input", "syntax error at end of input", "42601"),
-        (
-            r'NOT NULL constraint failed: (?:[\w"]+\.)*?(?P<table>[\w"]+)\.(?P<name>[\w"]+)$',
-            'null value in column "{name}" of relation "{table}" violates not-null constraint',
-            "23502",
-        ),
-        (
-            r"^Could not convert string '(?P<value>.*)' to (?P<type>\w+)",
-            'invalid input syntax for type {type}: "{value}"',
-            "22P02",
-        ),
-        (
-            r"Current transaction is aborted",
-            "current transaction is aborted, commands ignored until end of transaction block",
-            "25P02",
-        ),
-        (
-            r"[Cc]onflict on|write-write conflict",
-            "could not serialize access due to concurrent update",
-            "40001",
-        ),
-    )
-)
-
-
-def map_error(exc: BaseException) -> WarehouseError:
-    """The WarehouseError that a DuckDB exception means, worded as Redshift words it.
-
-    The only place this backend translates DuckDB's errors: an interrupt is `QueryCancelled`; a
-    file lock held by another process and a lost connection are `WarehouseUnavailable`; any other
-    error keeps its first line, with DuckDB's `... Error: ` prefix dropped and the common
-    messages (missing relation or column, division by zero, syntax, NOT NULL) reworded.
-    """
-    if isinstance(exc, WarehouseError):
-        return exc
-    if isinstance(exc, duckdb.InterruptException):
-        return QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
-    if isinstance(exc, ScriptError):
-        return WarehouseError(str(exc), sqlstate="42601")
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    text = _DUCKDB_PREFIX.sub("", first_line).rstrip("!").strip()
-    if isinstance(exc, duckdb.IOException) and (locked := _LOCKED.search(text)):
-        pid = _HOLDER_PID.search(text)
-        holder = f" (PID {pid[1]})" if pid else ""
-        return WarehouseUnavailable(
-            f"the DuckDB file {locked['file']} is in use by another redstep process{holder}; "
-            "stop that process, or send work to it through the endpoint it recorded in .redstep/",
-            sqlstate="55006",
-        )
-    if isinstance(exc, duckdb.ConnectionException | duckdb.FatalException):
-        return WarehouseUnavailable(f"the DuckDB database is unavailable: {text}", sqlstate="08006")
-    for pattern, wording, sqlstate in _MESSAGES:
-        if match := pattern.search(text):
-            fields = match.groupdict()
-            if "type" in fields:
-                fields["type"] = _CONVERSION_TYPES.get(fields["type"], fields["type"].lower())
-            return WarehouseError(wording.format(**fields), sqlstate=sqlstate)
-    return WarehouseError(text or type(exc).__name__)
-
-
-def _is_conflict(exc: duckdb.Error) -> bool:
-    message = str(exc)
-    return isinstance(exc, duckdb.TransactionException) and (
-        "Conflict on" in message or "write-write conflict" in message
-    )
-
-
-# -- the write lock -----------------------------------------------------------------------------
-
-
-class _WriteLock:
-    """A writer's turn on the database; any thread may release it (sessions hop threads).
-
-    Waiting is done in short slices so that `Connection.cancel` can end the wait.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def acquire(self, cancelled: threading.Event) -> None:
-        while not self._lock.acquire(timeout=0.05):
-            if cancelled.is_set():
-                raise QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
-
-    def release(self) -> None:
-        self._lock.release()
 
 
 # -- connections --------------------------------------------------------------------------------
@@ -222,13 +81,13 @@ class DuckDBConnection:
         self._warehouse = warehouse
         self._cursor = cursor
         self._pid = pid
-        self._in_transaction = False
+        self._journal: list[_Step] | None = None  # the open transaction's steps, for a replay
         self._cancelled = threading.Event()
         self._closed = False
 
     @property
     def in_transaction(self) -> bool:
-        return self._in_transaction
+        return self._journal is not None
 
     @property
     def backend_pid(self) -> int:
@@ -244,43 +103,41 @@ class DuckDBConnection:
         return perform(self, translation, parameters)
 
     def begin(self) -> None:
-        """Open a transaction (no-op when one is open), waiting for the write lock first."""
-        if self._in_transaction:
+        """Open a transaction; no-op when one is open."""
+        if self._journal is not None:
             return
-        self._warehouse.write_lock.acquire(self._cancelled)
-        try:
-            self._cursor.execute("BEGIN TRANSACTION")
-        except duckdb.Error as exc:
-            self._warehouse.write_lock.release()
-            raise map_error(exc) from exc
-        self._in_transaction = True
+        self._send("BEGIN TRANSACTION")
+        self._journal = []
 
     def commit(self) -> None:
         """Commit the open transaction (an aborted one rolls back); no-op outside one."""
-        if not self._in_transaction:
+        if self._journal is None:
             return
+        backoff = _Backoff(self._cancelled)
         try:
-            self._cursor.execute("COMMIT")
-        except duckdb.Error as exc:
-            raise map_error(exc) from exc
+            while True:
+                try:
+                    self._send("COMMIT")
+                    return
+                except _Conflict as conflict:
+                    self._replay(backoff, conflict)
         finally:
-            self._end_transaction()
+            self._journal = None
 
     def rollback(self) -> None:
         """Roll back the open transaction; no-op outside one."""
-        if not self._in_transaction:
+        if self._journal is None:
             return
+        self._journal = None
         try:
             self._cursor.execute("ROLLBACK")
         except duckdb.TransactionException:
             pass  # DuckDB already ended the transaction (e.g. it failed to commit)
         except duckdb.Error as exc:
             raise map_error(exc) from exc
-        finally:
-            self._end_transaction()
 
     def cancel(self) -> None:
-        """Interrupt the running statement, or its wait for the write lock; any thread."""
+        """Interrupt the running statement, or its wait out a write conflict; any thread."""
         self._cancelled.set()
         if not self._closed:
             self._cursor.interrupt()
@@ -298,60 +155,73 @@ class DuckDBConnection:
 
     # -- running statements ---------------------------------------------------------------------
 
-    def _end_transaction(self) -> None:
-        self._in_transaction = False
-        self._warehouse.write_lock.release()
-
     def run(self, translation: Translation, parameters: Parameters | None) -> Result:
         """Run a translation's statements; see `statement_kinds.Session.run`."""
         if translation.transfer is not None:
             # The dialect renders COPY and UNLOAD as DuckDB SQL; a transfer object is a bug.
             raise WarehouseError("COPY and UNLOAD through a transfer are not run on DuckDB")
-        values = _bind(translation, parameters)
-        statements = translation.statements
-        if self._in_transaction:
-            return self._run_in_transaction(statements, values)
-        if len(statements) == 1:
-            return self._run_auto_commit(statements[0], values)
+        values = bind_parameters(translation, parameters)
+        steps = [_Step(sql, values, self._parse(sql)) for sql in translation.statements]
+        if self._journal is not None:
+            return self._run_in_transaction(steps)
+        if len(steps) == 1:
+            return self._run_auto_commit(steps[0])
         # Several engine statements for one Redshift statement commit together, or not at all.
         self.begin()
         try:
-            result = self._run_in_transaction(statements, values)
+            result = self._run_in_transaction(steps)
         except BaseException:
             self.rollback()
             raise
         self.commit()
         return result
 
-    def _run_in_transaction(self, statements: tuple[str, ...], values: dict[str, object]) -> Result:
+    def _run_in_transaction(self, steps: list[_Step]) -> Result:
         result = Result()
-        for statement in statements:
+        for step in steps:
             try:
-                result = self._run_one(statement, values, self._parse(statement))
+                result = self._run_until_no_conflict(step)
             except QueryCancelled:
                 self.rollback()  # Redshift aborts the transaction of a cancelled query
                 raise
+            assert self._journal is not None
+            self._journal.append(step)
         return result
 
-    def _run_auto_commit(self, statement: str, values: dict[str, object]) -> Result:
-        parsed = self._parse(statement)
-        is_write = parsed.type not in _READ_ONLY
-        deadline = time.monotonic() + CONFLICT_RETRY_SECONDS
-        delay = 0.01
+    def _run_until_no_conflict(self, step: _Step) -> Result:
+        """Run a step of the open transaction, replaying the transaction while it conflicts."""
+        backoff = _Backoff(self._cancelled)
         while True:
-            if is_write:
-                self._warehouse.write_lock.acquire(self._cancelled)
             try:
-                return self._run_one(statement, values, parsed, retry_conflicts=True)
+                return self._run_one(step)
             except _Conflict as conflict:
-                if time.monotonic() + delay > deadline:
-                    raise map_error(conflict.cause) from conflict.cause
-            finally:
-                if is_write:
-                    self._warehouse.write_lock.release()
-            if self._cancelled.wait(delay):
-                raise QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
-            delay = min(delay * 2, 0.5)
+                self._replay(backoff, conflict)
+
+    def _replay(self, backoff: _Backoff, conflict: _Conflict) -> None:
+        """Wait out a write conflict: roll back, then run the transaction's steps again."""
+        journal = self._journal or []
+        while True:
+            self._journal = None
+            with contextlib.suppress(duckdb.Error):
+                self._cursor.execute("ROLLBACK")
+            backoff.wait_after(conflict)
+            self._send("BEGIN TRANSACTION")
+            self._journal = []
+            try:
+                for step in journal:
+                    self._run_one(step)
+                    self._journal.append(step)
+                return
+            except _Conflict as again:
+                conflict = again
+
+    def _run_auto_commit(self, step: _Step) -> Result:
+        backoff = _Backoff(self._cancelled)
+        while True:
+            try:
+                return self._run_one(step)
+            except _Conflict as conflict:
+                backoff.wait_after(conflict)
 
     def _parse(self, statement: str) -> _Parsed:
         try:
@@ -362,27 +232,33 @@ class DuckDBConnection:
             return _Parsed(None, None)
         return _Parsed(parsed[0].type, frozenset(parsed[0].named_parameters))
 
-    def _run_one(
-        self,
-        statement: str,
-        values: dict[str, object],
-        parsed: _Parsed,
-        *,
-        retry_conflicts: bool = False,
-    ) -> Result:
+    def _run_one(self, step: _Step) -> Result:
+        """Run one engine statement; a lost write conflict raises `_Conflict`."""
         if self._cancelled.is_set():
             raise QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
+        values = step.values
+        if step.parsed.parameters is not None:
+            # DuckDB refuses values for names a statement does not use (a prelude's, say).
+            values = {name: values[name] for name in step.parsed.parameters if name in values}
         try:
-            if parsed.parameters is not None:
-                # DuckDB refuses values for names a statement does not use (a prelude's, say).
-                values = {name: values[name] for name in parsed.parameters if name in values}
             if values:
-                self._cursor.execute(statement, values)
+                self._cursor.execute(step.sql, values)
             else:
-                self._cursor.execute(statement)
-            return _result_of(self._cursor, is_change=parsed.type not in _READ_ONLY)
+                self._cursor.execute(step.sql)
+            if step.parsed.type in _SETTINGS:
+                return Result()  # DuckDB answers SET with a `Success` column; Redshift with none
+            return _result_of(self._cursor, is_change=step.parsed.type not in _READ_ONLY)
         except duckdb.Error as exc:
-            if retry_conflicts and _is_conflict(exc):
+            if is_conflict(exc):
+                raise _Conflict(exc) from exc
+            raise map_error(exc) from exc
+
+    def _send(self, command: str) -> None:
+        """Run a transaction command; a lost write conflict (at COMMIT) raises `_Conflict`."""
+        try:
+            self._cursor.execute(command)
+        except duckdb.Error as exc:
+            if is_conflict(exc):
                 raise _Conflict(exc) from exc
             raise map_error(exc) from exc
 
@@ -395,20 +271,39 @@ class _Parsed:
     parameters: frozenset[str] | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One engine statement with its values: what a transaction's journal replays."""
+
+    sql: str
+    values: dict[str, object]
+    parsed: _Parsed
+
+
 class _Conflict(Exception):
-    """An auto-committed statement lost a write conflict and may be retried."""
+    """A statement lost a write conflict and may be run again."""
 
     def __init__(self, cause: duckdb.Error) -> None:
         super().__init__(str(cause))
         self.cause = cause
 
 
-def _bind(translation: Translation, parameters: Parameters | None) -> dict[str, object]:
-    given: Mapping[str, str | None] = parameters or {}
-    missing = [name for name in translation.parameter_names if name not in given]
-    if missing:
-        raise WarehouseError(f"no value given for parameter :{missing[0]}", sqlstate="42P02")
-    return {name: given[name] for name in translation.parameter_names}
+class _Backoff:
+    """Waits between tries at a conflicted write, for at most `CONFLICT_RETRY_SECONDS` in all."""
+
+    def __init__(self, cancelled: threading.Event) -> None:
+        self._cancelled = cancelled
+        self._deadline = time.monotonic() + CONFLICT_RETRY_SECONDS
+        self._delay = 0.01
+
+    def wait_after(self, conflict: _Conflict) -> None:
+        """Wait before the next try; raise the conflict in Redshift's words once time is up,
+        or QueryCancelled when the connection is cancelled meanwhile."""
+        if time.monotonic() + self._delay > self._deadline:
+            raise map_error(conflict.cause) from conflict.cause
+        if self._cancelled.wait(self._delay):
+            raise QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
+        self._delay = min(self._delay * 2, 0.5)
 
 
 def _result_of(cursor: duckdb.DuckDBPyConnection, *, is_change: bool) -> Result:
@@ -453,7 +348,6 @@ class DuckDBWarehouse:
     def __init__(self, path: Path | None, buckets: Mapping[str, Path]) -> None:
         self.path = path
         self.buckets = buckets
-        self.write_lock = _WriteLock()
         self._pids = itertools.count(1)
         self._connections: set[DuckDBConnection] = set()
         self._guard = threading.Lock()
@@ -496,7 +390,6 @@ class DuckDBWarehouse:
             raise map_error(exc) from exc
         connection = DuckDBConnection(self, cursor, next(self._pids))
         try:
-            # Not under the write lock: a new session must not wait for another's transaction.
             for statement in session_setup(Target.DUCKDB):
                 cursor.execute(statement)
         except duckdb.Error as exc:

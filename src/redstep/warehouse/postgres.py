@@ -34,7 +34,7 @@ from redstep.warehouse.base import (
 from redstep.warehouse.dialect import Target, Translation, session_setup, translate
 from redstep.warehouse.dialect.script import ScriptError
 from redstep.warehouse.registry import WarehouseOptions
-from redstep.warehouse.statement_kinds import perform
+from redstep.warehouse.statement_kinds import bind_parameters, perform
 from redstep.warehouse.types import from_postgres_name, from_postgres_oid
 
 CANCELLED_MESSAGE = "Query cancelled on user's request"
@@ -139,7 +139,7 @@ class PostgresConnection:
 
     def run(self, translation: Translation, parameters: Parameters | None) -> Result:
         """Run a translation's statements; see `statement_kinds.Session.run`."""
-        values = _bind(translation, parameters)
+        values = bind_parameters(translation, parameters)
         if self.in_transaction or (len(translation.statements) <= 1 and not translation.transfer):
             return self._run_statements(translation, values)
         # Several engine statements for one Redshift statement commit together, or not at all.
@@ -180,14 +180,6 @@ def _run_transfer(translation: Translation, cursor: psycopg.Cursor[Any]) -> Resu
     """Run a COPY or UNLOAD through its transfer object on this session's cursor."""
     assert translation.transfer is not None
     return Result(row_count=translation.transfer.run_on_postgres(cursor))
-
-
-def _bind(translation: Translation, parameters: Parameters | None) -> dict[str, object]:
-    given: Mapping[str, str | None] = parameters or {}
-    missing = [name for name in translation.parameter_names if name not in given]
-    if missing:
-        raise WarehouseError(f"no value given for parameter :{missing[0]}", sqlstate="42P02")
-    return {name: given[name] for name in translation.parameter_names}
 
 
 def _result_of(cursor: psycopg.Cursor[Any]) -> Result:

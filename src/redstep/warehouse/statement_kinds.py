@@ -1,15 +1,15 @@
-"""What a translated statement's kind asks of a session, the same for every backend.
+"""What a translated statement asks of a session, the same for every backend.
 
 Redshift's transaction statements inside SQL (BEGIN, COMMIT/END, ROLLBACK/ABORT), TRUNCATE's
-implicit commit and the statements with no local meaning are decided here once; a backend only
-says how to begin, commit, roll back and run.
+implicit commit, the statements with no local meaning and the binding of Data API parameters are
+decided here once; a backend only says how to begin, commit, roll back and run.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from redstep.warehouse.base import Parameters, Result
+from redstep.warehouse.base import Parameters, Result, WarehouseError
 from redstep.warehouse.dialect import StatementKind, Translation
 
 
@@ -54,3 +54,12 @@ def perform(session: Session, translation: Translation, parameters: Parameters |
             return result
         case StatementKind.QUERY | StatementKind.TRANSFER:
             return session.run(translation, parameters)
+
+
+def bind_parameters(translation: Translation, parameters: Parameters | None) -> dict[str, object]:
+    """The values of the Data API parameters a translation uses; a missing one is an error."""
+    given: Parameters = parameters or {}
+    missing = [name for name in translation.parameter_names if name not in given]
+    if missing:
+        raise WarehouseError(f"no value given for parameter :{missing[0]}", sqlstate="42P02")
+    return {name: given[name] for name in translation.parameter_names}
