@@ -125,3 +125,20 @@ def test_batch_wait_time_seconds(service: DataApiService) -> None:
     )
     assert submitted["Status"] == "FINISHED"
     assert submitted["HasResultSet"] is True
+
+
+def test_a_finished_batch_sums_its_sub_statements(any_service: DataApiService) -> None:
+    service = any_service
+    submitted = service.batch_execute_statement(
+        {"Sqls": ["select 'one' as word", "select 'three' as word"], "WaitTimeSeconds": 10}
+    )
+    assert submitted["Status"] == "FINISHED"
+    described = service.describe_statement({"Id": submitted["Id"]})
+    subs = described["SubStatements"]
+    assert [(sub["ResultRows"], sub["ResultSize"]) for sub in subs] == [(1, 3), (1, 5)]
+    assert (described["RedshiftQueryId"], described["ResultRows"], described["ResultSize"]) == (
+        0,
+        2,
+        8,
+    )
+    assert described["HasResultSet"] is True

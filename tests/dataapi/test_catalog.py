@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
 from redstep.dataapi.service import DataApiService
+from redstep.project import DEFAULT_WAREHOUSE, Project
 
 
 @pytest.fixture
@@ -66,3 +69,24 @@ def test_describe_table(tables: DataApiService) -> None:
     assert columns[2]["schemaName"] == "sales"
     assert columns[2]["tableName"] == "orders"
     assert "none" in columns[2]["columnDefault"]
+
+
+def test_string_precision_is_the_declared_length_on_postgresql(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    project = Project(root=tmp_path, warehouses=MappingProxyType({DEFAULT_WAREHOUSE: postgres_url}))
+    with DataApiService(project) as service:
+        made = service.execute_statement(
+            {"Sql": "create table words (short varchar(10), plain varchar, code char(3))",
+             "Database": "dev", "WaitTimeSeconds": 10}
+        )  # fmt: skip
+        assert made["Status"] == "FINISHED", made
+        described = service.describe_table({"Database": "dev", "Table": "words"})["ColumnList"]
+        selected = service.execute_statement(
+            {"Sql": "select * from words", "Database": "dev", "WaitTimeSeconds": 10}
+        )
+        metadata = service.get_statement_result({"Id": selected["Id"]})["ColumnMetadata"]
+    for columns in (described, metadata):
+        assert [(c["typeName"], c["precision"]) for c in columns] == [
+            ("varchar", 10), ("varchar", 256), ("char", 3)
+        ]  # fmt: skip

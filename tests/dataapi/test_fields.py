@@ -77,3 +77,19 @@ def test_column_metadata() -> None:
     assert column_metadata(Column(name="c", type_name="bpchar"))["typeName"] == "char"
     price = column_metadata(Column(name="p", type_name="numeric", precision=10, scale=2))
     assert (price["precision"], price["scale"], price["isSigned"]) == (10, 2, True)
+
+
+@pytest.mark.parametrize(
+    ("column", "precision"),
+    [
+        (Column(name="s", type_name="varchar", length=10), 10),
+        (Column(name="s", type_name="varchar", length=256), 256),
+        (Column(name="c", type_name="bpchar", length=3), 3),
+        # A backend that lost the length (DuckDB): the largest, never a number from elsewhere.
+        (Column(name="s", type_name="varchar", precision=7), 65535),
+        (Column(name="s", type_name="varchar"), 65535),
+    ],
+)
+def test_string_precision_is_the_column_length(column: Column, precision: int) -> None:
+    metadata = column_metadata(column)
+    assert (metadata["precision"], metadata["length"]) == (precision, 0)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from redstep.dataapi.runner import INTERRUPTED_ERROR
 from redstep.dataapi.service import DataApiService
 from redstep.dataapi.statements import StatementRecord, StatusString, SubStatementRecord, Target
 from redstep.dataapi.store import StatementStore
-from redstep.project import Project
+from redstep.project import Project, ProjectInUse
 
 
 def test_restart_keeps_statements_and_results(
@@ -62,3 +66,34 @@ def test_statement_running_when_redstep_died_reads_failed(project: Project) -> N
         assert [sub["Status"] for sub in described["SubStatements"]] == ["FINISHED", "FAILED"]
         listed = service.list_statements({"Status": "FAILED"})["Statements"]
         assert [statement["Id"] for statement in listed] == [statement_id]
+
+
+def test_a_second_service_on_a_project_in_use_is_refused(project: Project) -> None:
+    with DataApiService(project) as first:
+        with pytest.raises(
+            ProjectInUse, match=rf"in use by another redstep process \(PID {os.getpid()}\)"
+        ):
+            DataApiService(project)
+        assert first.execute_statement({"Sql": "select 1", "WaitTimeSeconds": 10})["Status"] == (
+            "FINISHED"
+        )
+    with DataApiService(project) as second:
+        assert second.execute_statement({"Sql": "select 1", "WaitTimeSeconds": 10})["Status"] == (
+            "FINISHED"
+        )
+
+
+def test_what_a_crashed_process_was_running_reads_failed(
+    project: Project, wait_until: Callable[..., None]
+) -> None:
+    crashed = DataApiService(project)
+    running = crashed.execute_statement({"Sql": "select count(*) from range(10000000000) a"})
+    wait_until(lambda: crashed.describe_statement({"Id": running["Id"]})["Status"] == "STARTED")
+    crashed._ownership.release()  # the process dies: its claim on the state goes with it
+    try:
+        with DataApiService(project) as restarted:
+            described = restarted.describe_statement({"Id": running["Id"]})
+        assert described["Status"] == "FAILED"
+        assert described["Error"] == INTERRUPTED_ERROR
+    finally:
+        crashed.close()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from redstep.dataapi.errors import ValidationException
+from redstep.dataapi.errors import ResourceNotFoundException, ValidationException
 from redstep.dataapi.service import DataApiService
+from redstep.project import Project
 
 Run = Callable[..., dict[str, Any]]
 TEN_THOUSAND = "select i, repeat('x', 200) as filler from range(10000) t(i) order by i"
@@ -79,14 +81,31 @@ def test_csv_pages(make_service: Callable[..., DataApiService], run: Run) -> Non
     assert len(lines) == 10001
 
 
-def test_results_expire_after_24_hours(
-    make_service: Callable[..., DataApiService], clock: Any, run: Run
+def test_statements_and_results_are_purged_after_24_hours(
+    make_service: Callable[..., DataApiService], project: Project, clock: Any, run: Run
 ) -> None:
     service = make_service(now=clock)
-    described = run(service, "select 1")
+    old = run(service, "select 1")
+    batch = service.batch_execute_statement(
+        {"Sqls": ["select 1", "select 2"], "WaitTimeSeconds": 10}
+    )
     clock.advance(hours=23)
-    assert service.get_statement_result({"Id": described["Id"]})["Records"] == [[{"longValue": 1}]]
+    recent = run(service, "select 3")
+    assert service.get_statement_result({"Id": old["Id"]})["Records"] == [[{"longValue": 1}]]
     clock.advance(hours=2)
-    with pytest.raises(ValidationException, match="results are kept for 24 hours"):
-        service.get_statement_result({"Id": described["Id"]})
-    assert service.describe_statement({"Id": described["Id"]})["Status"] == "FINISHED"
+    for statement_id in (old["Id"], batch["Id"], f"{batch['Id']}:2"):
+        with pytest.raises(ResourceNotFoundException):
+            service.describe_statement({"Id": statement_id})
+    assert service.get_statement_result({"Id": recent["Id"]})["Records"] == [[{"longValue": 3}]]
+    results = sorted(path.name for path in (project.state_dir / "results").iterdir())
+    assert results == [recent["Id"]]
+    with sqlite3.connect(project.state_dir / "store.sqlite") as store:
+        left = store.execute("select count(*) from sub_statements").fetchone()[0]
+    assert left == 0
+
+
+def test_result_size_counts_the_same_in_json_and_csv(service: DataApiService, run: Run) -> None:
+    sql = "select i, 'row ' || i as label, null as nothing from range(3) t(i)"
+    as_json = run(service, sql)
+    as_csv = run(service, sql, ResultFormat="CSV")
+    assert as_json["ResultSize"] == as_csv["ResultSize"] == 3 + 3 * len("row 0")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -11,19 +13,32 @@ import pytest
 
 from redstep.dataapi.errors import ValidationException
 from redstep.dataapi.service import DataApiService
+from redstep.dataapi.statements import StatementRecord
 
 Run = Callable[..., dict[str, Any]]
+LONG_QUERY = "select count(*) from range(3000000000)"
+"""Seconds of work on DuckDB: still running when the submitting call returns."""
 
 
 def test_execute_returns_at_once_with_an_id(service: DataApiService, wait_for: Run) -> None:
     submitted = service.execute_statement(
-        {"Sql": "select 7/2 as half", "Database": "dev", "ClusterIdentifier": "c1"}
+        {"Sql": LONG_QUERY, "Database": "dev", "ClusterIdentifier": "c1"}
     )
     assert uuid.UUID(submitted["Id"])
+    assert submitted["Status"] in ("SUBMITTED", "PICKED", "STARTED")
     assert isinstance(submitted["CreatedAt"], datetime)
     assert submitted["CreatedAt"].tzinfo is not None
     assert submitted["ClusterIdentifier"] == "c1"
     assert submitted["Database"] == "dev"
+    assert service.describe_statement({"Id": submitted["Id"]})["Status"] != "FINISHED"
+    service.cancel_statement({"Id": submitted["Id"]})
+    assert wait_for(service, submitted["Id"], timeout=10)["Status"] == "ABORTED"
+
+
+def test_describe_a_finished_statement(service: DataApiService, wait_for: Run) -> None:
+    submitted = service.execute_statement(
+        {"Sql": "select 7/2 as half", "Database": "dev", "ClusterIdentifier": "c1"}
+    )
     described = wait_for(service, submitted["Id"])
     assert described["Status"] == "FINISHED"
     assert described["QueryString"] == "select 7/2 as half"
@@ -138,6 +153,37 @@ def test_client_token_submits_once(service: DataApiService, run: Run) -> None:
     assert other["Id"] != first["Id"]
     with pytest.raises(ValidationException, match="ClientToken token-1"):
         service.execute_statement({"Sql": "select 2", "ClientToken": "token-1"})
+
+
+def test_one_client_token_submits_once_however_many_callers_race(
+    service: DataApiService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both callers look the token up before either records its statement, unless the look-up
+    # and the insert are one step: then the second caller waits for the first and finds it.
+    both_looked = threading.Barrier(2)
+    find = service.store.find_by_client_token
+
+    def find_together(client_token: str, since: datetime) -> StatementRecord | None:
+        found = find(client_token, since)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_looked.wait(timeout=0.5)  # gives the other caller time to look up too
+        return found
+
+    monkeypatch.setattr(service.store, "find_by_client_token", find_together)
+    request = {"Sql": "select 1", "ClientToken": "same-token"}
+    ids: list[str] = []
+    callers = [
+        threading.Thread(target=lambda: ids.append(service.execute_statement(request)["Id"]))
+        for _ in range(2)
+    ]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(10)
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
+    listed = service.list_statements({"Status": "ALL"})["Statements"]
+    assert [statement["Id"] for statement in listed] == ids[:1]
 
 
 def test_handle_dispatches_by_wire_name(service: DataApiService) -> None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from redstep.dataapi.errors import ResourceNotFoundException, ValidationException
 from redstep.dataapi.service import DataApiService
+from redstep.dataapi.sessions import Sessions
+from redstep.dataapi.statements import SessionStatus, Target
+from redstep.dataapi.workers import Warehouses
+from redstep.warehouse.registry import WarehouseOptions
 
 Run = Callable[..., dict[str, Any]]
 
@@ -81,3 +87,20 @@ def test_unknown_and_busy_sessions(service: DataApiService, wait_for: Run) -> No
         service.execute_statement(
             {"Sql": "select 1", "SessionId": busy["SessionId"], "ClusterIdentifier": "c1"}
         )
+
+
+def test_only_the_statement_a_session_runs_releases_it(tmp_path: Path) -> None:
+    sessions = Sessions(Warehouses({}, WarehouseOptions(root=tmp_path)))
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    sessions.open("s1", "a", Target(warehouse="default", database="dev"), 60, now)
+    try:
+        sessions.release("s1", "a", now)  # a was cancelled while queued
+        sessions.claim("s1", "b", now)
+        sessions.release("s1", "a", now)  # a's job comes up after b claimed the session
+        session = sessions.get("s1")
+        assert (session.status, session.current_statement_id) == (SessionStatus.BUSY, "b")
+        sessions.release("s1", "b", now)
+        session = sessions.get("s1")
+        assert (session.status, session.current_statement_id) == (SessionStatus.AVAILABLE, None)
+    finally:
+        sessions.close(now)

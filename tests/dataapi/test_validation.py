@@ -83,12 +83,12 @@ ID_PATTERN = r"[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d{0,2})?"
         (
             "ExecuteStatement",
             {"Sql": "x" * (100 * 1024 + 1)},
-            "Statement is too large: the maximum statement size is 100 KB (102400 bytes).",
+            "Cannot process query string larger than 100kB",
         ),
         (
             "BatchExecuteStatement",
             {"Sqls": ["select 1", "x" * (100 * 1024 + 1)]},
-            "Statement is too large: the maximum statement size is 100 KB (102400 bytes).",
+            "Cannot process query string larger than 100kB",
         ),
     ],
 )
@@ -138,5 +138,13 @@ def test_active_statements_quota(
     )
 
 
-def test_default_quota_is_200(service: DataApiService) -> None:
-    assert service.max_active_statements == 200
+def test_two_hundred_active_statements_and_no_more(
+    make_service: Callable[..., DataApiService],
+) -> None:
+    service = make_service(pool_size=1)  # one runs, the rest wait their turn: all are active
+    long_query = "select count(*) from range(10000000000) a"
+    for _ in range(200):
+        service.execute_statement({"Sql": long_query})
+    with pytest.raises(ActiveStatementsExceededException):
+        service.execute_statement({"Sql": "select 1"})
+    service.close()  # aborts all 200 (the queued ones without running them)

@@ -17,6 +17,9 @@ for some, `StatementId` or `ResourceId`):
     └── InternalServerException                anything else that went wrong inside redstep (500)
 
 A SQL error is never one of these: it is recorded on the statement (Status FAILED, Error).
+Every error of the model has its class, so a caller can catch any of them; redstep itself never
+raises ActiveSessionsExceededException, ActiveWaitingRequestsExceededException or
+QueryTimeoutException (it sets no quota on sessions or waiters, and catalog calls have no timeout).
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ _TYPE_TRAITS: dict[str, tuple[bool, bool, int, int]] = {
     "super": (False, True, 65535, 0),
     "varbyte": (False, False, 65535, 0),
 }
-_DEFAULT_STRING_LENGTH = 65535
+_UNKNOWN_STRING_LENGTH = 65535
+"""The precision of a string column whose length the backend cannot tell."""
 
 
 def column_metadata(column: Column) -> ColumnMetadata:
@@ -47,7 +48,9 @@ def column_metadata(column: Column) -> ColumnMetadata:
     if type_name == "numeric":
         signed, case_sensitive, precision, scale = True, False, column.precision, column.scale
     elif type_name in _STRINGS:
-        length = column.length or column.precision or _DEFAULT_STRING_LENGTH
+        # A string column's precision is its declared length; a backend that lost it (DuckDB
+        # keeps no lengths) reports 0, and then Redshift's largest VARCHAR is the honest answer.
+        length = column.length if column.length > 0 else _UNKNOWN_STRING_LENGTH
         signed, case_sensitive, precision, scale = False, True, length, 0
     else:
         signed, case_sensitive, precision, scale = _TYPE_TRAITS.get(

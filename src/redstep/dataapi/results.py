@@ -4,8 +4,9 @@ A result is written once, when its statement finishes, already in the form the c
 for ResultFormat JSON, pages of `Field` records; for CSV, pages of CSV text (a header line of
 column names, then the rows). Either way with its ColumnMetadata. Pages are cut by size, about
 1 MiB of values each, so a page holds many small rows or few wide ones; TotalNumRows is always the
-whole count. Each result is a folder written under a temporary name and renamed into place, so a
-reader never sees half of one.
+whole count. ResultSize counts the same in both formats: the bytes of the values' text (what
+`fields.field_size` measures), not the bytes of the encoding around them. Each result is a folder
+written under a temporary name and renamed into place, so a reader never sees half of one.
 """
 
 from __future__ import annotations
@@ -138,10 +139,9 @@ class ResultStore:
             next_token=_encode_token(result_id, page + 1) if has_more else None,
         )
 
-    def format_of(self, result_id: str) -> ResultFormat:
-        """The format the result was written in."""
-        meta = json.loads((self._folder(result_id) / _META).read_text("utf-8"))
-        return ResultFormat(meta["format"])
+    def delete(self, result_id: str) -> None:
+        """Delete a result (nothing happens when there is none)."""
+        shutil.rmtree(self._folder(result_id), ignore_errors=True)
 
     def purge(self, older_than: datetime) -> int:
         """Delete results written before `older_than`; return how many went."""
@@ -187,22 +187,25 @@ class ResultStore:
         buffer = io.StringIO()
         buffer.write(header)
         writer = csv.writer(buffer, lineterminator="\n")
-        count = 0
+        count = page_size = 0
         for row in rows:
+            fields = [
+                to_field(value, column.type_name)
+                for value, column in zip(row, columns, strict=True)
+            ]
             writer.writerow(
                 ["" if value is None else to_text(value, column.type_name)
                  for value, column in zip(row, columns, strict=True)]
             )  # fmt: skip
             count += 1
+            page_size += sum(field_size(field) for field in fields)
             if buffer.tell() >= self.page_bytes:
-                text = buffer.getvalue()
-                yield text, count, len(text.encode())
+                yield buffer.getvalue(), count, page_size
                 buffer = io.StringIO()
                 writer = csv.writer(buffer, lineterminator="\n")
-                count = 0
+                count = page_size = 0
         if count:
-            text = buffer.getvalue()
-            yield text, count, len(text.encode())
+            yield buffer.getvalue(), count, page_size
 
 
 def _csv_header(metadata: Sequence[ColumnMetadata]) -> str:

@@ -7,6 +7,13 @@ runs its Sqls serially; in TRANSACTION mode a failure rolls back all of them (th
 reads FAILED, the ones before it FINISHED, the ones after it ABORTED, never run); in AUTO_COMMIT
 mode each commits on its own and a failure does not stop the rest.
 
+Any exception ends the part that raised it, not only a SQL error: the statement reads FAILED
+(`ERROR: internal error: …` when the error is redstep's own) and its transaction is rolled back.
+Before each part the runner checks for a cancel, so one that came while nothing ran on the engine
+(between parts, or before the SQL got there) still stops the statement; and a cancel interrupts
+the connection again, from a thread of its own, until the statement ends, for the moment when the
+engine has the SQL but is not yet running it. CancelStatement therefore returns at once.
+
 `LiveStatements` tracks statements not yet ended, so CancelStatement can interrupt the connection
 running one and WaitTimeSeconds can wait for one to end.
 """
@@ -17,7 +24,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -29,7 +36,13 @@ from redstep.dataapi.statements import (
     SubStatementRecord,
 )
 from redstep.dataapi.store import StatementStore
-from redstep.warehouse.base import Connection, QueryCancelled, Result, WarehouseError
+from redstep.warehouse.base import (
+    Connection,
+    QueryCancelled,
+    Result,
+    WarehouseError,
+    WarehouseUnavailable,
+)
 from redstep.warehouse.dialect import split_script
 
 logger = logging.getLogger(__name__)
@@ -37,16 +50,26 @@ logger = logging.getLogger(__name__)
 INTERRUPTED_ERROR = "ERROR: statement interrupted: redstep stopped while it was running"
 """The Error of a statement that was active when the process ended."""
 SHUTDOWN_REASON = "redstep was stopped"
+REINTERRUPT_SECONDS = 0.05
+"""How often a cancelled statement's connection is interrupted again until the statement ends."""
+CANCEL_PERSISTENCE_SECONDS = 10.0
+"""How long a cancel keeps interrupting a statement that does not end."""
+
+
+USER_REQUEST = "on user's request"
+"""Why a statement stopped when CancelStatement stopped it."""
 
 
 def cancelled_error(query_id: int, reason: str | None) -> str:
     """Redshift's words for a cancelled query (`… on user's request` for CancelStatement)."""
-    return f"ERROR: Query ({query_id}) cancelled {reason or 'on user' + chr(39) + 's request'}"
+    return f"ERROR: Query ({query_id}) cancelled {reason or USER_REQUEST}"
 
 
 @dataclass(slots=True)
 class _Live:
     done: threading.Event = field(default_factory=threading.Event)
+    interrupting: threading.Lock = field(default_factory=threading.Lock)
+    """Held while interrupting and while ending, so no interrupt lands on the next statement."""
     connection: Connection | None = None
     cancel_reason: str | None = None
     is_cancel_requested: bool = False
@@ -116,31 +139,62 @@ class LiveStatements:
             return None if live is None else live.cancel_reason
 
     def cancel(self, statement_id: str, reason: str | None = None) -> bool:
-        """Ask a running statement to stop, interrupting its connection; False when not live."""
+        """Ask a statement to stop; False when it is not live. Returns at once.
+
+        Its connection is interrupted now and, on a background thread, again every
+        REINTERRUPT_SECONDS until the statement ends (for at most CANCEL_PERSISTENCE_SECONDS):
+        an interrupt that reaches the engine while it is still preparing the SQL is lost, and
+        the runner's own check before each part cannot see that moment.
+        """
         with self._lock:
             live = self._live.get(statement_id)
             if live is None:
                 return False
-            if not live.is_cancel_requested:
-                live.is_cancel_requested = True
+            is_first_request = not live.is_cancel_requested
+            live.is_cancel_requested = True
+            if is_first_request:
                 live.cancel_reason = reason
-            connection = live.connection
-        if connection is not None:
-            connection.cancel()
+        if is_first_request:
+            threading.Thread(
+                target=self._interrupt_until_done,
+                args=(live,),
+                name=f"redstep-cancel-{statement_id[:8]}",
+                daemon=True,
+            ).start()
         return True
+
+    def _interrupt_until_done(self, live: _Live) -> None:
+        deadline = time.monotonic() + CANCEL_PERSISTENCE_SECONDS
+        while True:
+            with live.interrupting:
+                if live.done.is_set():
+                    return
+                connection = live.connection
+                if connection is not None:
+                    try:
+                        connection.cancel()
+                    except Exception:  # a failed interrupt is retried; the statement still ends
+                        logger.exception("interrupting a statement failed")
+            if live.done.wait(REINTERRUPT_SECONDS) or time.monotonic() >= deadline:
+                return
 
     def finish(self, statement_id: str) -> None:
         """The statement ended: wake whoever waits on it."""
         with self._lock:
             live = self._live.pop(statement_id, None)
         if live is not None:
-            live.done.set()
+            with live.interrupting:  # an interrupt under way finishes before the worker moves on
+                live.done.set()
 
     def wait(self, statement_id: str, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the statement to end; True when it has."""
         with self._lock:
             live = self._live.get(statement_id)
         return True if live is None else live.done.wait(timeout)
+
+
+_Ended = tuple[StatementRecord, Exception | None]
+"""A statement's final record, and the error that leaves its connection in doubt (if any)."""
 
 
 class Runner:
@@ -166,16 +220,31 @@ class Runner:
             return next(self._query_ids)
 
     def run(self, record: StatementRecord, connection: Connection) -> StatementRecord:
-        """Run a submitted statement to its end; return its final record."""
+        """Run a submitted statement to its end; return its final record.
+
+        Whatever goes wrong, the statement ends (FAILED when nothing else said how) and no
+        transaction it opened is left open on `connection`. An error that leaves the connection in
+        doubt (WarehouseUnavailable, or any error that is not the warehouse's) is raised again
+        once recorded, so the worker replaces the connection.
+        """
         if not self.live.claim(record.id):
             return record  # withdrawn by a cancel, which recorded it
+        doubt: Exception | None = None
         try:
             record = self._save(replace(record, status=StatusString.PICKED, updated_at=self.now()))
-            if record.is_batch:
-                return self._save(self._run_batch(record, connection))
-            return self._save(self._run_single(record, connection))
+            run = self._run_batch if record.is_batch else self._run_single
+            ended, doubt = run(record, connection)
+            record = self._save(ended)
+        except Exception as error:
+            logger.exception("statement %s failed outside its own error handling", record.id)
+            _rollback(connection)
+            record = self._save_quietly(failed(record, error_text(error), self.now()))
+            doubt = error
         finally:
             self.live.finish(record.id)
+        if doubt is not None:
+            raise doubt
+        return record
 
     def fail_unstarted(self, record: StatementRecord, error: str) -> StatementRecord:
         """Record a statement that could not run at all (no connection)."""
@@ -186,37 +255,44 @@ class Runner:
             else replace(sub, status=StatusString.ABORTED, updated_at=now)
             for index, sub in enumerate(record.sub_statements)
         )
-        failed = replace(
+        ended = replace(
             record, status=StatusString.FAILED, error=error, updated_at=now, sub_statements=subs
         )
-        self._save(failed)
+        self._save(ended)
         self.live.finish(record.id)
-        return failed
+        return ended
 
     def abort_unstarted(self, record: StatementRecord) -> StatementRecord:
         """Record a queued statement cancelled before any worker took it."""
-        aborted = self._save(self._abort_unstarted(record))
-        self.live.finish(record.id)
-        return aborted
-
-    def _abort_unstarted(self, record: StatementRecord) -> StatementRecord:
         now = self.now()
         reason = self.live.cancel_reason(record.id)
-        subs = tuple(
-            replace(sub, status=StatusString.ABORTED, updated_at=now)
-            for sub in record.sub_statements
-        )
-        return replace(
+        aborted = replace(
             record,
             status=StatusString.ABORTED,
             error=cancelled_error(record.redshift_query_id, reason),
             updated_at=now,
-            sub_statements=subs,
+            sub_statements=_end_subs(record.sub_statements, StatusString.ABORTED, now),
         )
+        self._save(aborted)
+        self.live.finish(record.id)
+        return aborted
 
     def _save(self, record: StatementRecord) -> StatementRecord:
         self.store.save(record)
         return record
+
+    def _save_quietly(self, record: StatementRecord) -> StatementRecord:
+        try:
+            self.store.save(record)
+        except Exception:  # the store itself failing must not keep the statement live
+            logger.exception("recording how statement %s ended failed", record.id)
+        return record
+
+    def _check_cancel(self, statement_id: str) -> None:
+        """Stop before the next part: an interrupt that came between parts, or before the SQL
+        reached the engine, interrupted nothing."""
+        if self.live.is_cancel_requested(statement_id):
+            raise QueryCancelled("cancelled before it reached the engine")
 
     def _start(self, record: StatementRecord, connection: Connection) -> StatementRecord:
         started = replace(
@@ -230,50 +306,37 @@ class Runner:
         self.live.attach(record.id, connection)
         return started
 
-    def _run_single(self, record: StatementRecord, connection: Connection) -> StatementRecord:
+    def _run_single(self, record: StatementRecord, connection: Connection) -> _Ended:
         record = self._start(record, connection)
+        parts = split_script(record.query_strings[0]) or [record.query_strings[0]]
+        parameters = record.parameter_map or None
         began = False
         clock = time.perf_counter_ns()
         try:
-            if self.live.is_cancel_requested(record.id):
-                raise QueryCancelled("cancelled before it started")
-            parts = split_script(record.query_strings[0]) or [record.query_strings[0]]
-            parameters = record.parameter_map or None
             if len(parts) > 1 and not connection.in_transaction:
                 connection.begin()
                 began = True
             result = Result()
             for part in parts:
+                self._check_cancel(record.id)
                 result = connection.execute(part, parameters)
+            rows, size = self._keep_result(record, record.id, result)
             if began and connection.in_transaction:
                 connection.commit()
-                began = False
-            return self._finished(record, record.id, result, time.perf_counter_ns() - clock)
-        except WarehouseError as error:
-            if began:
-                _rollback(connection)
-            return self._ended_with(record, error, time.perf_counter_ns() - clock)
         except Exception as error:
-            logger.exception("statement %s failed inside redstep", record.id)
             if began:
                 _rollback(connection)
-            return self._ended_with(
-                record, WarehouseError(f"internal error: {error}"), time.perf_counter_ns() - clock
-            )
-
-    def _finished(
-        self, record: StatementRecord, result_id: str, result: Result, duration: int
-    ) -> StatementRecord:
-        rows, size = self._keep_result(record, result_id, result)
-        return replace(
+            return self._ended_with(record, error, time.perf_counter_ns() - clock), _doubt(error)
+        finished = replace(
             record,
             status=StatusString.FINISHED,
-            duration_ns=duration,
+            duration_ns=time.perf_counter_ns() - clock,
             has_result_set=result.has_result_set,
             result_rows=rows,
             result_size=size,
             updated_at=self.now(),
         )
+        return finished, None
 
     def _keep_result(
         self, record: StatementRecord, result_id: str, result: Result
@@ -286,44 +349,42 @@ class Runner:
         return summary.total_rows, summary.size_bytes
 
     def _ended_with(
-        self, record: StatementRecord, error: WarehouseError, duration: int
+        self, record: StatementRecord, error: Exception, duration: int
     ) -> StatementRecord:
-        if isinstance(error, QueryCancelled):
-            message = cancelled_error(record.redshift_query_id, self.live.cancel_reason(record.id))
-            status = StatusString.ABORTED
-        else:
-            message = f"ERROR: {error.message}"
-            status = StatusString.FAILED
+        status, message = self._outcome(record.id, record.redshift_query_id, error)
         return replace(
             record, status=status, error=message, duration_ns=duration, updated_at=self.now()
         )
 
-    def _run_batch(self, record: StatementRecord, connection: Connection) -> StatementRecord:
+    def _outcome(
+        self, statement_id: str, query_id: int, error: Exception
+    ) -> tuple[StatusString, str]:
+        """How a part that raised `error` ended: ABORTED when cancelled, FAILED otherwise."""
+        if isinstance(error, QueryCancelled):
+            reason = self.live.cancel_reason(statement_id)
+            return StatusString.ABORTED, cancelled_error(query_id, reason)
+        if not isinstance(error, WarehouseError):
+            logger.exception("statement %s failed inside redstep", statement_id)
+        return StatusString.FAILED, error_text(error)
+
+    def _run_batch(self, record: StatementRecord, connection: Connection) -> _Ended:
         record = self._start(record, connection)
         is_transaction = record.execution_mode is not ExecutionMode.AUTO_COMMIT
         parameters = record.parameter_map or None
         subs = list(record.sub_statements)
         clock = time.perf_counter_ns()
-        began = False
-        first_error: str | None = None
-        status = StatusString.FINISHED
         try:
-            if is_transaction and not connection.in_transaction:
+            began = is_transaction and not connection.in_transaction
+            if began:
                 connection.begin()
-                began = True
-        except WarehouseError as error:
-            return self._ended_with(record, error, 0)
-        index = 0
-        while index < len(subs):
-            if self.live.is_cancel_requested(record.id):
-                error_text = cancelled_error(0, self.live.cancel_reason(record.id))
-                subs[index:] = [
-                    _end_sub(sub, StatusString.ABORTED, self.now()) for sub in subs[index:]
-                ]
-                first_error, status = first_error or error_text, StatusString.ABORTED
-                break
+        except Exception as error:
+            ended = self._ended_with(record, error, 0)
+            subs = list(_end_subs(record.sub_statements, StatusString.ABORTED, self.now()))
+            return replace(ended, sub_statements=tuple(subs)), _doubt(error)
+        status, first_error, doubt = StatusString.FINISHED, None, None
+        for index, waiting in enumerate(subs):
             sub = replace(
-                subs[index],
+                waiting,
                 status=StatusString.STARTED,
                 redshift_query_id=self.next_query_id(),
                 updated_at=self.now(),
@@ -332,85 +393,96 @@ class Runner:
             self._save(replace(record, sub_statements=tuple(subs)))
             sub_clock = time.perf_counter_ns()
             try:
+                self._check_cancel(record.id)
                 result = connection.execute(sub.query_string, parameters)
                 rows, size = self._keep_result(record, sub.id, result)
+            except Exception as error:
+                status, text = self._outcome(record.id, sub.redshift_query_id, error)
                 subs[index] = replace(
-                    sub,
-                    status=StatusString.FINISHED,
-                    duration_ns=time.perf_counter_ns() - sub_clock,
-                    has_result_set=result.has_result_set,
-                    result_rows=rows,
-                    result_size=size,
-                    updated_at=self.now(),
-                )
-            except WarehouseError as error:
-                cancelled = isinstance(error, QueryCancelled)
-                reason = self.live.cancel_reason(record.id)
-                text = (
-                    cancelled_error(sub.redshift_query_id, reason)
-                    if cancelled
-                    else f"ERROR: {error.message}"
-                )
-                subs[index] = replace(
-                    _end_sub(sub, StatusString.ABORTED if cancelled else StatusString.FAILED,
-                             self.now()),
-                    error=text,
+                    sub, status=status, error=text, updated_at=self.now(),
                     duration_ns=time.perf_counter_ns() - sub_clock,
                 )  # fmt: skip
-                first_error = first_error or text
-                status = StatusString.ABORTED if cancelled else StatusString.FAILED
-                if is_transaction or cancelled:
-                    rest = [
-                        _end_sub(later, StatusString.ABORTED, self.now())
-                        for later in subs[index + 1 :]
-                    ]
+                first_error, doubt = first_error or text, doubt or _doubt(error)
+                if is_transaction or status is StatusString.ABORTED or doubt is not None:
+                    rest = _end_subs(subs[index + 1 :], StatusString.ABORTED, self.now())
                     subs[index + 1 :] = rest
                     break
-            index += 1
+                continue
+            subs[index] = replace(
+                sub,
+                status=StatusString.FINISHED,
+                duration_ns=time.perf_counter_ns() - sub_clock,
+                has_result_set=result.has_result_set,
+                result_rows=rows,
+                result_size=size,
+                updated_at=self.now(),
+            )
         try:
             if began and connection.in_transaction:
                 if status is StatusString.FINISHED:
                     connection.commit()
                 else:
                     connection.rollback()
-        except WarehouseError as error:
-            first_error, status = f"ERROR: {error.message}", StatusString.FAILED
+        except Exception as error:
+            status, first_error = StatusString.FAILED, error_text(error)
+            doubt = doubt or _doubt(error)
             _rollback(connection)
-        return replace(
+        is_finished = status is StatusString.FINISHED
+        ended = replace(
             record,
             status=status,
             error=first_error,
             duration_ns=time.perf_counter_ns() - clock,
             has_result_set=any(sub.has_result_set for sub in subs),
+            result_rows=sum(max(sub.result_rows, 0) for sub in subs) if is_finished else -1,
+            result_size=sum(max(sub.result_size, 0) for sub in subs) if is_finished else -1,
             sub_statements=tuple(subs),
             updated_at=self.now(),
         )
+        return ended, doubt
 
 
-def _end_sub(sub: SubStatementRecord, status: StatusString, now: datetime) -> SubStatementRecord:
-    return replace(sub, status=status, updated_at=now)
+def error_text(error: Exception) -> str:
+    """A statement's Error for `error`: the warehouse's words, Redshift-style."""
+    if isinstance(error, WarehouseError):
+        return f"ERROR: {error.message}"
+    return f"ERROR: internal error: {error}"
+
+
+def _doubt(error: Exception) -> Exception | None:
+    """`error` when the connection it came from can no longer be trusted."""
+    if isinstance(error, WarehouseUnavailable) or not isinstance(error, WarehouseError):
+        return error
+    return None
+
+
+def _end_subs(
+    subs: Sequence[SubStatementRecord], status: StatusString, now: datetime
+) -> tuple[SubStatementRecord, ...]:
+    return tuple(replace(sub, status=status, updated_at=now) for sub in subs)
 
 
 def _rollback(connection: Connection) -> None:
     try:
         if connection.in_transaction:
             connection.rollback()
-    except WarehouseError:
+    except Exception:  # the connection is dropped after an error it cannot roll back
         logger.exception("rolling back failed")
+
+
+def failed(record: StatementRecord, error: str, now: datetime) -> StatementRecord:
+    """The record of a statement that ended abruptly: it and its unended parts read FAILED."""
+    subs = tuple(
+        sub
+        if sub.status.is_terminal
+        else replace(sub, status=StatusString.FAILED, error=error, updated_at=now)
+        for sub in record.sub_statements
+    )
+    return replace(
+        record, status=StatusString.FAILED, error=error, updated_at=now, sub_statements=subs
+    )
 
 
 def interrupted(record: StatementRecord, now: datetime) -> StatementRecord:
     """The record of a statement that was active when redstep stopped: FAILED, saying so."""
-    subs = tuple(
-        sub
-        if sub.status.is_terminal
-        else replace(sub, status=StatusString.FAILED, error=INTERRUPTED_ERROR, updated_at=now)
-        for sub in record.sub_statements
-    )
-    return replace(
-        record,
-        status=StatusString.FAILED,
-        error=INTERRUPTED_ERROR,
-        updated_at=now,
-        sub_statements=subs,
-    )
+    return failed(record, INTERRUPTED_ERROR, now)

@@ -6,34 +6,39 @@ as boto3 sends them; datetimes in responses are timezone-aware. Submitting calls
 with the statement's Id, its SQL running on worker threads; `WaitTimeSeconds` waits up to that
 long for the statement to end. Statements are recorded in the project's store and their results
 kept on disk for 24 hours, both surviving a restart; a statement active when redstep stopped
-reads FAILED after it.
+reads FAILED after it. One service owns a project's state at a time (`Project.own_state`): a
+second one on the same project raises ProjectInUse until the first is closed. The catalog
+operations are answered by `catalog.Catalog`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
+from redstep.dataapi.catalog import Catalog
 from redstep.dataapi.errors import (
     ActiveStatementsExceededException,
-    DatabaseConnectionException,
     InternalServerException,
     ValidationException,
     query_does_not_exist,
 )
-from redstep.dataapi.fields import column_metadata
-from redstep.dataapi.paging import decode_token, encode_token, like_pattern, page
+from redstep.dataapi.paging import decode_token, encode_token, page
+from redstep.dataapi.responses import (
+    describe_response,
+    session_data,
+    statement_data,
+    submitted_response,
+)
 from redstep.dataapi.results import PAGE_BYTES, RETENTION, ResultStore
 from redstep.dataapi.runner import SHUTDOWN_REASON, LiveStatements, Runner, interrupted
-from redstep.dataapi.sessions import Session, Sessions
+from redstep.dataapi.sessions import Sessions
 from redstep.dataapi.shapes import (
     CancelStatementResponse,
     DescribeStatementResponse,
@@ -46,10 +51,6 @@ from redstep.dataapi.shapes import (
     ListSessionsResponse,
     ListStatementsResponse,
     ListTablesResponse,
-    SessionData,
-    SqlParameter,
-    StatementData,
-    SubStatementData,
 )
 from redstep.dataapi.statements import (
     ExecutionMode,
@@ -62,10 +63,11 @@ from redstep.dataapi.statements import (
     split_statement_id,
 )
 from redstep.dataapi.store import StatementFilter, StatementStore
-from redstep.dataapi.validation import validate_request
-from redstep.dataapi.workers import DEFAULT_POOL_SIZE, Job, Warehouses, WorkerPool
+from redstep.dataapi.validation import check_exclusive_target, validate_request
+from redstep.dataapi.workers import DEFAULT_POOL_SIZE, Job, SessionWorker, Warehouses, WorkerPool
 from redstep.project import Project
-from redstep.warehouse.base import Connection, Warehouse, WarehouseError, WarehouseUnavailable
+from redstep.warehouse.base import Connection, Warehouse, WarehouseError
+from redstep.warehouse.registry import WarehouseOptions, open_warehouse
 
 MAX_ACTIVE_STATEMENTS = 200
 """Active (SUBMITTED, PICKED, STARTED) statements allowed at once, as on a Redshift cluster."""
@@ -75,9 +77,9 @@ CLIENT_TOKEN_WINDOW = timedelta(hours=24)
 """How long a ClientToken names the statement it submitted."""
 DEFAULT_DATABASE = "dev"
 """The database a statement reports when the request names none (Redshift's default)."""
-CANCEL_WAIT_SECONDS = 10.0
+CLOSE_WAIT_SECONDS = 10.0
+"""How long closing waits for the statements it cancels to end."""
 _PURGE_INTERVAL = timedelta(minutes=1)
-T = TypeVar("T")
 
 RESULT_OF_BATCH_PARENT = "BatchExecuteStatement result can only be retrieved with sub-statement id."
 NO_RESULT = "Query does not have result. Please check query status with DescribeStatement."
@@ -103,22 +105,34 @@ class DataApiService:
         pool_size: int = DEFAULT_POOL_SIZE,
         max_active_statements: int = MAX_ACTIVE_STATEMENTS,
         page_bytes: int = PAGE_BYTES,
+        warehouse_opener: Callable[[str, WarehouseOptions], Warehouse] = open_warehouse,
     ) -> None:
+        """Take the project's state (ProjectInUse when another service holds it), mark the
+        statements an earlier process left active as interrupted, and start the workers."""
+        self._ownership = project.own_state()
+        try:
+            self.store = StatementStore(project.state_dir)
+            # Owning the state, no other process runs these: they were left by one that died.
+            for record in self.store.active():
+                self.store.save(interrupted(record, now()))
+        except BaseException:
+            self._ownership.release()
+            raise
         self.project = project
         self.now = now
         self.new_id = new_id
         self.max_active_statements = max_active_statements
-        self.store = StatementStore(project.state_dir)
         self.results = ResultStore(project.state_dir, page_bytes=page_bytes)
         self.live = LiveStatements()
         self.runner = Runner(self.store, self.results, self.live, now)
-        self.warehouses = Warehouses(project.warehouses, project.warehouse_options())
+        self.warehouses = Warehouses(
+            project.warehouses, project.warehouse_options(), warehouse_opener
+        )
         self.sessions = Sessions(self.warehouses)
+        self.catalog = Catalog(project, self.warehouses)
         self._submit_lock = threading.Lock()
         self._last_purge: datetime | None = None
         self._is_closed = False
-        for record in self.store.active():
-            self.store.save(interrupted(record, now()))
         self._housekeeping()
         self.pool = WorkerPool(self.warehouses, pool_size)
         self._operations: dict[str, Callable[[Mapping[str, Any]], Mapping[str, Any]]] = {
@@ -157,15 +171,14 @@ class DataApiService:
         self._is_closed = True
         for statement_id in self.live.ids():
             self._cancel(statement_id, SHUTDOWN_REASON)
-        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
-        while self.live.count() and time.monotonic() < deadline:
-            for statement_id in self.live.ids():
-                self.live.cancel(statement_id, SHUTDOWN_REASON)
-                self.live.wait(statement_id, 0.05)
+        deadline = time.monotonic() + CLOSE_WAIT_SECONDS
+        for statement_id in self.live.ids():
+            self.live.wait(statement_id, max(deadline - time.monotonic(), 0))
         self.pool.close()
         self.sessions.close(self.now())
         self.warehouses.close()
         self.store.close()
+        self._ownership.release()
 
     def __enter__(self) -> DataApiService:
         return self
@@ -178,6 +191,10 @@ class DataApiService:
         self.sessions.expire(now)
         if self._last_purge is None or now - self._last_purge >= _PURGE_INTERVAL:
             self._last_purge = now
+            for record in self.store.purge(now - RETENTION):
+                self.results.delete(record.id)
+                for sub in record.sub_statements:
+                    self.results.delete(sub.id)
             self.results.purge(now - RETENTION)
 
     # -- submitting -------------------------------------------------------------------------
@@ -202,96 +219,110 @@ class DataApiService:
     ) -> ExecuteStatementOutput:
         self._check_open()
         self._housekeeping()
-        now = self.now()
-        digest = _digest(request)
-        client_token: str | None = request.get("ClientToken")
-        if client_token:
-            earlier = self.store.find_by_client_token(client_token, now - CLIENT_TOKEN_WINDOW)
-            if earlier is not None:
-                if earlier.request_digest != digest:
-                    raise ValidationException(
-                        f"ClientToken {client_token} was already used with different parameters"
-                    )
-                return self._submitted(earlier, request.get("WaitTimeSeconds"))
         session_id: str | None = request.get("SessionId")
         _check_target(request, with_session=session_id is not None)
-        with self._submit_lock:
-            if self.live.count() >= self.max_active_statements:
-                raise ActiveStatementsExceededException(
-                    "The number of active statements exceeds the limit."
-                )
-            statement_id = self.new_id()
-            if session_id is not None:
-                session, worker = self.sessions.claim(session_id, statement_id, now)
-                target = session.target
-            else:
-                target = self._target(request)
-                keep_alive = request.get("SessionKeepAliveSeconds")
-                if keep_alive is not None:
-                    session_id = self.new_id()
-                    session, worker = self.sessions.open(session_id, target, keep_alive, now)
-                    self.sessions.set_current(session_id, statement_id)
-            record = StatementRecord(
-                id=statement_id,
-                target=target,
-                is_batch=is_batch,
-                query_strings=query_strings,
-                status=StatusString.SUBMITTED,
-                created_at=now,
-                updated_at=now,
-                parameters=tuple(
-                    (parameter["name"], parameter["value"])
-                    for parameter in request.get("Parameters") or ()
-                ),
-                statement_name=request.get("StatementName"),
-                result_format=ResultFormat(request.get("ResultFormat", ResultFormat.JSON)),
-                execution_mode=(
-                    ExecutionMode(request.get("ExecutionMode", ExecutionMode.TRANSACTION))
-                    if is_batch
-                    else None
-                ),
-                session_id=session_id,
-                client_token=client_token,
-                request_digest=digest,
-                sub_statements=tuple(
-                    SubStatementRecord(
-                        statement_id=statement_id,
-                        ordinal=ordinal,
-                        query_string=sql,
-                        status=StatusString.SUBMITTED,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    for ordinal, sql in enumerate(query_strings, start=1)
-                )
-                if is_batch
-                else (),
+        wait_seconds: int | None = request.get("WaitTimeSeconds")
+        with self._submit_lock:  # one ClientToken, one statement, however many callers race
+            record = self._earlier(request) or self._enqueue(
+                request, is_batch=is_batch, query_strings=query_strings
             )
-            self.store.insert(record)
-            self.live.add(statement_id)
+        return self._submitted(record, wait_seconds)
+
+    def _earlier(self, request: Mapping[str, Any]) -> StatementRecord | None:
+        """The statement an earlier call with the request's ClientToken submitted, if any."""
+        client_token: str | None = request.get("ClientToken")
+        if not client_token:
+            return None
+        since = self.now() - CLIENT_TOKEN_WINDOW
+        earlier = self.store.find_by_client_token(client_token, since)
+        if earlier is not None and earlier.request_digest != _digest(request):
+            raise ValidationException(
+                f"ClientToken {client_token} was already used with different parameters"
+            )
+        return earlier
+
+    def _enqueue(
+        self, request: Mapping[str, Any], *, is_batch: bool, query_strings: tuple[str, ...]
+    ) -> StatementRecord:
+        """Record a new statement and queue it for its worker (holding the submit lock)."""
+        if self.live.count() >= self.max_active_statements:
+            raise ActiveStatementsExceededException(
+                "The number of active statements exceeds the limit."
+            )
+        now = self.now()
+        statement_id = self.new_id()
+        session_id: str | None = request.get("SessionId")
+        worker: SessionWorker | None = None
+        if session_id is not None:
+            session, worker = self.sessions.claim(session_id, statement_id, now)
+            target = session.target
+        else:
+            target = self._target(request)
+            keep_alive = request.get("SessionKeepAliveSeconds")
+            if keep_alive is not None:
+                session_id = self.new_id()
+                _, worker = self.sessions.open(session_id, statement_id, target, keep_alive, now)
+        record = StatementRecord(
+            id=statement_id,
+            target=target,
+            is_batch=is_batch,
+            query_strings=query_strings,
+            status=StatusString.SUBMITTED,
+            created_at=now,
+            updated_at=now,
+            parameters=tuple(
+                (parameter["name"], parameter["value"])
+                for parameter in request.get("Parameters") or ()
+            ),
+            statement_name=request.get("StatementName"),
+            result_format=ResultFormat(request.get("ResultFormat", ResultFormat.JSON)),
+            execution_mode=(
+                ExecutionMode(request.get("ExecutionMode", ExecutionMode.TRANSACTION))
+                if is_batch
+                else None
+            ),
+            session_id=session_id,
+            client_token=request.get("ClientToken"),
+            request_digest=_digest(request),
+            sub_statements=tuple(
+                SubStatementRecord(
+                    statement_id=statement_id,
+                    ordinal=ordinal,
+                    query_string=sql,
+                    status=StatusString.SUBMITTED,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for ordinal, sql in enumerate(query_strings, start=1)
+            )
+            if is_batch
+            else (),
+        )
+        self.store.insert(record)
+        self.live.add(statement_id)
         job = Job(
             warehouse=target.warehouse,
             run=lambda connection: self._run(record, connection),
             fail=lambda error: self._fail(record, error),
         )
-        if session_id is not None:
+        if worker is not None:
             worker.submit(job)
         else:
             self.pool.submit(job)
-        return self._submitted(record, request.get("WaitTimeSeconds"))
+        return record
 
     def _run(self, record: StatementRecord, connection: Connection) -> None:
         try:
             self.runner.run(record, connection)
         finally:
             if record.session_id is not None:
-                self.sessions.release(record.session_id, self.now())
+                self.sessions.release(record.session_id, record.id, self.now())
 
     def _fail(self, record: StatementRecord, error: WarehouseError) -> None:
         if self.live.claim(record.id):
             self.runner.fail_unstarted(record, f"ERROR: {error.message}")
         if record.session_id is not None:
-            self.sessions.release(record.session_id, self.now())
+            self.sessions.release(record.session_id, record.id, self.now())
 
     def _target(self, request: Mapping[str, Any]) -> Target:
         cluster: str | None = request.get("ClusterIdentifier")
@@ -310,20 +341,7 @@ class DataApiService:
     ) -> ExecuteStatementOutput:
         if wait_seconds:
             record = self._wait(record.id, wait_seconds)
-        response: ExecuteStatementOutput = {
-            "Id": record.id,
-            "CreatedAt": record.created_at,
-            "Database": record.target.database,
-            "Status": str(record.status),
-        }
-        _put_target(response, record.target)
-        if record.session_id:
-            response["SessionId"] = record.session_id
-        if record.redshift_pid:
-            response["RedshiftPid"] = record.redshift_pid
-        if record.status is StatusString.FINISHED:
-            response["HasResultSet"] = record.has_result_set
-        return response
+        return submitted_response(record)
 
     def _wait(self, statement_id: str, seconds: int) -> StatementRecord:
         self.live.wait(statement_id, seconds)
@@ -357,42 +375,7 @@ class DataApiService:
         validate_request("DescribeStatement", request)
         self._housekeeping()
         record, ordinal = self._statement(request["Id"], request.get("WaitTimeSeconds"))
-        response: DescribeStatementResponse = {
-            "Id": record.id,
-            "CreatedAt": record.created_at,
-            "UpdatedAt": record.updated_at,
-            "Database": record.target.database,
-            "Status": str(record.status),
-            "RedshiftPid": record.redshift_pid,
-            "ResultFormat": str(record.result_format),
-        }
-        _put_target(response, record.target)
-        if record.session_id:
-            response["SessionId"] = record.session_id
-        if record.parameters:
-            response["QueryParameters"] = _parameters(record)
-        if ordinal is not None:
-            sub = _sub_data(record.sub_statements[ordinal - 1])
-            response.update(sub)  # type: ignore[typeddict-item]
-            return response
-        response.update(
-            {
-                "Duration": record.duration_ns if record.status.is_terminal else -1,
-                "HasResultSet": record.has_result_set,
-                "RedshiftQueryId": record.redshift_query_id,
-                "ResultRows": record.result_rows,
-                "ResultSize": record.result_size,
-            }
-        )
-        if record.error:
-            response["Error"] = record.error
-        if record.is_batch:
-            response["SubStatements"] = [_sub_data(sub) for sub in record.sub_statements]
-            if record.execution_mode is not None:
-                response["ExecutionMode"] = str(record.execution_mode)
-        else:
-            response["QueryString"] = record.query_strings[0]
-        return response
+        return describe_response(record, ordinal)
 
     def _result_id(self, request: Mapping[str, Any], expected: ResultFormat) -> str:
         statement_id: str = request["Id"]
@@ -464,12 +447,7 @@ class DataApiService:
                 f"Could not cancel a query that is already in {record.status} state "
                 f"with ID: {statement_id}"
             )
-        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
-        # Interrupt again until it ends: an interrupt that lands between two of the statement's
-        # parts, or before its SQL reached the engine, is otherwise lost.
-        while not self.live.wait(parent_id, 0.05) and time.monotonic() < deadline:
-            self.live.cancel(parent_id)
-        return {"Status": True}
+        return {"Status": True}  # the runner stops before any part it has not started
 
     def _cancel(self, statement_id: str, reason: str | None) -> bool:
         if self.live.withdraw(statement_id, reason):
@@ -477,14 +455,14 @@ class DataApiService:
             if record is not None:
                 self.runner.abort_unstarted(record)
                 if record.session_id is not None:
-                    self.sessions.release(record.session_id, self.now())
+                    self.sessions.release(record.session_id, record.id, self.now())
             return True
         return self.live.cancel(statement_id, reason)
 
     def list_statements(self, request: Mapping[str, Any]) -> ListStatementsResponse:
         """ListStatements: newest first, filtered by status, name prefix, database, target."""
         validate_request("ListStatements", request)
-        _check_exclusive_target(request)
+        check_exclusive_target(request)
         status = request.get("Status", StatusString.FINISHED)
         where = StatementFilter(
             statuses=None if status == "ALL" else frozenset({StatusString(status)}),
@@ -497,7 +475,7 @@ class DataApiService:
         size = request.get("MaxResults") or 100
         records = self.store.search(where, offset, size + 1)
         response: ListStatementsResponse = {
-            "Statements": [_statement_data(record) for record in records[:size]]
+            "Statements": [statement_data(record) for record in records[:size]]
         }
         if len(records) > size:
             response["NextToken"] = encode_token("ListStatements", offset + size)
@@ -505,110 +483,28 @@ class DataApiService:
 
     # -- catalog ----------------------------------------------------------------------------
 
-    def _warehouse(self, request: Mapping[str, Any]) -> Warehouse:
-        _check_exclusive_target(request)
-        name = self.project.warehouse_name(
-            request.get("ClusterIdentifier") or request.get("WorkgroupName")
-        )
-        try:
-            return self.warehouses.get(name)
-        except WarehouseError as error:
-            raise DatabaseConnectionException(error.message) from error
-
-    def _database(self, warehouse: Warehouse, requested: str | None) -> str:
-        """The warehouse database a request's Database names (Redshift's `dev` is the default)."""
-        databases = _catalog(warehouse.list_databases)
-        return requested if requested in databases else warehouse.database
-
     def list_databases(self, request: Mapping[str, Any]) -> ListDatabasesResponse:
-        """ListDatabases."""
-        validate_request("ListDatabases", request)
-        warehouse = self._warehouse(request)
-        databases = _catalog(warehouse.list_databases)
-        chosen, token = page(
-            databases, "ListDatabases", request.get("NextToken"), request.get("MaxResults"), 1000
-        )
-        response: ListDatabasesResponse = {"Databases": chosen}
-        if token:
-            response["NextToken"] = token
-        return response
+        """ListDatabases (see `Catalog`)."""
+        return self.catalog.list_databases(request)
 
     def list_schemas(self, request: Mapping[str, Any]) -> ListSchemasResponse:
-        """ListSchemas, filtered by SchemaPattern (`%` and `_` as in LIKE)."""
-        validate_request("ListSchemas", request)
-        warehouse = self._warehouse(request)
-        database = self._database(warehouse, request.get("Database"))
-        pattern = like_pattern(request.get("SchemaPattern"))
-        schemas = [
-            schema
-            for schema in _catalog(lambda: warehouse.list_schemas(database))
-            if pattern is None or re.fullmatch(pattern, schema)
-        ]
-        chosen, token = page(
-            schemas, "ListSchemas", request.get("NextToken"), request.get("MaxResults"), 1000
-        )
-        response: ListSchemasResponse = {"Schemas": chosen}
-        if token:
-            response["NextToken"] = token
-        return response
+        """ListSchemas, filtered by SchemaPattern (see `Catalog`)."""
+        return self.catalog.list_schemas(request)
 
     def list_tables(self, request: Mapping[str, Any]) -> ListTablesResponse:
-        """ListTables, filtered by SchemaPattern and TablePattern."""
-        validate_request("ListTables", request)
-        warehouse = self._warehouse(request)
-        database = self._database(warehouse, request.get("Database"))
-        schema_pattern = like_pattern(request.get("SchemaPattern"))
-        table_pattern = like_pattern(request.get("TablePattern"))
-        tables = [
-            table
-            for table in _catalog(lambda: warehouse.list_tables(database))
-            if (schema_pattern is None or re.fullmatch(schema_pattern, table.schema))
-            and (table_pattern is None or re.fullmatch(table_pattern, table.name))
-        ]
-        chosen, token = page(
-            tables, "ListTables", request.get("NextToken"), request.get("MaxResults"), 1000
-        )
-        response: ListTablesResponse = {
-            "Tables": [{"name": t.name, "schema": t.schema, "type": t.type} for t in chosen]
-        }
-        if token:
-            response["NextToken"] = token
-        return response
+        """ListTables, filtered by SchemaPattern and TablePattern (see `Catalog`)."""
+        return self.catalog.list_tables(request)
 
     def describe_table(self, request: Mapping[str, Any]) -> DescribeTableResponse:
-        """DescribeTable: the columns of the tables that Schema and Table name."""
-        validate_request("DescribeTable", request)
-        warehouse = self._warehouse(request)
-        database = self._database(warehouse, request.get("Database"))
-        schema_pattern = like_pattern(request.get("Schema"))
-        table_pattern = like_pattern(request.get("Table"))
-        tables = [
-            table
-            for table in _catalog(lambda: warehouse.list_tables(database))
-            if (schema_pattern is None or re.fullmatch(schema_pattern, table.schema))
-            and (table_pattern is None or re.fullmatch(table_pattern, table.name))
-        ]
-        columns = [
-            column_metadata(column)
-            for table in tables
-            for column in _catalog(
-                partial(warehouse.describe_table, database, table.schema, table.name)
-            )
-        ]
-        chosen, token = page(
-            columns, "DescribeTable", request.get("NextToken"), request.get("MaxResults"), 1000
-        )
-        response: DescribeTableResponse = {"ColumnList": chosen}
-        if len(tables) == 1:
-            response["TableName"] = tables[0].name
-        if token:
-            response["NextToken"] = token
-        return response
+        """DescribeTable: the columns of the tables that Schema and Table name (see `Catalog`)."""
+        return self.catalog.describe_table(request)
+
+    # -- sessions ---------------------------------------------------------------------------
 
     def list_sessions(self, request: Mapping[str, Any]) -> ListSessionsResponse:
         """ListSessions: AVAILABLE and BUSY sessions unless Status says otherwise."""
         validate_request("ListSessions", request)
-        _check_exclusive_target(request)
+        check_exclusive_target(request)
         self._housekeeping()
         session_id = request.get("SessionId")
         if session_id is not None:
@@ -620,7 +516,7 @@ class DataApiService:
                     "SessionId cannot be specified with Status, ClusterIdentifier, "
                     "WorkgroupName or Database"
                 )
-            return {"Sessions": [_session_data(self.sessions.get(session_id))]}
+            return {"Sessions": [session_data(self.sessions.get(session_id))]}
         status = request.get("Status")
         statuses = (
             {SessionStatus(status)} if status else {SessionStatus.AVAILABLE, SessionStatus.BUSY}
@@ -636,7 +532,7 @@ class DataApiService:
         chosen, token = page(
             sessions, "ListSessions", request.get("NextToken"), request.get("MaxResults"), 100
         )
-        response: ListSessionsResponse = {"Sessions": [_session_data(s) for s in chosen]}
+        response: ListSessionsResponse = {"Sessions": [session_data(s) for s in chosen]}
         if token:
             response["NextToken"] = token
         return response
@@ -647,21 +543,11 @@ class DataApiService:
 
 def _check_size(sql: str) -> None:
     if len(sql.encode("utf-8")) > MAX_STATEMENT_BYTES:
-        raise ValidationException(
-            f"Statement is too large: the maximum statement size is 100 KB "
-            f"({MAX_STATEMENT_BYTES} bytes)."
-        )
-
-
-def _check_exclusive_target(request: Mapping[str, Any]) -> None:
-    if request.get("ClusterIdentifier") and request.get("WorkgroupName"):
-        raise ValidationException(
-            "ClusterIdentifier and WorkgroupName can't both be specified; provide only one."
-        )
+        raise ValidationException("Cannot process query string larger than 100kB")
 
 
 def _check_target(request: Mapping[str, Any], *, with_session: bool) -> None:
-    _check_exclusive_target(request)
+    check_exclusive_target(request)
     if with_session and (request.get("ClusterIdentifier") or request.get("WorkgroupName")):
         raise ValidationException(
             "SessionId can't be specified with ClusterIdentifier or WorkgroupName; "
@@ -674,87 +560,5 @@ def _digest(request: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(meaningful, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _put_target(response: Any, target: Target) -> None:
-    if target.cluster_identifier:
-        response["ClusterIdentifier"] = target.cluster_identifier
-    if target.workgroup_name:
-        response["WorkgroupName"] = target.workgroup_name
-    if target.db_user:
-        response["DbUser"] = target.db_user
-    if target.secret_arn:
-        response["SecretArn"] = target.secret_arn
-
-
-def _parameters(record: StatementRecord) -> list[SqlParameter]:
-    return [{"name": name, "value": value} for name, value in record.parameters]
-
-
-def _sub_data(sub: SubStatementRecord) -> SubStatementData:
-    data: SubStatementData = {
-        "Id": sub.id,
-        "Status": str(sub.status),
-        "CreatedAt": sub.created_at,
-        "UpdatedAt": sub.updated_at,
-        "QueryString": sub.query_string,
-        "Duration": sub.duration_ns if sub.status.is_terminal else -1,
-        "HasResultSet": sub.has_result_set,
-        "ResultRows": sub.result_rows,
-        "ResultSize": sub.result_size,
-        "RedshiftQueryId": sub.redshift_query_id,
-    }
-    if sub.error:
-        data["Error"] = sub.error
-    return data
-
-
-def _statement_data(record: StatementRecord) -> StatementData:
-    data: StatementData = {
-        "Id": record.id,
-        "Status": str(record.status),
-        "CreatedAt": record.created_at,
-        "UpdatedAt": record.updated_at,
-        "IsBatchStatement": record.is_batch,
-        "ResultFormat": str(record.result_format),
-    }
-    if record.is_batch:
-        data["QueryStrings"] = list(record.query_strings)
-    else:
-        data["QueryString"] = record.query_strings[0]
-    if record.statement_name is not None:
-        data["StatementName"] = record.statement_name
-    if record.parameters:
-        data["QueryParameters"] = _parameters(record)
-    if record.session_id:
-        data["SessionId"] = record.session_id
-    if record.target.secret_arn:
-        data["SecretArn"] = record.target.secret_arn
-    return data
-
-
-def _session_data(session: Session) -> SessionData:
-    data: SessionData = {
-        "SessionId": session.id,
-        "Status": str(session.status),
-        "CreatedAt": session.created_at,
-        "UpdatedAt": session.updated_at,
-        "Database": session.target.database,
-        "SessionAliveSeconds": session.keep_alive_seconds,
-        "SessionTtl": session.ttl,
-    }
-    _put_target(data, session.target)
-    if session.current_statement_id:
-        data["CurrentStatementId"] = session.current_statement_id
-    return data
-
-
 def _matches(wanted: str | None, actual: str | None) -> bool:
     return wanted is None or wanted == actual
-
-
-def _catalog(read: Callable[[], T]) -> T:
-    try:
-        return read()
-    except WarehouseUnavailable as error:
-        raise DatabaseConnectionException(error.message) from error
-    except WarehouseError as error:
-        raise ValidationException(f"ERROR: {error.message}") from error

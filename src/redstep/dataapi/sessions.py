@@ -43,9 +43,14 @@ class Sessions:
         self._lock = threading.Lock()
 
     def open(
-        self, session_id: str, target: Target, keep_alive_seconds: int, now: datetime
+        self,
+        session_id: str,
+        statement_id: str,
+        target: Target,
+        keep_alive_seconds: int,
+        now: datetime,
     ) -> tuple[Session, SessionWorker]:
-        """Open a session for a statement about to run in it (so it starts BUSY)."""
+        """Open a session for statement `statement_id`, about to run in it (so it starts BUSY)."""
         session = Session(
             id=session_id,
             target=target,
@@ -54,6 +59,7 @@ class Sessions:
             created_at=now,
             updated_at=now,
             ttl=min(now + timedelta(seconds=keep_alive_seconds), now + MAX_SESSION_LIFE),
+            current_statement_id=statement_id,
         )
         worker = SessionWorker(self._warehouses, session_id)
         with self._lock:
@@ -84,17 +90,21 @@ class Sessions:
             self._sessions[session_id] = claimed
             return claimed, self._workers[session_id]
 
-    def set_current(self, session_id: str, statement_id: str) -> None:
-        """Name the statement a freshly opened session runs."""
-        with self._lock:
-            session = self._sessions[session_id]
-            self._sessions[session_id] = replace(session, current_statement_id=statement_id)
+    def release(self, session_id: str, statement_id: str, now: datetime) -> None:
+        """Statement `statement_id` ended: when it is the one the session runs, the session is
+        AVAILABLE until its keep-alive runs out.
 
-    def release(self, session_id: str, now: datetime) -> None:
-        """The session's statement ended: it is AVAILABLE until its keep-alive runs out."""
+        A queued statement cancelled before it ran releases the session at once, and another may
+        claim it then; when the withdrawn statement's job comes up later it must not release the
+        session under the statement that runs now.
+        """
         with self._lock:
             session = self._sessions.get(session_id)
-            if session is None or session.status is SessionStatus.CLOSED:
+            if (
+                session is None
+                or session.status is SessionStatus.CLOSED
+                or session.current_statement_id != statement_id
+            ):
                 return
             ttl = min(
                 now + timedelta(seconds=session.keep_alive_seconds),
@@ -138,11 +148,6 @@ class Sessions:
         """Every session known, newest first."""
         with self._lock:
             return sorted(self._sessions.values(), key=lambda s: s.created_at, reverse=True)
-
-    def workers(self) -> list[SessionWorker]:
-        """The threads of open sessions."""
-        with self._lock:
-            return list(self._workers.values())
 
     def close(self, now: datetime) -> None:
         """Close every session (at shutdown)."""

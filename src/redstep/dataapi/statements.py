@@ -29,11 +29,6 @@ class StatusString(StrEnum):
         """True once the statement can change no more."""
         return self in (StatusString.FINISHED, StatusString.ABORTED, StatusString.FAILED)
 
-    @property
-    def is_active(self) -> bool:
-        """True while the statement counts against the active-statements quota."""
-        return not self.is_terminal
-
 
 class ExecutionMode(StrEnum):
     """How a batch's Sqls are committed."""

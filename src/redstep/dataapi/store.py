@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS statements (
 );
 CREATE INDEX IF NOT EXISTS statements_created_at ON statements (created_at);
 CREATE INDEX IF NOT EXISTS statements_client_token ON statements (client_token);
+CREATE INDEX IF NOT EXISTS statements_updated_at ON statements (updated_at);
 CREATE TABLE IF NOT EXISTS sub_statements (
     statement_id TEXT NOT NULL REFERENCES statements (id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL,
@@ -142,16 +143,31 @@ class StatementStore:
             )
 
     def save(self, record: StatementRecord) -> None:
-        """Write the record's current state (status, timings, counts, sub-statements)."""
+        """Write the record's current state (status, timings, counts, sub-statements).
+
+        Rows are updated in place: replacing the statement's row would delete it first, and the
+        delete would cascade to its sub-statements.
+        """
         with self._transaction() as db:
-            db.execute(
-                f"REPLACE INTO statements ({_STATEMENT_COLUMNS}) VALUES ({_marks(26)})",
-                _statement_row(record),
-            )
+            db.execute(_upsert("statements", _STATEMENT_COLUMNS, "id"), _statement_row(record))
             db.executemany(
-                f"REPLACE INTO sub_statements ({_SUB_COLUMNS}) VALUES ({_marks(12)})",
+                _upsert("sub_statements", _SUB_COLUMNS, "statement_id, ordinal"),
                 [_sub_row(sub) for sub in record.sub_statements],
             )
+
+    def purge(self, ended_before: datetime) -> list[StatementRecord]:
+        """Delete the statements that ended before `ended_before` (with their sub-statements);
+        return what was deleted."""
+        terminal = [StatusString.FINISHED, StatusString.FAILED, StatusString.ABORTED]
+        condition = "status IN (?, ?, ?) AND updated_at < ?"
+        values = [*terminal, ended_before.isoformat()]
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT {_STATEMENT_COLUMNS} FROM statements WHERE {condition}", values
+            ).fetchall()
+            purged = self._load(db, rows)
+            db.execute(f"DELETE FROM statements WHERE {condition}", values)
+        return purged
 
     def get(self, statement_id: str) -> StatementRecord | None:
         """The statement with this (parent) id, or None."""
@@ -248,6 +264,17 @@ class StatementStore:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
+
+
+def _upsert(table: str, columns: str, key: str) -> str:
+    """INSERT of every column that, when the key exists, updates the row in place."""
+    names = [name.strip() for name in columns.split(",")]
+    keys = {name.strip() for name in key.split(",")}
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names if name not in keys)
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({_marks(len(names))}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
 
 
 def _statement_row(record: StatementRecord) -> tuple[object, ...]:

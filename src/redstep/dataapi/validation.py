@@ -2,8 +2,9 @@
 ranges, patterns and enums, worded as the Data API words them.
 
 AWS answers a malformed id with `id must satisfy regex pattern: ^…$` (the member's name in
-lower camel case, then the constraint); every constraint here follows that form. Checks the model
-cannot express (a Sql over 100 KB, mutually exclusive members) live in the service.
+lower camel case, then the constraint); every constraint here follows that form. Of the checks
+the model cannot express, the mutually exclusive targets are here; those that depend on the
+operation (a Sql over 100 KB, SessionId with a target) live in the service.
 """
 
 from __future__ import annotations
@@ -99,3 +100,11 @@ def _check_length(shape: Shape, length: int, name: str) -> None:
         raise ValidationException(f"{name} must have length greater than or equal to {minimum}")
     if maximum is not None and length > maximum:
         raise ValidationException(f"{name} must have length less than or equal to {maximum}")
+
+
+def check_exclusive_target(request: Mapping[str, Any]) -> None:
+    """A request names a cluster or a workgroup, never both."""
+    if request.get("ClusterIdentifier") and request.get("WorkgroupName"):
+        raise ValidationException(
+            "ClusterIdentifier and WorkgroupName can't both be specified; provide only one."
+        )

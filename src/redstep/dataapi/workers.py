@@ -4,6 +4,8 @@ Warehouses open lazily, once per name, and are shared by every thread. Each pool
 `Connection` per warehouse it has served, so statements reuse sessions with the engine but never
 share one concurrently. A session (SessionKeepAliveSeconds) gets its own thread holding one
 connection for its life, so a temporary table created by one statement is there for the next.
+A job that raises leaves its connection in doubt: the worker closes it and opens a new one for the
+next job (a session's temporary tables go with it).
 """
 
 from __future__ import annotations
@@ -96,10 +98,12 @@ class _Worker:
                 continue
             try:
                 job.run(connection)
-            except WarehouseUnavailable:
+            except WarehouseUnavailable as error:
+                logger.warning("lost a connection to %s: %s", job.warehouse, error.message)
                 self._drop(job.warehouse)
-            except Exception:
-                logger.exception("a job failed outside its own error handling")
+            except Exception:  # the job recorded it; the connection's state is unknown
+                logger.exception("a job failed; replacing its connection")
+                self._drop(job.warehouse)
         for warehouse in list(self._connections):
             self._drop(warehouse)
 
@@ -125,17 +129,6 @@ class WorkerPool:
         """Queue `job`; the first free thread runs it."""
         self._jobs.put(job)
 
-    def drain(self) -> list[Job]:
-        """Take back every job not yet picked (at shutdown)."""
-        pending: list[Job] = []
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return pending
-            if job is not None:
-                pending.append(job)
-
     def close(self, timeout: float = 10.0) -> None:
         """Stop the threads once they finish what they run; close their connections."""
         for _ in self._workers:
@@ -154,17 +147,6 @@ class SessionWorker:
     def submit(self, job: Job) -> None:
         """Queue `job` behind the session's earlier statements."""
         self._jobs.put(job)
-
-    def drain(self) -> list[Job]:
-        """Take back every job not yet picked."""
-        pending: list[Job] = []
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return pending
-            if job is not None:
-                pending.append(job)
 
     def close(self, timeout: float = 10.0) -> None:
         """End the session: its connection closes and its temporary tables go."""
