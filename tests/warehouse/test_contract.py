@@ -644,6 +644,12 @@ def test_duckdb_file_held_by_another_process_is_reported(tmp_path: Path) -> None
         (duckdb.ConversionException('Conversion Error: Could not convert string "abc" to '
                                     "DECIMAL(5,2)"),
          WarehouseError, 'invalid input syntax for type numeric: "abc"', "22P02"),
+        (duckdb.ConstraintException('Constraint Error: CHECK constraint failed on table "t" with '
+                                    "expression CHECK(CASE  WHEN ((strlen(v) > 256)) THEN "
+                                    "(\"error\"('value too long for type character varying(256)'))"
+                                    " ELSE true END) (Error: value too long for type character "
+                                    "varying(256))"),
+         WarehouseError, "value too long for type character varying(256)", "22001"),
         (duckdb.InvalidInputException("Invalid Input Error: something unforeseen!"),
          WarehouseError, "something unforeseen", None),
     ],

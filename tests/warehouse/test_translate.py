@@ -32,6 +32,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
         ("truncate t", StatementKind.TRUNCATE),
         ("select 1", StatementKind.QUERY),
         ("-- comment only", StatementKind.IGNORED),
+        ("alter table etl.t alter diststyle key distkey c", StatementKind.IGNORED),
+        ("alter table t alter column c encode zstd", StatementKind.IGNORED),
+        ("alter table t alter encode auto", StatementKind.IGNORED),
+        ("alter table t alter column c type varchar(20)", StatementKind.QUERY),
+        ("alter table t add column sortkey int", StatementKind.QUERY),
+        ("alter table t alter column c encode zstd, add column d int", StatementKind.QUERY),
     ],
 )
 @pytest.mark.parametrize("target", list(Target))

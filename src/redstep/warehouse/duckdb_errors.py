@@ -93,6 +93,11 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             "current transaction is aborted, commands ignored until end of transaction block",
             "25P02",
         ),
+        (
+            r"(?P<message>value too long for type character(?: varying)?\(\d+\))",
+            "{message}",
+            "22001",
+        ),
         (r"Overflow in \w+ of INT16|destination type INT16", "smallint out of range", "22003"),
         (r"Overflow in \w+ of INT32|destination type INT32", "integer out of range", "22003"),
         (r"Overflow in \w+ of INT64|destination type INT64", "bigint out of range", "22003"),

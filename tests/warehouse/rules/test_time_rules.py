@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import pytest
+
 from redstep.warehouse.base import Connection
 
 Run = Callable[..., list[tuple[object, ...]]]
@@ -91,3 +93,57 @@ def test_to_char_and_to_date(run: Run) -> None:
         " to_date('05/03/2024', 'DD/MM/YYYY')"
     )
     assert rows == [("2024-03-05", "202403", dt.date(2024, 3, 5))]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("trunc(-3.7)", -3),
+        ("trunc(price * 2)", 5),
+        ("trunc(cast(price as numeric(8, 2)))", 2),
+        ("trunc(price::float8)", 2),
+        ("trunc(sum(price))", 2),
+        ("trunc(avg(price))", 2),
+        ("trunc(count(*) / 1.0)", 1),
+        ("trunc(median(price))", 2),
+        ("trunc(stddev(price))", None),
+        ("trunc(variance(price))", None),
+        ("trunc(percentile_cont(0.5) within group (order by price))", 2),
+        ("trunc(round(price, 1))", 2),
+        ("trunc(abs(price))", 2),
+        ("trunc(ceil(price))", 3),
+        ("trunc(floor(price))", 2),
+        ("trunc(power(price, 2))", 6),
+        ("trunc(sqrt(price))", 1),
+        ("trunc(ln(price))", 0),
+        ("trunc(log(price))", 0),
+        ("trunc(exp(price))", 12),
+        ("trunc(mod(7, 4) + 0.5)", 3),
+        ("trunc(price, 1)", 2.5),
+    ],
+)
+def test_trunc_of_a_number_stays_numeric(run: Run, expression: str, expected: float | None) -> None:
+    run("create table t (price numeric(8, 2))", "insert into t values (2.56)")
+    value = run(f"select {expression} from t")[0][0]
+    assert (value if value is None else float(str(value))) == expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "trunc(sysdate)",
+        "trunc(getdate())",
+        "trunc(current_timestamp)",
+        "trunc(cast(s as timestamp))",
+        "trunc(s::date)",
+        "trunc(dateadd(day, 1, s))",
+        "trunc(date_trunc('hour', s))",
+        "trunc(convert_timezone('UTC', 'UTC', s))",
+        "trunc(s)",
+    ],
+)
+def test_trunc_of_a_timestamp_is_a_date(run: Run, expression: str) -> None:
+    run("create table t (s timestamp)", "insert into t values (sysdate)")
+    value = run(f"select {expression} from t")[0][0]
+    assert isinstance(value, dt.date)
+    assert not isinstance(value, dt.datetime)

@@ -1,9 +1,10 @@
 """Rewrite rules that both local engines need, one small named function per REDSHIFT.md line.
 
 A rule takes the parsed Redshift statement and returns it rewritten; `COMMON_RULES` lists them in
-the order they run, before the target's own rules (`rules_duckdb`, `rules_postgres`).
-`strip_storage_clauses` is the one rule that runs on tokens, before parsing, because sqlglot
-cannot parse every Redshift storage clause (column `DISTKEY`, `SORTKEY AUTO`, `INTERLEAVED`).
+the order they run, before the target's own rules (`rules_duckdb`, `rules_postgres`); result
+column names are `column_names`' rule. Two rules run on tokens, before parsing, because sqlglot
+cannot parse every Redshift storage clause (column `DISTKEY`, `SORTKEY AUTO`, `INTERLEAVED`,
+`ALTER DISTSTYLE`): `strip_storage_clauses` and `is_storage_alter`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,24 @@ from collections.abc import Callable, Sequence
 from sqlglot import exp
 from sqlglot.tokenizer_core import Token, TokenType
 
+from redstep.warehouse.dialect.column_names import name_columns_as_redshift
+
 Rule = Callable[[exp.Expr], exp.Expr]
 
 # --- before parsing -------------------------------------------------------------------------
 
-_CODEC_SKIPPED = {"ENCODE", "DISTSTYLE", "BACKUP"}  # keyword + one word
-_SORT_STYLES = {"COMPOUND", "INTERLEAVED"}
+_KEYWORD_AND_WORD = {"ENCODE", "DISTSTYLE", "BACKUP"}  # `ENCODE zstd`, `DISTSTYLE all`, `BACKUP no`
+_KEY_CLAUSES = {"DISTKEY", "SORTKEY"}  # `DISTKEY(a)`, `SORTKEY(a, b)`, `SORTKEY AUTO`, column form
+_SORT_STYLES = {"COMPOUND", "INTERLEAVED"}  # before `SORTKEY(…)`
+# A string literal or a quoted name is never a clause.
+_NOT_WORDS = {TokenType.STRING, TokenType.IDENTIFIER}
+
+
+def _word(tokens: Sequence[Token], index: int) -> str | None:
+    """The upper-cased keyword at `index`, or None past the end or for a literal / quoted name."""
+    if index >= len(tokens) or tokens[index].token_type in _NOT_WORDS:
+        return None
+    return tokens[index].text.upper()
 
 
 def _closing_paren(tokens: Sequence[Token], opening: int) -> int:
@@ -46,53 +59,84 @@ def _before_query(tokens: Sequence[Token]) -> Sequence[Token]:
     return tokens
 
 
+def _storage_clause_end(tokens: Sequence[Token], index: int) -> int | None:
+    """The index of the last token of the storage clause starting at `index`, or None."""
+    if index > 0 and tokens[index - 1].token_type in (TokenType.L_PAREN, TokenType.COMMA):
+        return None  # a column-name position: `(sortkey int, …)`
+    word, following = _word(tokens, index), _word(tokens, index + 1)
+    if word in _SORT_STYLES and following == "SORTKEY":
+        return _storage_clause_end(tokens, index + 1)
+    if word in _KEYWORD_AND_WORD:
+        return min(index + 1, len(tokens) - 1)
+    if word in _KEY_CLAUSES:
+        if following == "(":
+            return _closing_paren(tokens, index + 1)
+        return index + 1 if word == "SORTKEY" and following == "AUTO" else index
+    return None
+
+
 def strip_storage_clauses(sql: str, tokens: Sequence[Token]) -> str:
     """Keep "ENCODE, DISTSTYLE, DISTKEY, SORTKEY, BACKUP are accepted and ignored".
 
     Drops, from a CREATE TABLE, column `ENCODE codec`, column `DISTKEY` / `SORTKEY`, and table
     `DISTSTYLE x`, `DISTKEY(col)`, `[COMPOUND|INTERLEAVED] SORTKEY(cols)`, `SORTKEY AUTO`,
-    `BACKUP YES|NO`. A keyword in a column-name position (after `(` or `,`) is a column name and
-    stays.
+    `BACKUP YES|NO`. Only keyword tokens start a clause: a string literal (`default 'backup'`)
+    or a quoted name never does, and a keyword in a column-name position (after `(` or `,`) is a
+    column name.
     """
     if not tokens or tokens[0].token_type != TokenType.CREATE:
         return sql
     if not any(token.token_type == TokenType.TABLE for token in tokens[1:5]):
         return sql
     tokens = _before_query(tokens)
-    spans: list[tuple[int, int]] = []
-    index = 0
+    pieces, position, index = [], 0, 0
     while index < len(tokens):
-        word = tokens[index].text.upper()
-        previous = tokens[index - 1].token_type if index else None
-        is_name_position = previous in (TokenType.L_PAREN, TokenType.COMMA)
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        if word in _SORT_STYLES and following is not None and following.text.upper() == "SORTKEY":
-            word, first = "SORTKEY", index
-            index += 1
-            following = tokens[index + 1] if index + 1 < len(tokens) else None
-        else:
-            first = index
-        if is_name_position or word not in (*_CODEC_SKIPPED, "DISTKEY", "SORTKEY"):
+        last = _storage_clause_end(tokens, index)
+        if last is None:
             index += 1
             continue
-        last = index
-        if following is not None and following.token_type == TokenType.L_PAREN:
-            last = _closing_paren(tokens, index + 1)
-        elif word in _CODEC_SKIPPED or (
-            following is not None and following.text.upper() == "AUTO" and word == "SORTKEY"
-        ):
-            last = min(index + 1, len(tokens) - 1)
-        spans.append((tokens[first].start, tokens[last].end + 1))
+        pieces.append(sql[position : tokens[index].start] + " ")
+        position = tokens[last].end + 1
         index = last + 1
-    if not spans:
-        return sql
-    pieces, position = [], 0
-    for start, end in spans:
-        pieces.append(sql[position:start])
-        pieces.append(" ")
-        position = end
-    pieces.append(sql[position:])
-    return "".join(pieces)
+    return "".join(pieces) + sql[position:]
+
+
+_ALTERED_STORAGE = {"DISTKEY", "SORTKEY", "DISTSTYLE", "ENCODE"}
+
+
+def _is_storage_action(action: Sequence[Token]) -> bool:
+    """`ALTER DISTKEY a`, `ALTER [COMPOUND] SORTKEY (…)|AUTO|NONE`, `ALTER DISTSTYLE …`,
+    `ALTER ENCODE AUTO`, `ALTER COLUMN c ENCODE codec`."""
+    if _word(action, 0) != "ALTER":
+        return False
+    second = _word(action, 1)
+    if second in _SORT_STYLES:
+        return _word(action, 2) == "SORTKEY"
+    if second == "COLUMN":
+        return len(action) == 5 and _word(action, 3) == "ENCODE"
+    return second in _ALTERED_STORAGE
+
+
+def is_storage_alter(tokens: Sequence[Token]) -> bool:
+    """Keep "DISTSTYLE, DISTKEY, SORTKEY, ENCODE are accepted and ignored" for ALTER TABLE.
+
+    True when every action of an `ALTER TABLE t …` changes only distribution, sort keys or
+    compression, which `translate` then reports IGNORED.
+    """
+    if _word(tokens, 0) != "ALTER" or _word(tokens, 1) != "TABLE":
+        return False
+    first = next((i for i in range(3, len(tokens)) if _word(tokens, i) == "ALTER"), None)
+    if first is None:
+        return False
+    actions: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens[first:]:
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(token.token_type, 0)
+        if depth == 0 and token.token_type == TokenType.COMMA:
+            actions.append([])
+        else:
+            actions[-1].append(token)
+    return all(_is_storage_action(action) for action in actions)
 
 
 # --- common rules -----------------------------------------------------------------------------
@@ -152,21 +196,27 @@ def fold_identifiers_to_lower_case(expression: exp.Expr) -> exp.Expr:
 
 
 def rename_hash_temp_tables(expression: exp.Expr) -> exp.Expr:
-    """Keep "`#name` temporary tables": `#name` is the temporary table `name`."""
+    """Keep "`#name` temporary tables": `#name` is the temporary table `name`.
+
+    The table a CREATE TABLE or a `SELECT … INTO` makes is temporary when its name starts with `#`.
+    """
     for identifier in expression.find_all(exp.Identifier):
         name = identifier.this
-        if isinstance(name, str) and name.startswith("#"):
-            identifier.set("this", name[1:])
-            table = identifier.parent
-            if (
-                isinstance(table, exp.Table)
-                and table.this is identifier
-                and isinstance(table.parent, exp.Schema | exp.Create)
-                and isinstance(expression, exp.Create)
-                and table.find_ancestor(exp.Create) is expression
-                and (expression.this is table or expression.this is table.parent)
-            ):
-                _make_temporary(expression)
+        if not isinstance(name, str) or not name.startswith("#"):
+            continue
+        identifier.set("this", name[1:])
+        table = identifier.parent
+        if not isinstance(table, exp.Table) or table.this is not identifier:
+            continue
+        if isinstance(table.parent, exp.Into):
+            table.parent.set("temporary", True)
+        elif (
+            isinstance(expression, exp.Create)
+            and isinstance(table.parent, exp.Schema | exp.Create)
+            and table.find_ancestor(exp.Create) is expression
+            and (expression.this is table or expression.this is table.parent)
+        ):
+            _make_temporary(expression)
     return expression
 
 
@@ -187,6 +237,33 @@ def text_is_varchar_256(expression: exp.Expr) -> exp.Expr:
             kind.this == exp.DType.TEXT or (kind.this == exp.DType.VARCHAR and not kind.expressions)
         ):
             column.set("kind", exp.DataType.build("VARCHAR(256)"))
+    return expression
+
+
+_MAX_VARCHAR = {exp.DType.VARCHAR, exp.DType.NVARCHAR}
+
+
+def _is_max(param: exp.Expr) -> bool:
+    return (
+        isinstance(param, exp.DataTypeParam)
+        and isinstance(param.this, exp.Var)
+        and param.name.upper() == "MAX"
+    )
+
+
+def lengths_are_numbers(expression: exp.Expr) -> exp.Expr:
+    """Keep "types" for `varchar(max)`, `character varying(max)` and `varbyte(n|max)`.
+
+    MAX is Redshift's largest VARCHAR, 65535 bytes. Neither engine's binary type (BLOB, BYTEA)
+    takes a length, so a VARBYTE's length (at most 1024000 bytes on Redshift) is dropped and
+    not enforced.
+    """
+    for data_type in expression.find_all(exp.DataType):
+        params = data_type.expressions
+        if data_type.this == exp.DType.VARBINARY:
+            data_type.set("expressions", [])
+        elif data_type.this in _MAX_VARCHAR and len(params) == 1 and _is_max(params[0]):
+            data_type.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(65535))])
     return expression
 
 
@@ -236,18 +313,21 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
 def _without_trailing_blanks(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Literal) and node.is_string:
         return exp.Literal.string(node.this.rstrip(" "))
-    if isinstance(node, exp.Func | exp.Cast | exp.DPipe) and not isinstance(node, exp.Trim):
-        return exp.func("RTRIM", node.copy())
-    return node
+    if isinstance(node, exp.Paren):
+        return _without_trailing_blanks(node.this)
+    if isinstance(node, exp.Trim):
+        return node
+    return exp.func("RTRIM", node.copy())
 
 
 def ignore_trailing_blanks_in_comparisons(expression: exp.Expr) -> exp.Expr:
     """Keep "Trailing blanks are insignificant when strings are compared" (`'ab' = 'ab  '`).
 
-    Without a catalog only operands known to be strings are rewritten: string literals lose their
-    trailing blanks, and string-typed expressions (casts, string functions) are wrapped in
-    `rtrim` when the other side is a string too. Columns of unknown type are left alone, so a
-    numeric or date comparison never turns into a string comparison.
+    Only a comparison whose sides are all known to be strings (literals, string casts, string
+    functions) is rewritten, and then both sides lose their trailing blanks. A side of unknown
+    type (a column) is never rewritten, nor is the literal it is compared with: `v = 'A '` finds
+    a stored `'A '` and `date_col = '2024-01-02'` stays a date comparison. The limit: without a
+    catalog, a VARCHAR column holding `'ab'` does not equal `'ab  '` here, as it does on Redshift.
     """
 
     def rewrite(node: exp.Expr) -> exp.Expr:
@@ -256,44 +336,112 @@ def ignore_trailing_blanks_in_comparisons(expression: exp.Expr) -> exp.Expr:
             if is_string_typed(left) and is_string_typed(right):
                 node.set("this", _without_trailing_blanks(left))
                 node.set("expression", _without_trailing_blanks(right))
-            else:
-                for key, side in (("this", left), ("expression", right)):
-                    if isinstance(side, exp.Literal) and side.is_string:
-                        node.set(key, _without_trailing_blanks(side))
-        elif isinstance(node, exp.In):
-            node.set(
-                "expressions",
-                [
-                    _without_trailing_blanks(e) if isinstance(e, exp.Literal) else e
-                    for e in node.expressions
-                ],
-            )
+        elif isinstance(node, exp.In) and node.expressions:
+            sides = [node.this, *node.expressions]
+            if all(is_string_typed(side) for side in sides):
+                node.set("this", _without_trailing_blanks(node.this))
+                node.set("expressions", [_without_trailing_blanks(e) for e in node.expressions])
         return node
 
     return expression.transform(rewrite, copy=False)
 
 
-def _is_numeric(node: exp.Expr) -> bool:
-    if isinstance(node, exp.Paren):
-        return _is_numeric(node.this)
+_NUMERIC_FUNCTIONS = (
+    # aggregates
+    exp.Sum,
+    exp.Avg,
+    exp.Count,
+    exp.ApproxDistinct,
+    exp.Stddev,
+    exp.StddevPop,
+    exp.StddevSamp,
+    exp.Variance,
+    exp.VariancePop,
+    exp.Median,
+    exp.PercentileCont,
+    exp.PercentileDisc,
+    # math
+    exp.Round,
+    exp.Abs,
+    exp.Ceil,
+    exp.Floor,
+    exp.Pow,
+    exp.Sqrt,
+    exp.Cbrt,
+    exp.Ln,
+    exp.Log,
+    exp.Exp,
+    exp.Mod,
+    exp.Sign,
+    exp.Trunc,
+)
+_TEMPORAL_FUNCTIONS = (
+    exp.CurrentDate,
+    exp.CurrentTimestamp,
+    exp.TsOrDsAdd,
+    exp.DateAdd,
+    exp.DateSub,
+    exp.TimestampAdd,
+    exp.TimestampTrunc,
+    exp.DateTrunc,
+    exp.ConvertTimezone,
+    exp.AtTimeZone,
+    exp.StrToDate,
+    exp.StrToTime,
+    exp.TsOrDsToDate,
+    exp.AddMonths,
+    exp.LastDay,
+    exp.Interval,
+)
+
+
+def _unwrapped(node: exp.Expr) -> exp.Expr:
+    """`node` without parentheses, and a WITHIN GROUP or OVER clause's function."""
+    while isinstance(node, exp.Paren | exp.WithinGroup | exp.Window):
+        node = node.this
+    return node
+
+
+def is_temporal(node: exp.Expr) -> bool:
+    """Whether `node` is visibly a date, time or interval: a date function, a temporal cast."""
+    node = _unwrapped(node)
+    if isinstance(node, exp.Cast):
+        return node.to.is_type(*exp.DataType.TEMPORAL_TYPES)
+    if isinstance(node, exp.Add | exp.Sub):
+        return is_temporal(node.this) or is_temporal(node.expression)
+    return isinstance(node, _TEMPORAL_FUNCTIONS)
+
+
+def is_numeric(node: exp.Expr) -> bool:
+    """Whether `node` is visibly a number: a numeric literal or cast, arithmetic on anything but
+    dates, an aggregate (`sum`, `avg`, `count`, `median`…) or a math function (`round`, `ln`…)."""
+    node = _unwrapped(node)
     if isinstance(node, exp.Literal):
         return not node.is_string
     if isinstance(node, exp.Cast):
         return node.to.is_type(*exp.DataType.NUMERIC_TYPES)
-    return isinstance(node, exp.Binary) and isinstance(node, exp.Add | exp.Sub | exp.Mul | exp.Div)
+    if isinstance(node, exp.Neg):
+        return not is_temporal(node.this)
+    if isinstance(node, exp.Add | exp.Sub):
+        return not is_temporal(node)
+    return isinstance(node, (exp.Mul, exp.Div, exp.IntDiv, *_NUMERIC_FUNCTIONS))
 
 
 def trunc_timestamp_to_date(expression: exp.Expr) -> exp.Expr:
     """Keep "`trunc(<timestamp>)` a date": one-argument `trunc` of a non-number is a date cast.
 
-    `trunc(3.7)`, `trunc(x, 2)` and `trunc` of a numeric cast or arithmetic stay numeric.
+    `trunc(x, n)` and `trunc` of anything visibly numeric (`is_numeric`: `trunc(3.7)`,
+    `trunc(sum(price))`, `trunc(round(x))`, `trunc(a * b)`) stay numeric. Timestamps (`sysdate`,
+    `getdate()`, date functions, temporal casts) become dates. The limit: without a catalog a
+    bare column is taken for a timestamp, so `trunc(<numeric column>)` needs a cast
+    (`trunc(price::numeric)`) to stay numeric.
     """
 
     def rewrite(node: exp.Expr) -> exp.Expr:
         if (
             isinstance(node, exp.Trunc)
             and node.args.get("decimals") is None
-            and not _is_numeric(node.this)
+            and not is_numeric(node.this)
         ):
             return exp.cast(node.this, exp.DType.DATE)
         return node
@@ -367,75 +515,13 @@ def sysdate_is_transaction_start_utc(expression: exp.Expr) -> exp.Expr:
     return expression.transform(rewrite, copy=False)
 
 
-_SPECIAL_COLUMN_NAMES: dict[type[exp.Expr], str] = {
-    exp.CurrentDate: "date",
-    exp.CurrentTimestamp: "timestamp",
-    exp.Case: "case",
-    exp.ApproxDistinct: "count",
-}
-
-
-_CAST_COLUMN_NAMES: dict[exp.DType, str] = {
-    exp.DType.SMALLINT: "int2",
-    exp.DType.INT: "int4",
-    exp.DType.BIGINT: "int8",
-    exp.DType.DECIMAL: "numeric",
-    exp.DType.FLOAT: "float4",
-    exp.DType.DOUBLE: "float8",
-    exp.DType.BOOLEAN: "bool",
-    exp.DType.CHAR: "bpchar",
-    exp.DType.VARCHAR: "varchar",
-    exp.DType.TEXT: "text",
-    exp.DType.DATE: "date",
-    exp.DType.TIMESTAMP: "timestamp",
-    exp.DType.TIMESTAMPTZ: "timestamptz",
-}
-
-
-def _redshift_column_name(node: exp.Expr) -> str | None:
-    """The name Redshift gives an unnamed select item, or None where the engines agree already."""
-    if isinstance(node, exp.Column | exp.Star | exp.Dot):
-        return None
-    if isinstance(node, exp.Cast):
-        inner = node.this
-        if isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star):
-            return inner.name
-        return _CAST_COLUMN_NAMES.get(node.to.this, "?column?")
-    if isinstance(node, exp.Window):
-        return _redshift_column_name(node.this)
-    for kind, name in _SPECIAL_COLUMN_NAMES.items():
-        if isinstance(node, kind):
-            return name
-    if isinstance(node, exp.Anonymous):
-        return node.name.lower()
-    if isinstance(node, exp.Func):
-        return node.sql_name().lower()
-    return "?column?"
-
-
-def name_columns_as_redshift(expression: exp.Expr) -> exp.Expr:
-    """Give unnamed select items the names Redshift reports (`?column?`, `count`, `date`).
-
-    The engines name `select 7/2` `(7 // 2)` (DuckDB) or by their own rewritten function names;
-    a Data API caller reads ColumnMetadata names as Redshift gives them, as PostgreSQL 8 did:
-    a function's name, a cast column's name, and `?column?` for any other expression.
-    """
-    for select in expression.find_all(exp.Select):
-        for index, item in enumerate(select.expressions):
-            if isinstance(item, exp.Alias):
-                continue
-            name = _redshift_column_name(item)
-            if name is not None:
-                select.expressions[index] = exp.alias_(item, name, quoted=True)
-    return expression
-
-
 COMMON_RULES: tuple[Rule, ...] = (
     name_columns_as_redshift,
     drop_informational_constraints,
     rename_hash_temp_tables,
     fold_identifiers_to_lower_case,
     text_is_varchar_256,
+    lengths_are_numbers,
     ignore_trailing_blanks_in_comparisons,
     trunc_timestamp_to_date,
     aggregate_strings_in_order,

@@ -72,7 +72,12 @@ def identity_as_sequence(expression: exp.Expr) -> exp.Expr:
 
 
 def create_like_as_empty_select(expression: exp.Expr) -> exp.Expr:
-    """Keep "`CREATE TABLE … (LIKE t)`": DuckDB spells it `CREATE TABLE … AS SELECT … LIMIT 0`."""
+    """Keep "`CREATE TABLE … (LIKE t)`": DuckDB spells it `CREATE TABLE … AS SELECT … LIMIT 0`.
+
+    The limit: a CTAS copies column names and types only, so the new table loses the source's
+    NOT NULL (and length checks, defaults) that Redshift's LIKE keeps. Copying them would need
+    the source's columns from the catalog, which `translate` never reads.
+    """
     if not isinstance(expression, exp.Create) or not isinstance(expression.this, exp.Schema):
         return expression
     parts = expression.this.expressions
@@ -82,6 +87,53 @@ def create_like_as_empty_select(expression: exp.Expr) -> exp.Expr:
     query = exp.select("*").from_(source.copy()).limit(0)
     expression.set("this", expression.this.this)
     expression.set("expression", query)
+    return expression
+
+
+_LENGTH_TYPES = {
+    exp.DType.VARCHAR: "character varying",
+    exp.DType.NVARCHAR: "character varying",
+    exp.DType.CHAR: "character",
+    exp.DType.NCHAR: "character",
+    exp.DType.BPCHAR: "character",
+}
+
+
+def _declared_length(kind: exp.DataType) -> int | None:
+    params = kind.expressions
+    if len(params) != 1:
+        return None
+    value = params[0].this if isinstance(params[0], exp.DataTypeParam) else params[0]
+    return int(value.name) if isinstance(value, exp.Literal) and value.is_int else None
+
+
+def declared_lengths_are_enforced(expression: exp.Expr) -> exp.Expr:
+    """Keep "`text` (Redshift: varchar(256))" and the other declared string lengths.
+
+    DuckDB ignores `varchar(n)`, so each CREATE TABLE column declared `varchar(n)` / `char(n)`
+    (`text` and bare `varchar` are varchar(256) by now) gets a CHECK that its length in bytes,
+    as Redshift counts it (`strlen`), is at most n. An over-long value fails with Redshift's
+    wording raised by `error()` inside a CASE, which DuckDB evaluates only for failing rows:
+    `CHECK constraint failed on table "t" with expression CHECK(…) (Error: value too long for
+    type character varying(n))`. CREATE TABLE … AS and (LIKE …) have no column definitions.
+    """
+    if not isinstance(expression, exp.Create) or not isinstance(expression.this, exp.Schema):
+        return expression
+    for column in expression.this.find_all(exp.ColumnDef):
+        kind = column.args.get("kind")
+        type_name = _LENGTH_TYPES.get(kind.this) if isinstance(kind, exp.DataType) else None
+        length = _declared_length(kind) if isinstance(kind, exp.DataType) else None
+        if type_name is None or length is None:
+            continue
+        value = exp.column(column.this.copy())
+        message = exp.Literal.string(f"value too long for type {type_name}({length})")
+        too_long = exp.GT(this=exp.func("STRLEN", value), expression=exp.Literal.number(length))
+        check = exp.Case(
+            ifs=[exp.If(this=too_long, true=exp.Anonymous(this="error", expressions=[message]))],
+            default=exp.true(),
+        )
+        constraint = exp.ColumnConstraint(kind=exp.CheckColumnConstraint(this=check))
+        column.append("constraints", constraint)
     return expression
 
 
@@ -127,6 +179,7 @@ def getdate_is_utc_timestamp(expression: exp.Expr) -> exp.Expr:
 DUCKDB_RULES: tuple[Rule, ...] = (
     identity_as_sequence,
     create_like_as_empty_select,
+    declared_lengths_are_enforced,
     super_is_json,
     char_is_blank_padded,
     getdate_is_utc_timestamp,

@@ -1,9 +1,10 @@
 """Rewriting one Redshift statement for a local engine.
 
 `translate` classifies the statement from its first words (transaction control, maintenance that
-has no local meaning, COPY/UNLOAD, TRUNCATE), strips Redshift's storage clauses, parses it with
-sqlglot's Redshift dialect, runs the named rules (`rules.COMMON_RULES`, then the target's), and
-generates the target's SQL with Data API parameters in the target's placeholder style.
+has no local meaning, COPY/UNLOAD, TRUNCATE, an ALTER TABLE of storage settings only), strips
+Redshift's storage clauses, parses it with sqlglot's Redshift dialect, runs the named rules
+(`rules.COMMON_RULES`, then the target's), and generates the target's SQL with Data API
+parameters in the target's placeholder style.
 Statements sqlglot cannot parse are passed through as written, with their parameters replaced,
 so the engine reports its own syntax error.
 """
@@ -22,8 +23,14 @@ from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.tokenizer_core import Token, TokenType
 
 from redstep.warehouse.dialect import rules_duckdb, rules_postgres
+from redstep.warehouse.dialect.column_names import SOURCE_TEXT
 from redstep.warehouse.dialect.model import StatementKind, Target, Translation
-from redstep.warehouse.dialect.rules import COMMON_RULES, Rule, strip_storage_clauses
+from redstep.warehouse.dialect.rules import (
+    COMMON_RULES,
+    Rule,
+    is_storage_alter,
+    strip_storage_clauses,
+)
 from redstep.warehouse.dialect.script import tokenize
 
 # sqlglot logs a warning for every construct it cannot carry over ("Unsupported property") and
@@ -79,6 +86,8 @@ def translate(
         return translate_transfer(statement, target, buckets=buckets or {})
     if first in ("SET", "RESET"):
         return _translate_setting(statement, tokens, target)
+    if is_storage_alter(tokens):
+        return Translation(StatementKind.IGNORED)
     kind = StatementKind.TRUNCATE if first == "TRUNCATE" else StatementKind.QUERY
     text = strip_storage_clauses(statement, tokens)
     try:
@@ -87,6 +96,7 @@ def translate(
         return _pass_through(text, target, kind)
     if isinstance(expression, exp.Command):
         return _pass_through(text, target, kind)
+    expression.meta[SOURCE_TEXT] = text
     for rule in _TARGET_RULES[target]:
         expression = rule(expression)
     if isinstance(expression, exp.Alter) and not expression.args.get("actions"):
