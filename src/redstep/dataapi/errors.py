@@ -94,32 +94,29 @@ class QueryTimeoutException(DataApiError):
     http_status = 400
 
 
-class ExecuteStatementException(DataApiError):
+class _SubmissionError(DataApiError):
+    """A submitting call could not hand its statement over; names the statement's id."""
+
+    http_status = 500
+
+    def __init__(self, message: str, *, statement_id: str) -> None:
+        super().__init__(message)
+        self.statement_id = statement_id
+
+    def members(self) -> dict[str, str]:
+        return {"Message": self.message, "StatementId": self.statement_id}
+
+
+class ExecuteStatementException(_SubmissionError):
     """ExecuteStatement could not submit its statement."""
 
     code = "ExecuteStatementException"
-    http_status = 500
-
-    def __init__(self, message: str, *, statement_id: str) -> None:
-        super().__init__(message)
-        self.statement_id = statement_id
-
-    def members(self) -> dict[str, str]:
-        return {"Message": self.message, "StatementId": self.statement_id}
 
 
-class BatchExecuteStatementException(DataApiError):
+class BatchExecuteStatementException(_SubmissionError):
     """BatchExecuteStatement could not submit its statements."""
 
     code = "BatchExecuteStatementException"
-    http_status = 500
-
-    def __init__(self, message: str, *, statement_id: str) -> None:
-        super().__init__(message)
-        self.statement_id = statement_id
-
-    def members(self) -> dict[str, str]:
-        return {"Message": self.message, "StatementId": self.statement_id}
 
 
 class DatabaseConnectionException(DataApiError):
