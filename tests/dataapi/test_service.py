@@ -136,7 +136,7 @@ def test_wait_time_seconds_returns_the_ended_statement(service: DataApiService) 
     submitted = service.execute_statement({"Sql": "select 1", "WaitTimeSeconds": 10})
     assert submitted["Status"] == "FINISHED"
     assert submitted["HasResultSet"] is True
-    assert submitted["RedshiftPid"] >= 0
+    assert submitted["RedshiftPid"] > 0
     result = service.get_statement_result({"Id": submitted["Id"], "WaitTimeSeconds": 1})
     assert result["Records"] == [[{"longValue": 1}]]
 

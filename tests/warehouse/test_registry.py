@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from redstep.warehouse import Warehouse, WarehouseOptions, WarehouseUrlError, check_url
+from redstep.warehouse import WarehouseOptions, WarehouseUrlError, check_url
 from redstep.warehouse.registry import open_warehouse
 
 
@@ -44,7 +44,7 @@ def test_a_relative_duckdb_path_resolves_against_the_project(tmp_path: Path) -> 
         "duckdb:///.redstep/warehouse.duckdb", WarehouseOptions(root=tmp_path)
     )
     try:
-        assert isinstance(warehouse, Warehouse)
+        assert (warehouse.name, warehouse.database) == ("duckdb", "dev")
         warehouse.connect().execute("create table t (a int)")
     finally:
         warehouse.close()

@@ -11,13 +11,13 @@ import click
 
 from redstep.cli.render import OutputFormat, Rows, render
 from redstep.dataapi import DataApiError, DataApiService
+from redstep.dataapi.service import DEFAULT_DATABASE
+from redstep.dataapi.statements import TERMINAL_STATUSES
 from redstep.project import ProjectError, ProjectInUse, load_project
 from redstep.warehouse.dialect import split_script
 
-DATABASE = "dev"
-"""Redshift's default database; the local warehouses answer to it."""
 WAIT_SECONDS = 30
-TERMINAL_STATUSES = frozenset({"FINISHED", "FAILED", "ABORTED"})
+"""The longest WaitTimeSeconds the Data API accepts."""
 
 
 class SqlFailed(Exception):
@@ -84,7 +84,7 @@ def run_sql(
     statements = split_script(source)
     if not statements:
         raise click.UsageError("no SQL statement to run")
-    request: dict[str, Any] = {"Database": DATABASE, "WaitTimeSeconds": WAIT_SECONDS}
+    request: dict[str, Any] = {"Database": DEFAULT_DATABASE, "WaitTimeSeconds": WAIT_SECONDS}
     if cluster_identifier:
         request["ClusterIdentifier"] = cluster_identifier
     if len(statements) == 1:

@@ -1,4 +1,5 @@
-"""NextToken pagination for the List* operations and DescribeTable: opaque offset tokens."""
+"""NextToken pagination: opaque offset tokens, each bound to what it pages (an operation, a
+result), and the LIKE patterns of the catalog operations."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ T = TypeVar("T")
 
 
 def encode_token(operation: str, offset: int) -> str:
-    """A NextToken that resumes `operation` at `offset`."""
+    """A NextToken that resumes `operation` (or the result with that id) at `offset`."""
     raw = json.dumps({"op": operation, "offset": offset}).encode()
     return base64.urlsafe_b64encode(raw).decode("ascii")
 

@@ -12,7 +12,6 @@ written under a temporary name and renamed into place, so a reader never sees ha
 from __future__ import annotations
 
 import base64
-import binascii
 import csv
 import io
 import json
@@ -26,6 +25,7 @@ from typing import Any
 
 from redstep.dataapi.errors import ValidationException
 from redstep.dataapi.fields import column_metadata, field_size, to_field, to_text
+from redstep.dataapi.paging import decode_token, encode_token
 from redstep.dataapi.shapes import ColumnMetadata, Field
 from redstep.dataapi.statements import ResultFormat
 from redstep.warehouse.base import Column
@@ -52,7 +52,6 @@ class ResultPage:
 
     column_metadata: list[ColumnMetadata]
     total_rows: int
-    result_format: ResultFormat
     json_records: list[list[Field]]
     csv_text: str | None
     next_token: str | None
@@ -114,7 +113,7 @@ class ResultStore:
         folder = self._folder(result_id)
         meta = json.loads((folder / _META).read_text("utf-8"))
         result_format = ResultFormat(meta["format"])
-        page = _decode_token(next_token, result_id) if next_token else 0
+        page = decode_token(result_id, next_token)
         if page >= meta["pages"] and not (page == 0 and meta["pages"] == 0):
             raise ValidationException("Invalid NextToken.")
         json_records: list[list[Field]] = []
@@ -133,10 +132,9 @@ class ResultStore:
         return ResultPage(
             column_metadata=meta["column_metadata"],
             total_rows=meta["total_rows"],
-            result_format=result_format,
             json_records=json_records,
             csv_text=csv_text,
-            next_token=_encode_token(result_id, page + 1) if has_more else None,
+            next_token=encode_token(result_id, page + 1) if has_more else None,
         )
 
     def delete(self, result_id: str) -> None:
@@ -233,22 +231,6 @@ def _field_from_json(cell: dict[str, Any]) -> Field:
     field: Field = {}
     field.update(cell)  # type: ignore[typeddict-item]
     return field
-
-
-def _encode_token(result_id: str, page: int) -> str:
-    raw = json.dumps({"id": result_id, "page": page}).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii")
-
-
-def _decode_token(token: str, result_id: str) -> int:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-        page = decoded["page"]
-        if decoded["id"] != result_id or not isinstance(page, int) or page < 0:
-            raise ValueError(token)
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError) as error:
-        raise ValidationException("Invalid NextToken.") from error
-    return page
 
 
 def _is_ours(folder: Path) -> bool:

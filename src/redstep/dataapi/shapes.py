@@ -95,14 +95,6 @@ class ExecuteStatementOutput(TypedDict, total=False):
 BatchExecuteStatementOutput = ExecuteStatementOutput
 
 
-class StatementIdRequest(TypedDict, total=False):
-    """DescribeStatement, GetStatementResult(V2) and CancelStatement requests."""
-
-    Id: Required[str]
-    NextToken: str
-    WaitTimeSeconds: int
-
-
 class SubStatementData(TypedDict, total=False):
     Id: Required[str]
     Duration: int

@@ -27,7 +27,13 @@ class StatusString(StrEnum):
     @property
     def is_terminal(self) -> bool:
         """True once the statement can change no more."""
-        return self in (StatusString.FINISHED, StatusString.ABORTED, StatusString.FAILED)
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({StatusString.FINISHED, StatusString.ABORTED, StatusString.FAILED})
+"""The statuses a statement ends in."""
+ACTIVE_STATUSES = frozenset(StatusString) - TERMINAL_STATUSES
+"""The statuses of a statement not yet ended: SUBMITTED, PICKED, STARTED."""
 
 
 class ExecutionMode(StrEnum):

@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 from redstep.dataapi.statements import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
     ExecutionMode,
     ResultFormat,
     StatementRecord,
@@ -158,9 +160,8 @@ class StatementStore:
     def purge(self, ended_before: datetime) -> list[StatementRecord]:
         """Delete the statements that ended before `ended_before` (with their sub-statements);
         return what was deleted."""
-        terminal = [StatusString.FINISHED, StatusString.FAILED, StatusString.ABORTED]
         condition = "status IN (?, ?, ?) AND updated_at < ?"
-        values = [*terminal, ended_before.isoformat()]
+        values = [*sorted(TERMINAL_STATUSES), ended_before.isoformat()]
         with self._transaction() as db:
             rows = db.execute(
                 f"SELECT {_STATEMENT_COLUMNS} FROM statements WHERE {condition}", values
@@ -221,7 +222,7 @@ class StatementStore:
         db = self._connection()
         rows = db.execute(
             f"SELECT {_STATEMENT_COLUMNS} FROM statements WHERE status IN (?, ?, ?)",
-            [StatusString.SUBMITTED, StatusString.PICKED, StatusString.STARTED],
+            sorted(ACTIVE_STATUSES),
         ).fetchall()
         return self._load(db, rows)
 

@@ -30,6 +30,9 @@ class WarehouseError(Exception):
 class QueryCancelled(WarehouseError):
     """The running statement was interrupted by a cancel request."""
 
+    def __init__(self, message: str = "Query cancelled on user's request") -> None:
+        super().__init__(message, sqlstate="57014")
+
 
 class WarehouseUnavailable(WarehouseError):
     """The engine could not be opened or reached (bad path, server down, file locked)."""
@@ -80,6 +83,10 @@ class Result:
     @property
     def has_result_set(self) -> bool:
         return bool(self.columns)
+
+
+TABLE_TYPES = {"BASE TABLE": "TABLE", "VIEW": "VIEW", "LOCAL TEMPORARY": "LOCAL TEMPORARY"}
+"""information_schema's table types, as ListTables names them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,18 +32,18 @@ from urllib.parse import urlsplit
 import duckdb
 
 from redstep.warehouse.base import (
+    TABLE_TYPES,
     Capabilities,
     Column,
     Parameters,
     QueryCancelled,
     Result,
     Table,
-    WarehouseError,
     WarehouseUnavailable,
 )
 from redstep.warehouse.dialect import Target, Translation, session_setup, translate
 from redstep.warehouse.dialect.script import ScriptError
-from redstep.warehouse.duckdb_errors import CANCELLED_MESSAGE, is_conflict, map_error
+from redstep.warehouse.duckdb_errors import is_conflict, map_error
 from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError
 from redstep.warehouse.statement_kinds import bind_parameters, perform
 from redstep.warehouse.types import from_duckdb
@@ -68,7 +68,6 @@ _READ_ONLY = frozenset(
     }
 )
 _SETTINGS = frozenset({duckdb.StatementType.SET, duckdb.StatementType.VARIABLE_SET})
-_TABLE_TYPES = {"BASE TABLE": "TABLE", "VIEW": "VIEW", "LOCAL TEMPORARY": "LOCAL TEMPORARY"}
 
 
 # -- connections --------------------------------------------------------------------------------
@@ -157,9 +156,7 @@ class DuckDBConnection:
 
     def run(self, translation: Translation, parameters: Parameters | None) -> Result:
         """Run a translation's statements; see `statement_kinds.Session.run`."""
-        if translation.transfer is not None:
-            # The dialect renders COPY and UNLOAD as DuckDB SQL; a transfer object is a bug.
-            raise WarehouseError("COPY and UNLOAD through a transfer are not run on DuckDB")
+        assert translation.transfer is None, "the dialect renders COPY and UNLOAD as DuckDB SQL"
         values = bind_parameters(translation, parameters)
         steps = [_Step(sql, values, self._parse(sql)) for sql in translation.statements]
         if self._journal is not None:
@@ -235,7 +232,7 @@ class DuckDBConnection:
     def _run_one(self, step: _Step) -> Result:
         """Run one engine statement; a lost write conflict raises `_Conflict`."""
         if self._cancelled.is_set():
-            raise QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
+            raise QueryCancelled()
         values = step.values
         if step.parsed.parameters is not None:
             # DuckDB refuses values for names a statement does not use (a prelude's, say).
@@ -302,7 +299,7 @@ class _Backoff:
         if time.monotonic() + self._delay > self._deadline:
             raise map_error(conflict.cause) from conflict.cause
         if self._cancelled.wait(self._delay):
-            raise QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
+            raise QueryCancelled()
         self._delay = min(self._delay * 2, 0.5)
 
 
@@ -434,7 +431,7 @@ class DuckDBWarehouse:
             {"db": database, "schema": schema},
         )
         return [
-            Table(schema=str(s), name=str(n), type=_TABLE_TYPES.get(str(t), str(t)))
+            Table(schema=str(s), name=str(n), type=TABLE_TYPES.get(str(t), str(t)))
             for s, n, t in rows
         ]
 

@@ -15,8 +15,6 @@ import duckdb
 from redstep.warehouse.base import QueryCancelled, WarehouseError, WarehouseUnavailable
 from redstep.warehouse.dialect.script import ScriptError
 
-CANCELLED_MESSAGE = "Query cancelled on user's request"
-
 _DUCKDB_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
 _LOCKED = re.compile(r'Could not set lock on file "(?P<file>[^"]+)"')
 _HOLDER_PID = re.compile(r"\(PID (\d+)\)")
@@ -121,7 +119,7 @@ def map_error(exc: BaseException) -> WarehouseError:
     if isinstance(exc, WarehouseError):
         return exc
     if isinstance(exc, duckdb.InterruptException):
-        return QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
+        return QueryCancelled()
     if isinstance(exc, ScriptError):
         return WarehouseError(str(exc), sqlstate="42601")
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

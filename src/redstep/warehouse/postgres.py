@@ -22,6 +22,7 @@ from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
 from redstep.warehouse.base import (
+    TABLE_TYPES,
     Capabilities,
     Column,
     Parameters,
@@ -37,7 +38,6 @@ from redstep.warehouse.registry import WarehouseOptions
 from redstep.warehouse.statement_kinds import bind_parameters, perform
 from redstep.warehouse.types import from_postgres_name, from_postgres_oid
 
-CANCELLED_MESSAGE = "Query cancelled on user's request"
 CONNECT_TIMEOUT_SECONDS = 10
 
 _CAPABILITIES = Capabilities(
@@ -46,7 +46,6 @@ _CAPABILITIES = Capabilities(
     supports_transactional_ddl=True,
 )
 _IN_TRANSACTION = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
-_TABLE_TYPES = {"BASE TABLE": "TABLE", "VIEW": "VIEW", "LOCAL TEMPORARY": "LOCAL TEMPORARY"}
 
 
 def map_error(exc: BaseException) -> WarehouseError:
@@ -62,7 +61,7 @@ def map_error(exc: BaseException) -> WarehouseError:
     if isinstance(exc, ScriptError):
         return WarehouseError(str(exc), sqlstate="42601")
     if isinstance(exc, pg_errors.QueryCanceled):
-        return QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
+        return QueryCancelled()
     if isinstance(exc, psycopg.Error):
         sqlstate = exc.sqlstate
         primary = exc.diag.message_primary if exc.diag is not None else None
@@ -158,7 +157,7 @@ class PostgresConnection:
             with self._connection.cursor() as cursor:
                 for statement in translation.statements:
                     if self._cancelled.is_set():
-                        raise QueryCancelled(CANCELLED_MESSAGE, sqlstate="57014")
+                        raise QueryCancelled()
                     # Always a mapping: the dialect doubled every literal `%` for this.
                     cursor.execute(statement.encode(), values)
                     result = _result_of(cursor)
@@ -278,7 +277,7 @@ class PostgresWarehouse:
             {"schema": schema},
         )
         return [
-            Table(schema=str(s), name=str(n), type=_TABLE_TYPES.get(str(t), str(t)))
+            Table(schema=str(s), name=str(n), type=TABLE_TYPES.get(str(t), str(t)))
             for s, n, t in rows
         ]
 
