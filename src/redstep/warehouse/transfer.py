@@ -26,6 +26,7 @@ from sqlglot.tokenizer_core import Token, TokenType
 from redstep.warehouse.base import WarehouseError
 from redstep.warehouse.dialect.model import StatementKind, Target, Translation
 from redstep.warehouse.dialect.script import tokenize
+from redstep.warehouse.dialect.translate import REDSHIFT, SQLGLOT_DIALECTS
 
 if TYPE_CHECKING:
     import psycopg
@@ -190,10 +191,10 @@ def _locate(url: str, buckets: Mapping[str, Path]) -> Location:
 
 
 def _table_name(text: str, target: Target) -> str:
-    table = exp.to_table(text, dialect="redshift")
+    table = exp.to_table(text, dialect=REDSHIFT)
     for identifier in table.find_all(exp.Identifier):
         identifier.set("this", identifier.this.lower().lstrip("#"))
-    return table.sql(dialect="duckdb" if target == Target.DUCKDB else "postgres")
+    return table.sql(dialect=SQLGLOT_DIALECTS[target])
 
 
 def _parse_copy(

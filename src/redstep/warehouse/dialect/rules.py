@@ -229,6 +229,9 @@ def _make_temporary(create: exp.Create) -> None:
         properties.append("expressions", exp.TemporaryProperty())
 
 
+_VARCHAR_256 = exp.DataType.build("VARCHAR(256)")
+
+
 def text_is_varchar_256(expression: exp.Expr) -> exp.Expr:
     """Keep "`text` (Redshift: varchar(256))": a TEXT or bare VARCHAR column is varchar(256)."""
     for column in expression.find_all(exp.ColumnDef):
@@ -236,7 +239,7 @@ def text_is_varchar_256(expression: exp.Expr) -> exp.Expr:
         if isinstance(kind, exp.DataType) and (
             kind.this == exp.DType.TEXT or (kind.this == exp.DType.VARCHAR and not kind.expressions)
         ):
-            column.set("kind", exp.DataType.build("VARCHAR(256)"))
+            column.set("kind", _VARCHAR_256.copy())
     return expression
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.tokenizer_core import Token, TokenType
 
@@ -45,7 +46,12 @@ _SESSION_SETUP: dict[Target, tuple[str, ...]] = {
     Target.DUCKDB: rules_duckdb.SESSION_SETUP,
     Target.POSTGRES: rules_postgres.SESSION_SETUP,
 }
-_SQLGLOT_DIALECT = {Target.DUCKDB: "duckdb", Target.POSTGRES: "postgres"}
+# Dialect instances, looked up once rather than by name on every parse and generation.
+REDSHIFT = Dialect.get_or_raise("redshift")
+SQLGLOT_DIALECTS: dict[Target, Dialect] = {
+    Target.DUCKDB: Dialect.get_or_raise("duckdb"),
+    Target.POSTGRES: Dialect.get_or_raise("postgres"),
+}
 
 _CONTROL: dict[str, StatementKind] = {
     "BEGIN": StatementKind.BEGIN,
@@ -91,7 +97,7 @@ def translate(
     kind = StatementKind.TRUNCATE if first == "TRUNCATE" else StatementKind.QUERY
     text = strip_storage_clauses(statement, tokens)
     try:
-        expression = sqlglot.parse_one(text, read="redshift")
+        expression = sqlglot.parse_one(text, read=REDSHIFT)
     except ParseError:
         return _pass_through(text, target, kind)
     if isinstance(expression, exp.Command):
@@ -116,7 +122,7 @@ def _generate(expression: exp.Expr, target: Target) -> tuple[str, tuple[str, ...
         if name not in names:
             names.append(name)
         placeholder.replace(exp.var(_SENTINEL.format(names.index(name))))
-    sql = expression.sql(dialect=_SQLGLOT_DIALECT[target], unsupported_level=ErrorLevel.IGNORE)
+    sql = expression.sql(dialect=SQLGLOT_DIALECTS[target], unsupported_level=ErrorLevel.IGNORE)
     if target == Target.POSTGRES:
         sql = sql.replace("%", "%%")
     for index, name in enumerate(names):
