@@ -125,3 +125,21 @@ def test_the_console_entry_point_runs(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines() == ["?column?", "3"]
+
+
+def test_a_named_postgres_warehouse_answers_like_the_embedded_one(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    (tmp_path / "redstep.toml").write_text(
+        f'[warehouses.analytics]\nurl = "{postgres_url}"\n', encoding="utf-8"
+    )
+    on_postgres = run(tmp_path, "select 7/2 as q", "--warehouse", "analytics", "--output", "csv")
+    assert on_postgres.exit_code == 0, on_postgres.output
+    assert on_postgres.output.splitlines() == ["q", "3"]
+    failed = run(tmp_path, "select 1/0", "--warehouse", "analytics")
+    assert failed.exit_code == 1
+    assert "ERROR: division by zero" in failed.output
+    created = run(tmp_path, "create table only_here (a int)", "--warehouse", "analytics")
+    assert created.exit_code == 0, created.output
+    embedded = run(tmp_path, "select * from only_here")
+    assert 'relation "only_here" does not exist' in embedded.output
