@@ -143,3 +143,9 @@ def test_a_named_postgres_warehouse_answers_like_the_embedded_one(
     assert created.exit_code == 0, created.output
     embedded = run(tmp_path, "select * from only_here")
     assert 'relation "only_here" does not exist' in embedded.output
+
+
+def test_an_unterminated_string_fails_as_redshift_says(tmp_path: Path) -> None:
+    result = run(tmp_path, "select 1; select 'abc")
+    assert result.exit_code == 1
+    assert 'ERROR: unterminated quoted string at or near "\'abc"' in result.output

@@ -224,3 +224,17 @@ def test_routing_to_a_named_warehouse(project: Any, tmp_path: Any) -> None:
             {"Sql": "select * from only_here", "WorkgroupName": "analytics", "WaitTimeSeconds": 10}
         )
         assert here["Status"] == "FINISHED"
+
+
+def test_an_unterminated_string_fails_the_statement_as_redshift_says(
+    service: DataApiService, run: Run
+) -> None:
+    described = run(service, "select 1; select 'abc")
+    assert described["Status"] == "FAILED"
+    assert described["Error"] == 'ERROR: unterminated quoted string at or near "\'abc"'
+    batch = service.batch_execute_statement({"Sqls": ["select 1", "select $$ open"]})
+    parent = service.describe_statement({"Id": batch["Id"], "WaitTimeSeconds": 10})
+    assert [sub["Status"] for sub in parent["SubStatements"]] == ["FINISHED", "FAILED"]
+    assert parent["SubStatements"][1]["Error"] == (
+        'ERROR: unterminated dollar-quoted string at or near "$$ open"'
+    )

@@ -581,8 +581,8 @@ def test_duckdb_file_held_by_another_process_is_reported(tmp_path: Path) -> None
     [
         (duckdb.InterruptException("INTERRUPT Error: Interrupted!"), QueryCancelled,
          "Query cancelled on user's request", "57014"),
-        (ScriptError("syntax error in SQL script: x"), WarehouseError,
-         "syntax error in SQL script: x", "42601"),
+        (ScriptError('unterminated quoted string at or near "\'x"'), ScriptError,
+         'unterminated quoted string at or near "\'x"', "42601"),
         (duckdb.IOException('IO Error: Could not set lock on file "/p/w.duckdb": Conflicting '
                             "lock is held in /usr/bin/python (PID 42). See also https://x"),
          WarehouseUnavailable,
@@ -680,8 +680,8 @@ def test_postgres_unreachable_server_is_unavailable() -> None:
     [
         (pg_errors.QueryCanceled("canceling statement due to user request"), QueryCancelled,
          "Query cancelled on user's request", "57014"),
-        (ScriptError("syntax error in SQL script: x"), WarehouseError,
-         "syntax error in SQL script: x", "42601"),
+        (ScriptError('unterminated quoted string at or near "\'x"'), ScriptError,
+         'unterminated quoted string at or near "\'x"', "42601"),
         (psycopg.OperationalError("connection failed: refused\nmore"), WarehouseUnavailable,
          "PostgreSQL is unavailable: connection failed: refused", None),
         (pg_errors.AdminShutdown("terminating connection"), WarehouseUnavailable,

@@ -45,6 +45,16 @@ def test_statement_text_is_returned_as_written() -> None:
     assert split_script(statement + ";") == [statement]
 
 
-def test_unterminated_string_is_an_error() -> None:
-    with pytest.raises(ScriptError):
-        split_script("select 'abc; select 2")
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("select 'abc; select 2", 'unterminated quoted string at or near "\'abc; select 2"'),
+        ('select "abc', 'unterminated quoted identifier at or near ""abc"'),
+        ("select $$ body; more", 'unterminated dollar-quoted string at or near "$$ body; more"'),
+        ("select 1 /* open", 'unterminated /* comment at or near "/* open"'),
+    ],
+)
+def test_an_unterminated_script_is_a_redshift_syntax_error(script: str, message: str) -> None:
+    with pytest.raises(ScriptError) as raised:
+        split_script(script)
+    assert (raised.value.message, raised.value.sqlstate) == (message, "42601")

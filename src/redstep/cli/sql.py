@@ -15,6 +15,7 @@ from redstep.dataapi.service import DEFAULT_DATABASE
 from redstep.dataapi.statements import TERMINAL_STATUSES
 from redstep.project import ProjectError, ProjectInUse, load_project
 from redstep.warehouse.dialect import split_script
+from redstep.warehouse.dialect.script import ScriptError
 
 WAIT_SECONDS = 30
 """The longest WaitTimeSeconds the Data API accepts."""
@@ -58,9 +59,12 @@ def sql(
 
     Text holding several statements runs as one BatchExecuteStatement in a transaction.
     """
-    if (text is None) == (script is None):
+    if script is not None and text is None:
+        source = script.read_text(encoding="utf-8")
+    elif text is not None and script is None:
+        source = text
+    else:
         raise click.UsageError("give the SQL either as an argument or with --file, not both")
-    source = text if text is not None else script.read_text(encoding="utf-8")  # type: ignore[union-attr]
     try:
         service = DataApiService(load_project(project_dir))
     except (ProjectError, ProjectInUse) as error:
@@ -81,7 +85,10 @@ def run_sql(
     service: DataApiService, source: str, *, cluster_identifier: str | None = None
 ) -> Rows | None:
     """Submit `source`, wait for it to end, and return its last statement's rows (None if none)."""
-    statements = split_script(source)
+    try:
+        statements = split_script(source)
+    except ScriptError:
+        statements = [source]  # the service reports it, worded as Redshift words it
     if not statements:
         raise click.UsageError("no SQL statement to run")
     request: dict[str, Any] = {"Database": DEFAULT_DATABASE, "WaitTimeSeconds": WAIT_SECONDS}

@@ -308,11 +308,11 @@ class Runner:
 
     def _run_single(self, record: StatementRecord, connection: Connection) -> _Ended:
         record = self._start(record, connection)
-        parts = split_script(record.query_strings[0]) or [record.query_strings[0]]
         parameters = record.parameter_map or None
         began = False
         clock = time.perf_counter_ns()
         try:
+            parts = split_script(record.query_strings[0]) or [record.query_strings[0]]
             if len(parts) > 1 and not connection.in_transaction:
                 connection.begin()
                 began = True

@@ -42,7 +42,6 @@ from redstep.warehouse.base import (
     WarehouseUnavailable,
 )
 from redstep.warehouse.dialect import Target, Translation, session_setup, translate
-from redstep.warehouse.dialect.script import ScriptError
 from redstep.warehouse.duckdb_errors import is_conflict, map_error
 from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError
 from redstep.warehouse.statement_kinds import bind_parameters, perform
@@ -95,10 +94,7 @@ class DuckDBConnection:
     def execute(self, sql: str, parameters: Parameters | None = None) -> Result:
         """Translate one Redshift statement for DuckDB and run it (see StatementKind)."""
         self._cancelled.clear()
-        try:
-            translation = translate(sql, Target.DUCKDB, buckets=self._warehouse.buckets)
-        except ScriptError as exc:
-            raise map_error(exc) from exc
+        translation = translate(sql, Target.DUCKDB, buckets=self._warehouse.buckets)
         return perform(self, translation, parameters)
 
     def begin(self) -> None:

@@ -13,7 +13,6 @@ import re
 import duckdb
 
 from redstep.warehouse.base import QueryCancelled, WarehouseError, WarehouseUnavailable
-from redstep.warehouse.dialect.script import ScriptError
 
 _DUCKDB_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
 _LOCKED = re.compile(r'Could not set lock on file "(?P<file>[^"]+)"')
@@ -120,8 +119,6 @@ def map_error(exc: BaseException) -> WarehouseError:
         return exc
     if isinstance(exc, duckdb.InterruptException):
         return QueryCancelled()
-    if isinstance(exc, ScriptError):
-        return WarehouseError(str(exc), sqlstate="42601")
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = _DUCKDB_PREFIX.sub("", first_line).rstrip("!").strip()
     if isinstance(exc, duckdb.IOException) and (locked := _LOCKED.search(text)):

@@ -33,7 +33,6 @@ from redstep.warehouse.base import (
     WarehouseUnavailable,
 )
 from redstep.warehouse.dialect import Target, Translation, session_setup, translate
-from redstep.warehouse.dialect.script import ScriptError
 from redstep.warehouse.registry import WarehouseOptions
 from redstep.warehouse.statement_kinds import bind_parameters, perform
 from redstep.warehouse.types import from_postgres_name, from_postgres_oid
@@ -58,8 +57,6 @@ def map_error(exc: BaseException) -> WarehouseError:
     """
     if isinstance(exc, WarehouseError):
         return exc
-    if isinstance(exc, ScriptError):
-        return WarehouseError(str(exc), sqlstate="42601")
     if isinstance(exc, pg_errors.QueryCanceled):
         return QueryCancelled()
     if isinstance(exc, psycopg.Error):
@@ -96,10 +93,7 @@ class PostgresConnection:
     def execute(self, sql: str, parameters: Parameters | None = None) -> Result:
         """Translate one Redshift statement for PostgreSQL and run it (see StatementKind)."""
         self._cancelled.clear()
-        try:
-            translation = translate(sql, Target.POSTGRES, buckets=self._warehouse.buckets)
-        except ScriptError as exc:
-            raise map_error(exc) from exc
+        translation = translate(sql, Target.POSTGRES, buckets=self._warehouse.buckets)
         return perform(self, translation, parameters)
 
     def begin(self) -> None:
@@ -163,7 +157,7 @@ class PostgresConnection:
                     result = _result_of(cursor)
                 if translation.transfer is not None:
                     result = _run_transfer(translation, cursor)
-        except (psycopg.Error, ScriptError, QueryCancelled) as exc:
+        except (psycopg.Error, QueryCancelled) as exc:
             error = map_error(exc)
             if isinstance(error, QueryCancelled):
                 self._rollback_quietly()  # Redshift aborts the transaction of a cancelled query

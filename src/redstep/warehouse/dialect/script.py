@@ -7,15 +7,29 @@ written, trimmed; fragments holding nothing but blanks or comments are dropped.
 
 from __future__ import annotations
 
+import re
+
 from sqlglot.dialects.redshift import Redshift
 from sqlglot.errors import TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
+from redstep.warehouse.base import WarehouseError
+
 _DIALECT = Redshift()
+_MISSING = re.compile(r"^Missing (?P<delimiter>\S+) from")
+# What is left open, by the delimiter sqlglot misses, in PostgreSQL's (and Redshift's) words.
+_UNTERMINATED = {"'": "quoted string", '"': "quoted identifier"}
 
 
-class ScriptError(ValueError):
-    """A script could not be tokenized (for instance, a string literal is never closed)."""
+class ScriptError(WarehouseError):
+    """A script could not be tokenized: a string, quoted name, comment or `$$` body never ends.
+
+    It is a SQL error like any other, worded as Redshift words it
+    (`unterminated quoted string at or near "'abc"`).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, sqlstate="42601")
 
 
 def tokenize(sql: str) -> list[Token]:
@@ -23,7 +37,20 @@ def tokenize(sql: str) -> list[Token]:
     try:
         return list(_DIALECT.tokenize(sql))
     except TokenError as error:
-        raise ScriptError(f"syntax error in SQL script: {error}") from error
+        raise ScriptError(_unterminated(sql, error.__cause__)) from error
+
+
+def _unterminated(sql: str, cause: BaseException | None) -> str:
+    """Name what `sql` leaves open, and quote it from where it opens."""
+    missing = _MISSING.match(str(cause)) if isinstance(cause, TokenError) else None
+    if missing is None:  # sqlglot runs off the end of an unclosed /* comment
+        opening, what = "/*", "/* comment"
+    else:
+        opening = missing["delimiter"]
+        what = _UNTERMINATED.get(opening, "dollar-quoted string")
+    start = sql.rfind(opening)
+    near = sql[start:] if start >= 0 else sql
+    return f'unterminated {what} at or near "{near}"'
 
 
 def split_script(script: str) -> list[str]:
