@@ -149,3 +149,12 @@ def test_an_unterminated_string_fails_as_redshift_says(tmp_path: Path) -> None:
     result = run(tmp_path, "select 1; select 'abc")
     assert result.exit_code == 1
     assert 'ERROR: unterminated quoted string at or near "\'abc"' in result.output
+
+
+def test_a_script_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
+    script = tmp_path / "latin1.sql"
+    script.write_bytes(b"select '\xe9t\xe9'")
+    result = run(tmp_path, "--file", str(script))
+    assert result.exit_code == 1
+    assert f"cannot read {script}" in result.output
+    assert "can't decode byte 0xe9" in result.output

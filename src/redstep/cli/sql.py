@@ -60,7 +60,10 @@ def sql(
     Text holding several statements runs as one BatchExecuteStatement in a transaction.
     """
     if script is not None and text is None:
-        source = script.read_text(encoding="utf-8")
+        try:
+            source = script.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise click.ClickException(f"cannot read {script}: {error}") from error
     elif text is not None and script is None:
         source = text
     else:
