@@ -129,7 +129,7 @@ class FakeWarehouse:
         return []
 
     def close(self) -> None:
-        pass
+        """The fake holds nothing to release."""
 
 
 class Clock:
