@@ -134,6 +134,8 @@ class DataApiService:
         self._last_purge: datetime | None = None
         self._is_closed = False
         self._housekeeping()
+        # Once, at start: results a stopped process left without a statement record.
+        self.results.purge(now() - RETENTION)
         self.pool = WorkerPool(self.warehouses, pool_size)
         self._operations: dict[str, Callable[[Mapping[str, Any]], Mapping[str, Any]]] = {
             "ExecuteStatement": self.execute_statement,
@@ -195,7 +197,6 @@ class DataApiService:
                 self.results.delete(record.id)
                 for sub in record.sub_statements:
                     self.results.delete(sub.id)
-            self.results.purge(now - RETENTION)
 
     # -- submitting -------------------------------------------------------------------------
 
@@ -283,7 +284,7 @@ class DataApiService:
             ),
             session_id=session_id,
             client_token=request.get("ClientToken"),
-            request_digest=_digest(request),
+            request_digest=_digest(request) if request.get("ClientToken") else None,
             sub_statements=tuple(
                 SubStatementRecord(
                     statement_id=statement_id,

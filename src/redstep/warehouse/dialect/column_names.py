@@ -58,10 +58,16 @@ def _name_as_written(node: exp.Expr, source: str | None) -> str | None:
     return name.lower()
 
 
-def _redshift_column_name(node: exp.Expr, source: str | None) -> str | None:
-    """The name Redshift gives an unnamed select item, or None where the engines agree already."""
+def unwrapped(node: exp.Expr) -> exp.Expr:
+    """`node` without parentheses, and a WITHIN GROUP or OVER clause's function."""
     while isinstance(node, exp.Paren | exp.WithinGroup | exp.Window):
         node = node.this
+    return node
+
+
+def _redshift_column_name(node: exp.Expr, source: str | None) -> str | None:
+    """The name Redshift gives an unnamed select item, or None where the engines agree already."""
+    node = unwrapped(node)
     if isinstance(node, exp.Column | exp.Star | exp.Dot):
         return None
     if isinstance(node, exp.Cast):

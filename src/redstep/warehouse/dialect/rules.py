@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from sqlglot import exp
 from sqlglot.tokenizer_core import Token, TokenType
 
-from redstep.warehouse.dialect.column_names import name_columns_as_redshift
+from redstep.warehouse.dialect.column_names import name_columns_as_redshift, unwrapped
 
 Rule = Callable[[exp.Expr], exp.Expr]
 
@@ -398,16 +398,9 @@ _TEMPORAL_FUNCTIONS = (
 )
 
 
-def _unwrapped(node: exp.Expr) -> exp.Expr:
-    """`node` without parentheses, and a WITHIN GROUP or OVER clause's function."""
-    while isinstance(node, exp.Paren | exp.WithinGroup | exp.Window):
-        node = node.this
-    return node
-
-
 def is_temporal(node: exp.Expr) -> bool:
     """Whether `node` is visibly a date, time or interval: a date function, a temporal cast."""
-    node = _unwrapped(node)
+    node = unwrapped(node)
     if isinstance(node, exp.Cast):
         return node.to.is_type(*exp.DataType.TEMPORAL_TYPES)
     if isinstance(node, exp.Add | exp.Sub):
@@ -418,7 +411,7 @@ def is_temporal(node: exp.Expr) -> bool:
 def is_numeric(node: exp.Expr) -> bool:
     """Whether `node` is visibly a number: a numeric literal or cast, arithmetic on anything but
     dates, an aggregate (`sum`, `avg`, `count`, `median`…) or a math function (`round`, `ln`…)."""
-    node = _unwrapped(node)
+    node = unwrapped(node)
     if isinstance(node, exp.Literal):
         return not node.is_string
     if isinstance(node, exp.Cast):
