@@ -1,0 +1,757 @@
+"""Definition JSON → the typed node tree, with every problem found reported at once.
+
+`parse_definition` is what CreateStateMachine and ValidateStateMachineDefinition call. It never
+stops at the first problem: each field is checked where it stands, and each problem becomes a
+Diagnostic with the JSON pointer of the field, so a user fixes a definition in one round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redstep.asl.choice import ChoiceRule, compile_choice_rule
+from redstep.asl.diagnostics import Code, Diagnostic, Report, pointer
+from redstep.asl.errors import StatesError
+from redstep.asl.model import (
+    ROOT,
+    Catcher,
+    ChoiceState,
+    FailState,
+    Filters,
+    JitterStrategy,
+    MapState,
+    ParallelState,
+    PassState,
+    ProcessorMode,
+    ResultHandling,
+    Retrier,
+    State,
+    StateMachine,
+    SucceedState,
+    TaskState,
+    Timeouts,
+    ToleratedFailure,
+    Transition,
+    WaitState,
+)
+from redstep.asl.paths import Path, PathSyntaxError, compile_path, compile_reference_path
+from redstep.asl.templates import Expression, Template, compile_expression, compile_template
+from redstep.asl.timestamps import parse_timestamp
+
+MAX_STATE_NAME_LENGTH = 80
+
+_COMMON = frozenset({"Type", "Comment", "QueryLanguage"})
+_FILTERS = frozenset({"InputPath", "OutputPath"})
+_FLOW = frozenset({"Next", "End"})
+_RESULTS = frozenset({"ResultSelector", "ResultPath"})
+_ERRORS = frozenset({"Retry", "Catch"})
+
+#: The fields each state type accepts (JSONPath query language).
+FIELDS: Mapping[str, frozenset[str]] = {
+    "Pass": _COMMON | _FILTERS | _FLOW | {"Parameters", "Result", "ResultPath"},
+    "Task": _COMMON
+    | _FILTERS
+    | _FLOW
+    | _RESULTS
+    | _ERRORS
+    | {
+        "Resource",
+        "Parameters",
+        "TimeoutSeconds",
+        "TimeoutSecondsPath",
+        "HeartbeatSeconds",
+        "HeartbeatSecondsPath",
+        "Credentials",
+    },
+    "Choice": _COMMON | _FILTERS | {"Choices", "Default"},
+    "Wait": _COMMON | _FILTERS | _FLOW | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
+    "Succeed": _COMMON | _FILTERS,
+    "Fail": _COMMON | {"Error", "ErrorPath", "Cause", "CausePath"},
+    "Parallel": _COMMON | _FILTERS | _FLOW | _RESULTS | _ERRORS | {"Branches", "Parameters"},
+    "Map": _COMMON
+    | _FILTERS
+    | _FLOW
+    | _RESULTS
+    | _ERRORS
+    | {
+        "Iterator",
+        "ItemProcessor",
+        "ItemsPath",
+        "ItemSelector",
+        "Parameters",
+        "MaxConcurrency",
+        "MaxConcurrencyPath",
+        "ToleratedFailureCount",
+        "ToleratedFailureCountPath",
+        "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath",
+        "Label",
+        "ItemReader",
+        "ItemBatcher",
+        "ResultWriter",
+    },
+}
+
+_TOP_LEVEL = frozenset(
+    {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
+)
+_BRANCH = frozenset({"StartAt", "States", "Comment", "QueryLanguage"})
+_PROCESSOR = _BRANCH | {"ProcessorConfig"}
+
+
+class DefinitionError(ValueError):
+    """A definition AWS would reject; `diagnostics` lists every problem found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__(invalid_definition_message(diagnostics))
+
+
+def invalid_definition_message(diagnostics: list[Diagnostic]) -> str:
+    """CreateStateMachine's InvalidDefinition message: every error, with its location."""
+    problems = ", ".join(
+        f"{d.code}: {d.message} at {d.location}" for d in diagnostics if d.severity == "ERROR"
+    )
+    return f"Invalid State Machine Definition: '{problems}'"
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """The outcome of validating a definition: its tree when it has no errors."""
+
+    machine: StateMachine | None
+    diagnostics: list[Diagnostic]
+
+    @property
+    def is_ok(self) -> bool:
+        return self.machine is not None
+
+
+def parse_definition(definition: str | Mapping[str, Any]) -> StateMachine:
+    """The node tree of a definition; raise DefinitionError listing every problem."""
+    validation = validate_definition(definition)
+    if validation.machine is None:
+        raise DefinitionError(validation.diagnostics)
+    return validation.machine
+
+
+def validate_definition(definition: str | Mapping[str, Any]) -> Validation:
+    """Parse and check a definition (JSON text or an already-decoded object)."""
+    report = Report()
+    if isinstance(definition, str):
+        if not definition.strip():
+            report.schema("Definition must be a valid JSON object", None)
+            return Validation(None, report.diagnostics)
+        try:
+            definition = json.loads(definition)
+        except json.JSONDecodeError as error:
+            report.error(
+                Code.INVALID_JSON_DESCRIPTION,
+                f"{error.msg}: line {error.lineno}, column {error.colno}",
+                f"[Source: (String); line: {error.lineno}, column: {error.colno}]",
+            )
+            return Validation(None, report.diagnostics)
+    machine = _Parser(report).machine(definition, (), _TOP_LEVEL)
+    if report.has_errors or machine is None:
+        return Validation(None, report.diagnostics)
+    return Validation(machine, report.diagnostics)
+
+
+class _Parser:
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.names: set[str] = set()  # state names are unique across the whole definition
+
+    # -- state machines (top level, branches, item processors) ---------------------------------
+
+    def machine(
+        self, raw: Any, at: tuple[str | int, ...], allowed: frozenset[str]
+    ) -> StateMachine | None:
+        if not isinstance(raw, Mapping):
+            self.report.schema(
+                "Definition must be a valid JSON object"
+                if not at
+                else "Expected value of type [OBJECT]",
+                pointer(*at) if at else None,
+            )
+            return None
+        self.unknown_fields(raw, allowed, at)
+        self.required(raw, ("States", "StartAt"), at)
+        self.query_language(raw, at)
+        start_at = self.string(raw, "StartAt", at)
+        states_raw = raw.get("States")
+        states: dict[str, State] = {}
+        if "States" in raw and not isinstance(states_raw, Mapping):
+            self.report.schema("Expected value of type [OBJECT]", pointer(*at, "States"))
+        elif isinstance(states_raw, Mapping):
+            for name, state_raw in states_raw.items():
+                state = self.state(name, state_raw, (*at, "States", name))
+                if state is not None:
+                    states[name] = state
+            self.check_graph(states_raw, start_at, at)
+        timeout = self.integer(raw, "TimeoutSeconds", at, minimum=0)
+        comment = raw.get("Comment")
+        if start_at is None:
+            return None
+        return StateMachine(
+            start_at=start_at,
+            states=states,
+            timeout_seconds=timeout,
+            comment=comment if isinstance(comment, str) else None,
+        )
+
+    def check_graph(
+        self, states: Mapping[str, Any], start_at: str | None, at: tuple[Any, ...]
+    ) -> None:
+        """Transition targets exist, some state ends the machine, and every state is reachable.
+
+        As AWS does, a machine without a terminal state is not also walked for reachability.
+        """
+        edges: dict[str, list[str]] = {}
+        has_end = False
+        if start_at is not None and start_at not in states:
+            self.report.error(
+                Code.MISSING_TRANSITION_TARGET,
+                f"Missing 'Next' target: {start_at}",
+                pointer(*at, "StartAt"),
+            )
+        for name, raw in states.items():
+            if not isinstance(raw, Mapping):
+                continue
+            edges[name] = []
+            for target, location in _targets(raw, (*at, "States", name)):
+                if target in states:
+                    edges[name].append(target)
+                else:
+                    self.report.error(
+                        Code.MISSING_TRANSITION_TARGET, f"Missing 'Next' target: {target}", location
+                    )
+            if raw.get("End") is True or raw.get("Type") in ("Succeed", "Fail"):
+                has_end = True
+        if states and not has_end:
+            self.report.error(
+                Code.MISSING_END_STATE,
+                "Workflow has no terminal state",
+                pointer(*at) if at else None,
+            )
+            return
+        reached: set[str] = {start_at} if start_at is not None and start_at in states else set()
+        pending = list(reached)
+        while pending:
+            for target in edges.get(pending.pop(), ()):
+                if target not in reached:
+                    reached.add(target)
+                    pending.append(target)
+        for name in states:
+            if name not in reached:
+                self.report.error(
+                    Code.MISSING_TRANSITION_TARGET,
+                    f'State "{name}" is not reachable.',
+                    pointer(*at, "States", name),
+                )
+
+    # -- states --------------------------------------------------------------------------------
+
+    def state(self, name: str, raw: Any, at: tuple[str | int, ...]) -> State | None:
+        if len(name) > MAX_STATE_NAME_LENGTH:
+            self.report.error(
+                Code.INVALID_STATE_NAME,
+                f"State name '{name}' exceeds the {MAX_STATE_NAME_LENGTH}-character limit "
+                "allowed by the service",
+                pointer(*at),
+            )
+        if name in self.names:
+            self.report.error(
+                Code.DUPLICATE_STATE_NAME, f"Duplicate State name: {name}", pointer(*at)
+            )
+        self.names.add(name)
+        if not isinstance(raw, Mapping):
+            self.report.schema("Expected value of type [OBJECT]", pointer(*at))
+            return None
+        kind = raw.get("Type")
+        if "Type" not in raw:
+            self.report.schema("These fields are required: [Type]", pointer(*at))
+            return None
+        if not isinstance(kind, str) or kind not in FIELDS:
+            self.report.schema(
+                f"Value should be one of the following: [{', '.join(FIELDS)}]",
+                pointer(*at, "Type"),
+            )
+            return None
+        self.unknown_fields(raw, FIELDS[kind], at)
+        self.query_language(raw, at)
+        build: Callable[[str, Mapping[str, Any], tuple[str | int, ...]], State | None] = getattr(
+            self, f"state_{kind.lower()}"
+        )
+        return build(name, raw, at)
+
+    def state_pass(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
+        return PassState(
+            name=name,
+            transition=self.transition(raw, at),
+            filters=self.filters(raw, at),
+            parameters=self.template(raw, "Parameters", at),
+            result=raw.get("Result"),
+            has_result="Result" in raw,
+            result_path=self.result_path(raw, "ResultPath", at),
+        )
+
+    def state_task(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
+        self.required(raw, ("Resource",), at)
+        resource = self.string(raw, "Resource", at)
+        timeouts = Timeouts(
+            timeout_seconds=self.integer(raw, "TimeoutSeconds", at, minimum=1),
+            timeout_seconds_path=self.reference_path(raw, "TimeoutSecondsPath", at),
+            heartbeat_seconds=self.integer(raw, "HeartbeatSeconds", at, minimum=1),
+            heartbeat_seconds_path=self.reference_path(raw, "HeartbeatSecondsPath", at),
+        )
+        self.exclusive(raw, ("TimeoutSeconds", "TimeoutSecondsPath"), at, required=False)
+        self.exclusive(raw, ("HeartbeatSeconds", "HeartbeatSecondsPath"), at, required=False)
+        if (
+            timeouts.timeout_seconds is not None
+            and timeouts.heartbeat_seconds is not None
+            and timeouts.heartbeat_seconds >= timeouts.timeout_seconds
+        ):
+            self.report.schema(
+                "HeartbeatSeconds must be smaller than TimeoutSeconds",
+                pointer(*at, "HeartbeatSeconds"),
+            )
+        return TaskState(
+            name=name,
+            transition=self.transition(raw, at),
+            resource=resource or "",
+            filters=self.filters(raw, at),
+            parameters=self.template(raw, "Parameters", at),
+            results=self.results(raw, at),
+            retry=self.retriers(raw, at),
+            catch=self.catchers(raw, at),
+            timeouts=timeouts,
+            credentials=self.template(raw, "Credentials", at),
+        )
+
+    def state_choice(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
+        self.required(raw, ("Choices",), at)
+        choices: list[ChoiceRule] = []
+        rules = raw.get("Choices")
+        if "Choices" in raw and not isinstance(rules, list):
+            self.report.schema("Expected value of type [ARRAY]", pointer(*at, "Choices"))
+        elif "Choices" in raw and not rules:
+            self.report.schema("Value cannot be empty", pointer(*at, "Choices"))
+        elif isinstance(rules, list):
+            for index, rule_raw in enumerate(rules):
+                rule = compile_choice_rule(rule_raw, pointer(*at, "Choices", index), self.report)
+                if rule is not None:
+                    choices.append(rule)
+        return ChoiceState(
+            name=name,
+            choices=tuple(choices),
+            default=self.string(raw, "Default", at),
+            filters=self.filters(raw, at),
+        )
+
+    def state_wait(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
+        self.exclusive(raw, ("Seconds", "SecondsPath", "Timestamp", "TimestampPath"), at)
+        timestamp = self.string(raw, "Timestamp", at)
+        if timestamp is not None and parse_timestamp(timestamp) is None:
+            self.report.schema(
+                "Value must be a valid ISO-8601 extended offset date-time format string",
+                pointer(*at, "Timestamp"),
+            )
+        return WaitState(
+            name=name,
+            transition=self.transition(raw, at),
+            filters=self.filters(raw, at),
+            seconds=self.integer(raw, "Seconds", at, minimum=0),
+            seconds_path=self.reference_path(raw, "SecondsPath", at),
+            timestamp=timestamp,
+            timestamp_path=self.reference_path(raw, "TimestampPath", at),
+        )
+
+    def state_succeed(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
+        return SucceedState(name=name, filters=self.filters(raw, at))
+
+    def state_fail(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
+        self.exclusive(raw, ("Error", "ErrorPath"), at, required=False)
+        self.exclusive(raw, ("Cause", "CausePath"), at, required=False)
+        return FailState(
+            name=name,
+            error=self.string(raw, "Error", at),
+            error_path=self.expression(raw, "ErrorPath", at),
+            cause=self.string(raw, "Cause", at),
+            cause_path=self.expression(raw, "CausePath", at),
+        )
+
+    def state_parallel(
+        self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]
+    ) -> State | None:
+        self.required(raw, ("Branches",), at)
+        branches: list[StateMachine] = []
+        branches_raw = raw.get("Branches")
+        if "Branches" in raw and not isinstance(branches_raw, list):
+            self.report.schema("Expected value of type [ARRAY]", pointer(*at, "Branches"))
+        elif "Branches" in raw and not branches_raw:
+            self.report.schema("Value cannot be empty", pointer(*at, "Branches"))
+        elif isinstance(branches_raw, list):
+            for index, branch_raw in enumerate(branches_raw):
+                branch = self.machine(branch_raw, (*at, "Branches", index), _BRANCH)
+                if branch is not None:
+                    branches.append(branch)
+        return ParallelState(
+            name=name,
+            transition=self.transition(raw, at),
+            branches=tuple(branches),
+            filters=self.filters(raw, at),
+            parameters=self.template(raw, "Parameters", at),
+            results=self.results(raw, at),
+            retry=self.retriers(raw, at),
+            catch=self.catchers(raw, at),
+        )
+
+    def state_map(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
+        self.exclusive(raw, ("ItemProcessor", "Iterator"), at)
+        self.exclusive(raw, ("ItemSelector", "Parameters"), at, required=False)
+        self.exclusive(raw, ("MaxConcurrency", "MaxConcurrencyPath"), at, required=False)
+        key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
+        processor = self.machine(raw.get(key), (*at, key), _PROCESSOR)
+        mode = self.processor_mode(raw.get(key), (*at, key))
+        for distributed_only in ("ItemReader", "ItemBatcher", "ResultWriter"):
+            if distributed_only in raw and mode is not ProcessorMode.DISTRIBUTED:
+                self.report.schema(
+                    f"The field '{distributed_only}' is only supported in a DISTRIBUTED Map",
+                    pointer(*at, distributed_only),
+                )
+        selector_key = "ItemSelector" if "ItemSelector" in raw else "Parameters"
+        label = self.string(raw, "Label", at)
+        if processor is None:
+            return None
+        return MapState(
+            name=name,
+            transition=self.transition(raw, at),
+            processor=processor,
+            mode=mode,
+            filters=self.filters(raw, at),
+            items_path=self.reference_path(raw, "ItemsPath", at) or ROOT,
+            item_selector=self.template(raw, selector_key, at),
+            max_concurrency=self.integer(raw, "MaxConcurrency", at, minimum=0) or 0,
+            max_concurrency_path=self.reference_path(raw, "MaxConcurrencyPath", at),
+            tolerated_failure=ToleratedFailure(
+                count=self.integer(raw, "ToleratedFailureCount", at, minimum=0),
+                count_path=self.reference_path(raw, "ToleratedFailureCountPath", at),
+                percentage=self.number(raw, "ToleratedFailurePercentage", at, 0, 100),
+                percentage_path=self.reference_path(raw, "ToleratedFailurePercentagePath", at),
+            ),
+            label=label,
+            results=self.results(raw, at),
+            retry=self.retriers(raw, at),
+            catch=self.catchers(raw, at),
+        )
+
+    def processor_mode(self, raw: Any, at: tuple[Any, ...]) -> ProcessorMode:
+        config = raw.get("ProcessorConfig") if isinstance(raw, Mapping) else None
+        if config is None:
+            return ProcessorMode.INLINE
+        if not isinstance(config, Mapping):
+            self.report.schema("Expected value of type [OBJECT]", pointer(*at, "ProcessorConfig"))
+            return ProcessorMode.INLINE
+        self.unknown_fields(config, frozenset({"Mode", "ExecutionType"}), (*at, "ProcessorConfig"))
+        mode = config.get("Mode", ProcessorMode.INLINE)
+        if mode not in tuple(ProcessorMode):
+            self.report.schema(
+                "Value should be one of the following: [INLINE, DISTRIBUTED]",
+                pointer(*at, "ProcessorConfig", "Mode"),
+            )
+            return ProcessorMode.INLINE
+        return ProcessorMode(mode)
+
+    # -- shared fields -------------------------------------------------------------------------
+
+    def transition(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> Transition:
+        has_next, end = "Next" in raw, raw.get("End")
+        if "End" in raw and not isinstance(end, bool):
+            self.report.schema("Expected value of type [BOOLEAN]", pointer(*at, "End"))
+        if has_next and end is True:
+            self.report.schema(
+                "There should only be one of the following fields: [Next, End]", pointer(*at)
+            )
+        elif not has_next and end is not True:
+            self.report.schema(
+                "This object should have only one of the following fields: [Next, End]",
+                pointer(*at),
+            )
+        return Transition(self.string(raw, "Next", at) if has_next else None)
+
+    def filters(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> Filters:
+        return Filters(
+            input_path=self.nullable_path(raw, "InputPath", at),
+            output_path=self.nullable_path(raw, "OutputPath", at),
+        )
+
+    def results(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ResultHandling:
+        return ResultHandling(
+            result_selector=self.template(raw, "ResultSelector", at),
+            result_path=self.result_path(raw, "ResultPath", at),
+        )
+
+    def retriers(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> tuple[Retrier, ...]:
+        retriers = []
+        for index, item in self.handlers(raw, "Retry", at):
+            where = (*at, "Retry", index)
+            self.unknown_fields(item, _RETRIER_FIELDS, where)
+            error_equals = self.error_equals(item, where)
+            interval = self.number(item, "IntervalSeconds", where, 1, 99999999)
+            attempts = self.integer(item, "MaxAttempts", where, minimum=0, maximum=99999999)
+            backoff = self.number(item, "BackoffRate", where, 1, 99999999)
+            max_delay = self.number(item, "MaxDelaySeconds", where, 1, 31622401)
+            jitter = item.get("JitterStrategy", JitterStrategy.NONE)
+            if jitter not in tuple(JitterStrategy):
+                self.report.schema(
+                    "Value should be one of the following: [NONE, FULL]",
+                    pointer(*where, "JitterStrategy"),
+                )
+                jitter = JitterStrategy.NONE
+            retriers.append(
+                Retrier(
+                    error_equals=error_equals,
+                    interval_seconds=1 if interval is None else interval,
+                    max_attempts=3 if attempts is None else attempts,
+                    backoff_rate=2.0 if backoff is None else backoff,
+                    max_delay_seconds=max_delay,
+                    jitter_strategy=JitterStrategy(jitter),
+                )
+            )
+        return tuple(retriers)
+
+    def catchers(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> tuple[Catcher, ...]:
+        catchers = []
+        for index, item in self.handlers(raw, "Catch", at):
+            where = (*at, "Catch", index)
+            self.unknown_fields(
+                item, frozenset({"ErrorEquals", "Next", "ResultPath", "Comment"}), where
+            )
+            self.required(item, ("Next",), where)
+            catchers.append(
+                Catcher(
+                    error_equals=self.error_equals(item, where),
+                    next=self.string(item, "Next", where) or "",
+                    result_path=self.result_path(item, "ResultPath", where),
+                )
+            )
+        return tuple(catchers)
+
+    def handlers(
+        self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]
+    ) -> list[tuple[int, Mapping[str, Any]]]:
+        items = raw.get(key)
+        if key not in raw:
+            return []
+        if not isinstance(items, list):
+            self.report.schema("Expected value of type [ARRAY]", pointer(*at, key))
+            return []
+        found = []
+        for index, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                self.report.schema("Expected value of type [OBJECT]", pointer(*at, key, index))
+                continue
+            found.append((index, item))
+            names = item.get("ErrorEquals")
+            if isinstance(names, list) and StatesError.ALL in names and index != len(items) - 1:
+                self.report.schema(
+                    "States.ALL must appear alone and at end of list",
+                    pointer(*at, key, index, "ErrorEquals"),
+                )
+        return found
+
+    def error_equals(self, item: Mapping[str, Any], at: tuple[Any, ...]) -> tuple[str, ...]:
+        self.required(item, ("ErrorEquals",), at)
+        names = item.get("ErrorEquals")
+        if "ErrorEquals" not in item:
+            return ()
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            self.report.schema(
+                "Expected value of type [ARRAY] of [STRING]", pointer(*at, "ErrorEquals")
+            )
+            return ()
+        if not names:
+            self.report.schema("Value cannot be empty", pointer(*at, "ErrorEquals"))
+        if StatesError.ALL in names and len(names) > 1:
+            self.report.schema(
+                "States.ALL must appear alone and at end of list", pointer(*at, "ErrorEquals")
+            )
+        return tuple(names)
+
+    def template(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> Template | None:
+        if key not in raw:
+            return None
+        return compile_template(raw[key], pointer(*at, key), self.report)
+
+    def expression(
+        self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]
+    ) -> Expression | None:
+        if key not in raw:
+            return None
+        return compile_expression(raw[key], key, pointer(*at, key), self.report)
+
+    def nullable_path(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> Path | None:
+        if key not in raw:
+            return ROOT
+        if raw[key] is None:
+            return None
+        return self.path(raw[key], pointer(*at, key), compile_path)
+
+    def result_path(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> Path | None:
+        if key not in raw:
+            return ROOT
+        if raw[key] is None:
+            return None
+        path = self.path(raw[key], pointer(*at, key), compile_reference_path)
+        if path is not None and path.is_context:
+            self.report.schema(
+                "Value is not a Reference Path: ResultPath cannot refer to the context object",
+                pointer(*at, key),
+            )
+        return path
+
+    def reference_path(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> Path | None:
+        if key not in raw:
+            return None
+        return self.path(raw[key], pointer(*at, key), compile_reference_path)
+
+    def path(self, value: Any, location: str, compile: Callable[[str], Path]) -> Path | None:
+        if not isinstance(value, str):
+            self.report.schema("Expected value of type [STRING]", location)
+            return None
+        try:
+            return compile(value)
+        except PathSyntaxError as error:
+            message = (
+                f"Value is not a Reference Path: {error}"
+                if compile is compile_reference_path
+                else "Value must be a valid JSONPath."
+            )
+            self.report.schema(message, location)
+            return None
+
+    # -- primitive fields ----------------------------------------------------------------------
+
+    def unknown_fields(
+        self, raw: Mapping[str, Any], allowed: frozenset[str], at: tuple[Any, ...]
+    ) -> None:
+        for key in raw:
+            if key not in allowed:
+                self.report.schema(f"Field '{key}' is not supported", pointer(*at))
+
+    def required(self, raw: Mapping[str, Any], keys: tuple[str, ...], at: tuple[Any, ...]) -> None:
+        missing = [key for key in keys if key not in raw]
+        if missing:
+            self.report.schema(f"These fields are required: [{', '.join(missing)}]", pointer(*at))
+
+    def exclusive(
+        self,
+        raw: Mapping[str, Any],
+        keys: tuple[str, ...],
+        at: tuple[Any, ...],
+        required: bool = True,
+    ) -> None:
+        present = [key for key in keys if key in raw]
+        if len(present) > 1:
+            self.report.schema(
+                f"There should only be one of the following fields: [{', '.join(keys)}]",
+                pointer(*at),
+            )
+        elif required and not present:
+            self.report.schema(
+                f"This object should have only one of the following fields: [{', '.join(keys)}]",
+                pointer(*at),
+            )
+
+    def query_language(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> None:
+        if "QueryLanguage" not in raw:
+            return
+        language = raw["QueryLanguage"]
+        if language == "JSONata":
+            self.report.schema(
+                "redstep does not run the JSONata query language yet; use JSONPath",
+                pointer(*at, "QueryLanguage"),
+            )
+        elif not isinstance(language, str):
+            self.report.schema("Expected value of type [STRING]", pointer(*at, "QueryLanguage"))
+        elif language != "JSONPath":
+            self.report.schema(
+                "Value should be one of the following: [JSONPath, JSONata]",
+                pointer(*at, "QueryLanguage"),
+            )
+
+    def string(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> str | None:
+        value = raw.get(key)
+        if key in raw and not isinstance(value, str):
+            self.report.schema("Expected value of type [STRING]", pointer(*at, key))
+            return None
+        return value
+
+    def integer(
+        self,
+        raw: Mapping[str, Any],
+        key: str,
+        at: tuple[Any, ...],
+        minimum: int = 0,
+        maximum: int = 99999999,
+    ) -> int | None:
+        value = raw.get(key)
+        if key not in raw:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.report.schema("Expected value of type [INTEGER]", pointer(*at, key))
+            return None
+        return value if self.in_range(value, minimum, maximum, pointer(*at, key)) else None
+
+    def number(
+        self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...], minimum: float, maximum: float
+    ) -> float | None:
+        value = raw.get(key)
+        if key not in raw:
+            return None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            self.report.schema("Expected value of type [NUMBER]", pointer(*at, key))
+            return None
+        return value if self.in_range(value, minimum, maximum, pointer(*at, key)) else None
+
+    def in_range(self, value: float, minimum: float, maximum: float, location: str) -> bool:
+        if value < minimum:
+            self.report.schema(f"Minimum value is {minimum:g}", location)
+        elif value > maximum:
+            self.report.schema(f"Maximum value is {maximum:g}", location)
+        else:
+            return True
+        return False
+
+
+_RETRIER_FIELDS = frozenset(
+    {
+        "ErrorEquals",
+        "IntervalSeconds",
+        "MaxAttempts",
+        "BackoffRate",
+        "MaxDelaySeconds",
+        "JitterStrategy",
+        "Comment",
+    }
+)
+
+
+def _targets(raw: Mapping[str, Any], at: tuple[Any, ...]) -> list[tuple[str, str]]:
+    """Every state name a state may transition to, with the pointer of the field naming it."""
+    found: list[tuple[str, str]] = []
+    if isinstance(raw.get("Next"), str):
+        found.append((raw["Next"], pointer(*at, "Next")))
+    if isinstance(raw.get("Default"), str):
+        found.append((raw["Default"], pointer(*at, "Default")))
+    for key in ("Choices", "Catch"):
+        items = raw.get(key)
+        if isinstance(items, list):
+            for index, item in enumerate(items):
+                if isinstance(item, Mapping) and isinstance(item.get("Next"), str):
+                    found.append((item["Next"], pointer(*at, key, index, "Next")))
+    return found
