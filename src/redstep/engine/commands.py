@@ -1,0 +1,61 @@
+"""What an execution asks the outside world to do: the outputs of the interpreter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ExecutionStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+    PENDING_REDRIVE = "PENDING_REDRIVE"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleTask:
+    """Run a Task state's resource with its parameters; answer with Task* signals."""
+
+    task_id: int
+    state_name: str
+    resource: str
+    parameters: Any
+    timeout_seconds: int | None
+    heartbeat_seconds: int | None
+    task_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTask:
+    task_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Deliver TimerFired(timer_id) at `due`."""
+
+    timer_id: int
+    due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    timer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteExecution:
+    """The execution ended; `output` is JSON text when it succeeded."""
+
+    status: ExecutionStatus
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+Command = ScheduleTask | CancelTask | StartTimer | CancelTimer | CompleteExecution

@@ -1,0 +1,989 @@
+"""The interpreter: one execution's state, advanced by signals into history events and commands.
+
+`Interpreter.activate(signal, now)` runs every state it can until each path of control (the top
+level, a Parallel branch, a Map iteration: a *flow*) waits on the outside world — a task, a timer —
+or ends. Flows take turns through one FIFO queue, so the order of events depends only on the
+signals and their times: a fresh interpreter fed the journal of an execution reproduces its history
+and its outstanding commands exactly. That is how an execution resumes after a crash.
+
+State-level failures are data here: a `StatesFailure` raised while a state computes its input or
+output becomes a `Failure`, goes through the state's Retry and Catch, and otherwise ends the flow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from random import Random
+from typing import Any, assert_never
+
+from redstep.asl.errors import Failure, StatesError, StatesFailure, is_terminal
+from redstep.asl.model import (
+    Catcher,
+    ChoiceState,
+    FailState,
+    Filters,
+    MapState,
+    ParallelState,
+    PassState,
+    ResultHandling,
+    Retrier,
+    State,
+    StateMachine,
+    SucceedState,
+    TaskState,
+    Transition,
+    WaitState,
+)
+from redstep.asl.paths import Path, PathNotFound, apply_result_path, display, to_json
+from redstep.asl.scope import Scope
+from redstep.asl.timestamps import format_timestamp, parse_timestamp
+from redstep.engine.commands import (
+    CancelTask,
+    CancelTimer,
+    Command,
+    CompleteExecution,
+    ExecutionStatus,
+    ScheduleTask,
+    StartTimer,
+)
+from redstep.engine.containers import MapRun, ParallelRun, tolerated_failures
+from redstep.engine.events import (
+    STATE_EVENT_PREFIX,
+    HistoryEvent,
+    make_event,
+    payload,
+    resource_parts,
+)
+from redstep.engine.retry import find_catcher, find_retrier, retry_delay
+from redstep.engine.signals import (
+    Continue,
+    Signal,
+    Start,
+    Stop,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskStarted,
+    TaskSucceeded,
+    TimerFired,
+)
+
+#: The largest input, output or result a state may pass on (AWS's 256 KiB quota).
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+#: States entered per activation before the interpreter yields (a Continue signal resumes it),
+#: so that one long loop neither holds one huge transaction nor starves other executions.
+TRANSITION_BUDGET = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionInfo:
+    """What an execution knows about itself: the `$$.Execution` and `$$.StateMachine` facts."""
+
+    execution_arn: str
+    name: str
+    state_machine_arn: str
+    state_machine_name: str
+    role_arn: str
+    input: str
+    start_time: datetime
+    seed: int
+    region: str = "us-east-1"
+    redrive_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one activation produced. `has_more`: send Continue to go on."""
+
+    events: list[HistoryEvent]
+    commands: list[Command]
+    has_more: bool = False
+
+
+class Flow:
+    """One path of control through a StateMachine: the execution, a branch, an iteration."""
+
+    __slots__ = (
+        "attempts",
+        "container",
+        "data",
+        "entered_at",
+        "entered_id",
+        "index",
+        "is_alive",
+        "last_event",
+        "machine",
+        "parent",
+        "state",
+        "task_id",
+        "timer_id",
+    )
+
+    def __init__(
+        self,
+        machine: StateMachine,
+        parent: ParallelRun | MapRun | None,
+        index: int,
+        last_event: int,
+    ) -> None:
+        self.machine = machine
+        self.parent = parent
+        self.index = index
+        self.last_event = last_event
+        self.is_alive = True
+        self.state: State | None = None
+        self.data: Any = None
+        self.entered_id = 0
+        self.entered_at: datetime | None = None
+        self.attempts: dict[int, int] = {}
+        self.container: ParallelRun | MapRun | None = None
+        self.task_id: int | None = None
+        self.timer_id: int | None = None
+
+
+@dataclass(slots=True)
+class _Task:
+    flow: Flow
+    command: ScheduleTask
+    timeout_timer: int | None = None
+    heartbeat_timer: int | None = None
+
+
+@dataclass(slots=True)
+class _Timer:
+    flow: Flow | None
+    due: datetime
+    fire: Callable[[], None] = field(repr=False)
+
+
+class Interpreter:
+    """Runs one execution of `machine`; feed it signals with `activate`."""
+
+    def __init__(self, machine: StateMachine, info: ExecutionInfo) -> None:
+        self.machine = machine
+        self.info = info
+        self.status = ExecutionStatus.RUNNING
+        self._random = Random(info.seed)
+        self._next_event_id = 1
+        self._next_task_id = 1
+        self._next_timer_id = 1
+        self._tasks: dict[int, _Task] = {}
+        self._timers: dict[int, _Timer] = {}
+        self._ready: deque[tuple[Flow, Callable[..., None], tuple[Any, ...]]] = deque()
+        self._events: list[HistoryEvent] = []
+        self._commands: list[Command] = []
+        self._now = info.start_time
+        self._budget = TRANSITION_BUDGET
+        self._execution_context: dict[str, Any] | None = None
+
+    # -- the outside world's view ----------------------------------------------------------
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status is not ExecutionStatus.RUNNING
+
+    @property
+    def pending_tasks(self) -> list[ScheduleTask]:
+        """Tasks scheduled and not yet answered: what a resumed executor must (re)dispatch."""
+        return [task.command for task in self._tasks.values()]
+
+    @property
+    def pending_timers(self) -> list[StartTimer]:
+        return [StartTimer(timer_id, timer.due) for timer_id, timer in self._timers.items()]
+
+    @property
+    def has_more(self) -> bool:
+        return bool(self._ready) and not self.is_finished
+
+    def activate(self, signal: Signal, now: datetime) -> Decision:
+        """Consume one signal at time `now`; return the events and commands it produced."""
+        self._now = now
+        self._events = []
+        self._commands = []
+        self._budget = TRANSITION_BUDGET
+        if not self.is_finished:
+            self._dispatch(signal)
+            self._drain()
+        return Decision(self._events, self._commands, self.has_more)
+
+    def _dispatch(self, signal: Signal) -> None:
+        match signal:
+            case Start():
+                self._start()
+            case Continue():
+                pass
+            case TimerFired(timer_id=timer_id):
+                timer = self._timers.pop(timer_id, None)
+                if timer is not None and (timer.flow is None or timer.flow.is_alive):
+                    timer.fire()
+            case TaskStarted(task_id=task_id):
+                task = self._tasks.get(task_id)
+                if task is not None:
+                    resource_type, resource = resource_parts(task.command.resource)
+                    self._emit(
+                        task.flow,
+                        "TaskStarted",
+                        {"resourceType": resource_type, "resource": resource},
+                    )
+            case TaskSucceeded(task_id=task_id, output=output):
+                task = self._end_task(task_id)
+                if task is not None:
+                    self._task_succeeded(task, output)
+            case TaskFailed(task_id=task_id, error=error, cause=cause):
+                task = self._end_task(task_id)
+                if task is not None:
+                    self._task_failed(task, "TaskFailed", Failure(error, cause))
+            case TaskHeartbeat(task_id=task_id):
+                task = self._tasks.get(task_id)
+                if task is not None and task.heartbeat_timer is not None:
+                    self._cancel_timer(task.heartbeat_timer)
+                    task.heartbeat_timer = self._heartbeat_timer(task)
+            case Stop(error=error, cause=cause):
+                self._finish_aborted(error, cause)
+            case _:
+                assert_never(signal)
+
+    def _drain(self) -> None:
+        while self._ready and not self.is_finished and self._budget > 0:
+            flow, action, args = self._ready.popleft()
+            if flow.is_alive:
+                action(flow, *args)
+
+    # -- events and commands -----------------------------------------------------------------
+
+    def _emit(
+        self,
+        flow: Flow | None,
+        event_type: str,
+        details: dict[str, Any] | None = None,
+        previous: int | None = None,
+    ) -> int:
+        event_id = self._next_event_id
+        self._next_event_id += 1
+        if previous is None:
+            previous = flow.last_event if flow is not None else event_id - 1
+        self._events.append(make_event(event_type, event_id, previous, self._now, details))
+        if flow is not None:
+            flow.last_event = event_id
+        return event_id
+
+    def _start_timer(self, flow: Flow | None, due: datetime, fire: Callable[[], None]) -> int:
+        timer_id = self._next_timer_id
+        self._next_timer_id += 1
+        self._timers[timer_id] = _Timer(flow, due, fire)
+        self._commands.append(StartTimer(timer_id, due))
+        return timer_id
+
+    def _cancel_timer(self, timer_id: int) -> None:
+        if self._timers.pop(timer_id, None) is not None:
+            self._commands.append(CancelTimer(timer_id))
+
+    # -- the execution -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self._next_event_id != 1:
+            return
+        self._emit(
+            None,
+            "ExecutionStarted",
+            {**payload(self.info.input, "input"), "roleArn": self.info.role_arn},
+            previous=0,
+        )
+        if self.machine.timeout_seconds is not None:
+            due = self._now + timedelta(seconds=self.machine.timeout_seconds)
+            self._start_timer(None, due, self._execution_timed_out)
+        root = Flow(self.machine, None, 0, 0)
+        self._enter(root, self.machine.start_at, json.loads(self.info.input))
+
+    def _execution_timed_out(self) -> None:
+        # AWS records the timeout alone (previousEventId 0) and describes the execution
+        # without an error or cause.
+        self._finish(
+            "ExecutionTimedOut", ExecutionStatus.TIMED_OUT, {"error": StatesError.TIMEOUT.value}, 0
+        )
+
+    def _finish_aborted(self, error: str | None, cause: str | None) -> None:
+        details = _error_details(Failure(error or None, cause or None))
+        self._finish("ExecutionAborted", ExecutionStatus.ABORTED, details, 0)
+
+    def _finish(
+        self, event_type: str, status: ExecutionStatus, details: dict[str, Any], previous: int
+    ) -> None:
+        """End the execution: its last event, then cancel whatever still runs."""
+        self._emit(None, event_type, details, previous)
+        self.status = status
+        for timer_id in list(self._timers):
+            self._cancel_timer(timer_id)
+        for task_id in list(self._tasks):
+            del self._tasks[task_id]
+            self._commands.append(CancelTask(task_id))
+        self._ready.clear()
+        if status is ExecutionStatus.SUCCEEDED:
+            self._commands.append(CompleteExecution(status, output=details["output"]))
+        elif status is ExecutionStatus.TIMED_OUT:
+            self._commands.append(CompleteExecution(status))
+        else:
+            self._commands.append(
+                CompleteExecution(status, error=details.get("error"), cause=details.get("cause"))
+            )
+
+    # -- flows and states ----------------------------------------------------------------------
+
+    def _enter(self, flow: Flow, name: str, data: Any, text: str | None = None) -> None:
+        """Enter a state; `text` is `data` as JSON when the previous state already wrote it."""
+        self._budget -= 1
+        state = flow.machine.states[name]
+        flow.state = state
+        flow.data = data
+        flow.attempts = {}
+        flow.entered_at = self._now
+        flow.entered_id = self._emit(
+            flow,
+            f"{STATE_EVENT_PREFIX[type(state)]}StateEntered",
+            {"name": name, **payload(to_json(data) if text is None else text, "input")},
+        )
+        self._execute(flow)
+
+    def _transition(
+        self, flow: Flow, transition: Transition, output: Any, text: str | None = None
+    ) -> None:
+        if transition.next is None:
+            self._flow_succeeded(flow, output)
+        else:
+            self._ready.append((flow, self._enter, (transition.next, output, text)))
+
+    def _execute(self, flow: Flow) -> None:
+        """Run the current state of `flow` from its input (on entry, and again on each retry)."""
+        state = flow.state
+        assert state is not None
+        try:
+            match state:
+                case PassState():
+                    self._run_pass(flow, state)
+                case TaskState():
+                    self._run_task(flow, state)
+                case ChoiceState():
+                    self._run_choice(flow, state)
+                case WaitState():
+                    self._run_wait(flow, state)
+                case SucceedState():
+                    output = self._output(flow, state.filters, self._input(flow, state.filters))
+                    self._exit(flow, output)
+                    self._flow_succeeded(flow, output)
+                case FailState():
+                    self._run_fail(flow, state)
+                case ParallelState():
+                    self._run_parallel(flow, state)
+                case MapState():
+                    self._run_map(flow, state)
+                case _:
+                    assert_never(state)
+        except StatesFailure as failure:
+            self._state_failed(flow, self._in_state(flow, failure.failure))
+
+    def _in_state(self, flow: Flow, failure: Failure) -> Failure:
+        """A failure the engine found while running a state; AWS prefixes the cause of a
+        States.Runtime error (and only of that) with the state and the event it entered at."""
+        assert flow.state is not None
+        if failure.error != StatesError.RUNTIME:
+            return failure
+        prefix = (
+            f"An error occurred while executing the state '{flow.state.name}' "
+            f"(entered at the event id #{flow.entered_id})."
+        )
+        return Failure(failure.error, f"{prefix} {failure.cause}" if failure.cause else prefix)
+
+    def _scope(self, flow: Flow, map_item: tuple[int, Any] | None = None) -> Scope:
+        return Scope(lambda: self._context(flow, map_item), self._random)
+
+    def _context(self, flow: Flow, map_item: tuple[int, Any] | None) -> dict[str, Any]:
+        if self._execution_context is None:
+            info = self.info
+            self._execution_context = {
+                "Id": info.execution_arn,
+                "Input": json.loads(info.input),
+                "Name": info.name,
+                "RoleArn": info.role_arn,
+                "StartTime": format_timestamp(info.start_time),
+                "RedriveCount": info.redrive_count,
+            }
+        assert flow.state is not None
+        assert flow.entered_at is not None
+        context: dict[str, Any] = {
+            "Execution": self._execution_context,
+            "State": {
+                "EnteredTime": format_timestamp(flow.entered_at),
+                "Name": flow.state.name,
+                "RetryCount": sum(flow.attempts.values()),
+            },
+            "StateMachine": {
+                "Id": self.info.state_machine_arn,
+                "Name": self.info.state_machine_name,
+            },
+        }
+        if flow.task_id is not None:
+            context["Task"] = {"Token": self._task_token(flow.task_id)}
+        if map_item is not None:
+            context["Map"] = {"Item": {"Index": map_item[0], "Value": map_item[1]}}
+        return context
+
+    def _task_token(self, task_id: int) -> str:
+        return f"{self.info.execution_arn}#{task_id}"
+
+    # -- input and output processing ------------------------------------------------------------
+
+    def _input(self, flow: Flow, filters: Filters) -> Any:
+        if filters.input_path is None:
+            return {}
+        return self._select(flow, filters.input_path, flow.data, "InputPath")
+
+    def _output(self, flow: Flow, filters: Filters, output: Any) -> Any:
+        if filters.output_path is None:
+            return {}
+        return self._select(flow, filters.output_path, output, "OutputPath")
+
+    def _select(self, flow: Flow, path: Path, data: Any, field_name: str) -> Any:
+        if path.keys == ():
+            return data
+        try:
+            return path.select(data, self._scope(flow))
+        except PathNotFound:
+            raise StatesFailure(
+                StatesError.RUNTIME,
+                f"Invalid path '{path.text}' : No results for path: {_normalized(path)}",
+            ) from None
+
+    def _result(self, flow: Flow, results: ResultHandling, result: Any) -> Any:
+        """ResultSelector, then ResultPath over the state's raw input."""
+        if results.result_selector is not None:
+            result = results.result_selector.evaluate(result, self._scope(flow))
+        return apply_result_path(flow.data, result, results.result_path)
+
+    def _exit(self, flow: Flow, output: Any) -> str:
+        """Record the state's exit with its output; return the output as JSON text."""
+        assert flow.state is not None
+        text = to_json(output)
+        if len(text) > MAX_PAYLOAD_BYTES // 4 and len(text.encode()) > MAX_PAYLOAD_BYTES:
+            name = flow.state.name
+            if isinstance(flow.state, TaskState):
+                name = resource_parts(flow.state.resource)[0]
+            raise StatesFailure(
+                StatesError.DATA_LIMIT_EXCEEDED,
+                f"The state/task '{name}' returned a result with a size exceeding "
+                "the maximum number of bytes service limit.",
+            )
+        self._emit(
+            flow,
+            f"{STATE_EVENT_PREFIX[type(flow.state)]}StateExited",
+            {"name": flow.state.name, **payload(text, "output")},
+        )
+        return text
+
+    def _exit_to(self, flow: Flow, filters: Filters, output: Any, transition: Transition) -> None:
+        output = self._output(flow, filters, output)
+        self._transition(flow, transition, output, self._exit(flow, output))
+
+    # -- Pass, Choice, Wait, Fail --------------------------------------------------------------
+
+    def _run_pass(self, flow: Flow, state: PassState) -> None:
+        effective = self._input(flow, state.filters)
+        if state.has_result:
+            result = state.result
+        elif state.parameters is not None:
+            result = state.parameters.evaluate(effective, self._scope(flow))
+        else:
+            result = effective
+        output = apply_result_path(flow.data, result, state.result_path)
+        self._exit_to(flow, state.filters, output, state.transition)
+
+    def _run_choice(self, flow: Flow, state: ChoiceState) -> None:
+        effective = self._input(flow, state.filters)
+        scope = self._scope(flow)
+        target = state.default
+        for rule in state.choices:
+            if rule.matches(effective, scope):
+                target = rule.next
+                break
+        if target is None:
+            self._state_failed(flow, Failure(StatesError.NO_CHOICE_MATCHED, "No Matches!"))
+            return
+        self._exit_to(flow, state.filters, effective, Transition(target))
+
+    def _run_wait(self, flow: Flow, state: WaitState) -> None:
+        effective = self._input(flow, state.filters)
+        due = self._wait_until(flow, state, effective)
+        if due <= self._now:
+            self._exit_to(flow, state.filters, effective, state.transition)
+            return
+
+        def wake() -> None:
+            flow.timer_id = None
+            self._guarded(flow, self._exit_to, state.filters, effective, state.transition)
+
+        flow.timer_id = self._start_timer(flow, due, wake)
+
+    def _wait_until(self, flow: Flow, state: WaitState, data: Any) -> datetime:
+        if state.seconds is not None:
+            return self._now + timedelta(seconds=state.seconds)
+        if state.timestamp is not None:
+            moment = parse_timestamp(state.timestamp)
+            assert moment is not None  # checked when the definition was parsed
+            return moment
+        if state.seconds_path is not None:
+            seconds = self._select(flow, state.seconds_path, data, "SecondsPath")
+            where = f"{state.seconds_path.text} == {to_json(seconds)}"
+            if not isinstance(seconds, int) or isinstance(seconds, bool):
+                raise StatesFailure(
+                    StatesError.RUNTIME,
+                    f"The SecondsPath parameter cannot be parsed as a long value: {where}",
+                )
+            if seconds < 0:
+                raise StatesFailure(
+                    StatesError.RUNTIME,
+                    f"The SecondsPath parameter references a negative value: {where}",
+                )
+            return self._now + timedelta(seconds=seconds)
+        assert state.timestamp_path is not None
+        value = self._select(flow, state.timestamp_path, data, "TimestampPath")
+        moment = parse_timestamp(value) if isinstance(value, str) else None
+        if moment is None:
+            raise StatesFailure(
+                StatesError.RUNTIME,
+                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+                f"date-time format string: {state.timestamp_path.text} == {to_json(value)}",
+            )
+        return moment
+
+    def _run_fail(self, flow: Flow, state: FailState) -> None:
+        scope = self._scope(flow)
+        error = state.error
+        if state.error_path is not None:
+            error = _text(state.error_path.evaluate(flow.data, scope), "ErrorPath")
+        cause = state.cause
+        if state.cause_path is not None:
+            cause = _text(state.cause_path.evaluate(flow.data, scope), "CausePath")
+        self._flow_failed(flow, Failure(error, cause))
+
+    # -- Task ----------------------------------------------------------------------------------
+
+    def _run_task(self, flow: Flow, state: TaskState) -> None:
+        effective = self._input(flow, state.filters)
+        task_id = self._next_task_id
+        self._next_task_id += 1
+        flow.task_id = task_id
+        parameters = (
+            effective
+            if state.parameters is None
+            else state.parameters.evaluate(effective, self._scope(flow))
+        )
+        timeout = self._seconds(
+            flow,
+            state.timeouts.timeout_seconds,
+            state.timeouts.timeout_seconds_path,
+            effective,
+            "TimeoutSecondsPath",
+        )
+        heartbeat = self._seconds(
+            flow,
+            state.timeouts.heartbeat_seconds,
+            state.timeouts.heartbeat_seconds_path,
+            effective,
+            "HeartbeatSecondsPath",
+        )
+        resource_type, resource = resource_parts(state.resource)
+        details: dict[str, Any] = {
+            "resourceType": resource_type,
+            "resource": resource,
+            "region": self.info.region,
+            "parameters": to_json(parameters),
+        }
+        if timeout is not None:
+            details["timeoutInSeconds"] = timeout
+        if heartbeat is not None:
+            details["heartbeatInSeconds"] = heartbeat
+        self._emit(flow, "TaskScheduled", details)
+        command = ScheduleTask(
+            task_id,
+            state.name,
+            state.resource,
+            parameters,
+            timeout,
+            heartbeat,
+            self._task_token(task_id),
+        )
+        task = _Task(flow, command)
+        self._tasks[task_id] = task
+        self._commands.append(command)
+        if timeout is not None:
+            task.timeout_timer = self._start_timer(
+                flow,
+                self._now + timedelta(seconds=timeout),
+                lambda: self._task_timed_out(task_id),
+            )
+        if heartbeat is not None:
+            task.heartbeat_timer = self._heartbeat_timer(task)
+
+    def _seconds(
+        self, flow: Flow, fixed: int | None, path: Path | None, data: Any, field_name: str
+    ) -> int | None:
+        if path is None:
+            return fixed
+        value = self._select(flow, path, data, field_name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise StatesFailure(
+                StatesError.RUNTIME,
+                f"The {field_name} parameter references an invalid value: "
+                f"{path.text} == {to_json(value)}",
+            )
+        return value
+
+    def _heartbeat_timer(self, task: _Task) -> int:
+        assert task.command.heartbeat_seconds is not None
+        task_id = task.command.task_id
+        return self._start_timer(
+            task.flow,
+            self._now + timedelta(seconds=task.command.heartbeat_seconds),
+            lambda: self._task_timed_out(task_id),
+        )
+
+    def _end_task(self, task_id: int) -> _Task | None:
+        task = self._tasks.pop(task_id, None)
+        if task is None or not task.flow.is_alive:
+            return None
+        for timer_id in (task.timeout_timer, task.heartbeat_timer):
+            if timer_id is not None:
+                self._cancel_timer(timer_id)
+        task.flow.task_id = None
+        return task
+
+    def _task_timed_out(self, task_id: int) -> None:
+        """TimeoutSeconds or HeartbeatSeconds ran out: both are States.Timeout, with no cause."""
+        task = self._end_task(task_id)
+        if task is None:
+            return
+        self._commands.append(CancelTask(task_id))
+        self._task_failed(task, "TaskTimedOut", Failure(StatesError.TIMEOUT.value, None))
+
+    def _task_succeeded(self, task: _Task, output: Any) -> None:
+        flow = task.flow
+        state = flow.state
+        assert isinstance(state, TaskState)
+        resource_type, resource = resource_parts(state.resource)
+        self._emit(
+            flow,
+            "TaskSucceeded",
+            {
+                "resourceType": resource_type,
+                "resource": resource,
+                **payload(to_json(output), "output"),
+            },
+        )
+        self._guarded(
+            flow, self._finish_state, state.results, state.filters, state.transition, output
+        )
+
+    def _task_failed(self, task: _Task, event_type: str, failure: Failure) -> None:
+        flow = task.flow
+        assert isinstance(flow.state, TaskState)
+        resource_type, resource = resource_parts(flow.state.resource)
+        details = {"resourceType": resource_type, "resource": resource, **_error_details(failure)}
+        self._emit(flow, event_type, details)
+        self._state_failed(flow, failure)
+
+    def _finish_state(
+        self,
+        flow: Flow,
+        results: ResultHandling,
+        filters: Filters,
+        transition: Transition,
+        result: Any,
+    ) -> None:
+        self._exit_to(flow, filters, self._result(flow, results, result), transition)
+
+    def _guarded(self, flow: Flow, action: Callable[..., None], *args: Any) -> None:
+        """Run a step of a state outside `_execute`, turning its failures into data."""
+        try:
+            action(flow, *args)
+        except StatesFailure as failure:
+            self._state_failed(flow, self._in_state(flow, failure.failure))
+
+    # -- Parallel and Map ------------------------------------------------------------------------
+
+    def _run_parallel(self, flow: Flow, state: ParallelState) -> None:
+        effective = self._input(flow, state.filters)
+        if state.parameters is not None:
+            effective = state.parameters.evaluate(effective, self._scope(flow))
+        started = self._emit(flow, "ParallelStateStarted")
+        run = ParallelRun(flow, len(state.branches))
+        flow.container = run
+        for index, branch in enumerate(state.branches):
+            child = Flow(branch, run, index, started)
+            run.children.append(child)
+            self._ready.append((child, self._enter, (branch.start_at, effective)))
+
+    def _run_map(self, flow: Flow, state: MapState) -> None:
+        effective = self._input(flow, state.filters)
+        items = self._select(flow, state.items_path, effective, "ItemsPath")
+        if not isinstance(items, list):
+            raise StatesFailure(
+                StatesError.RUNTIME,
+                f"Map state input must be an array but was: {to_json(items)}",
+            )
+        max_concurrency = state.max_concurrency
+        if state.max_concurrency_path is not None:
+            value = self._select(flow, state.max_concurrency_path, effective, "MaxConcurrencyPath")
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise StatesFailure(
+                    StatesError.RUNTIME,
+                    f'The MaxConcurrencyPath field refers to value "{display(value)}" which is '
+                    f"not a valid integer: {state.max_concurrency_path.text}",
+                )
+            max_concurrency = value
+        started = self._emit(flow, "MapStateStarted", {"length": len(items)})
+        tolerated = tolerated_failures(
+            state.tolerated_failure,
+            len(items),
+            lambda path: self._select(flow, path, effective, ""),
+        )
+        run = MapRun(flow, items, effective, max_concurrency or len(items), tolerated, started)
+        flow.container = run
+        if not items:
+            self._container_succeeded(flow, [], started)
+            return
+        self._start_iterations(run)
+
+    def _start_iterations(self, run: MapRun) -> None:
+        flow = run.flow
+        state = flow.state
+        assert isinstance(state, MapState)
+        while run.has_room:
+            index = run.next_index
+            run.next_index += 1
+            started = self._emit(
+                flow,
+                "MapIterationStarted",
+                {"index": index, "name": state.name},
+                previous=run.cursor,
+            )
+            item = run.items[index]
+            if state.item_selector is not None:
+                try:
+                    item = state.item_selector.evaluate(
+                        run.effective, self._scope(flow, (index, item))
+                    )
+                except StatesFailure as failure:
+                    self._abort_container(run, flow.last_event)
+                    self._state_failed(flow, self._in_state(flow, failure.failure))
+                    return
+            child = Flow(state.processor, run, index, started)
+            run.active[index] = child
+            self._ready.append((child, self._enter, (state.processor.start_at, item)))
+
+    def _flow_succeeded(self, flow: Flow, output: Any) -> None:
+        flow.is_alive = False
+        run = flow.parent
+        if run is None:
+            self._finish(
+                "ExecutionSucceeded",
+                ExecutionStatus.SUCCEEDED,
+                payload(to_json(output), "output"),
+                flow.last_event,
+            )
+        elif isinstance(run, ParallelRun):
+            run.results[flow.index] = output
+            run.remaining -= 1
+            run.cursor = max(run.cursor, flow.last_event)
+            if run.remaining == 0:
+                self._container_succeeded(run.flow, run.results, run.cursor)
+        else:
+            owner = run.flow
+            assert isinstance(owner.state, MapState)
+            run.last_ended = self._emit(
+                owner,
+                "MapIterationSucceeded",
+                {"index": flow.index, "name": owner.state.name},
+                previous=flow.last_event,
+            )
+            run.cursor = flow.last_event
+            run.active.pop(flow.index)
+            run.results[flow.index] = output
+            run.completed += 1
+            self._continue_map(run)
+
+    def _continue_map(self, run: MapRun) -> None:
+        if run.completed == len(run.items):
+            self._container_succeeded(run.flow, run.results, run.last_ended)
+        else:
+            self._start_iterations(run)
+
+    def _container_succeeded(self, flow: Flow, results: list[Any], previous: int) -> None:
+        """`…StateSucceeded`, then the state's result; AWS points both it and the Exited event
+        at the last event of the branches (the last MapIterationSucceeded for a Map)."""
+        state = flow.state
+        assert isinstance(state, ParallelState | MapState)
+        flow.container = None
+        self._emit(flow, f"{STATE_EVENT_PREFIX[type(state)]}StateSucceeded", previous=previous)
+        flow.last_event = previous
+        self._guarded(
+            flow, self._finish_state, state.results, state.filters, state.transition, results
+        )
+
+    def _flow_failed(self, flow: Flow, failure: Failure) -> None:
+        flow.is_alive = False
+        run = flow.parent
+        if run is None:
+            self._finish(
+                "ExecutionFailed", ExecutionStatus.FAILED, _error_details(failure), flow.last_event
+            )
+            return
+        owner = run.flow
+        if isinstance(run, ParallelRun):
+            self._abort_container(run, flow.last_event)
+            owner.last_event = flow.last_event
+            self._state_failed(owner, failure)
+            return
+        assert isinstance(owner.state, MapState)
+        self._emit(
+            owner,
+            "MapIterationFailed",
+            {"index": flow.index, "name": owner.state.name},
+            previous=flow.last_event,
+        )
+        run.active.pop(flow.index)
+        run.cursor = flow.last_event
+        run.failures += 1
+        if run.failures <= run.tolerated and not is_terminal(failure.error):
+            run.results[flow.index] = _error_output(failure)
+            run.completed += 1
+            self._continue_map(run)
+            return
+        self._abort_container(run, flow.last_event)
+        owner.last_event = flow.last_event
+        if run.tolerated_configured and not is_terminal(failure.error):
+            failure = Failure(
+                StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
+                "The specified tolerated failure threshold was exceeded",
+            )
+        self._state_failed(owner, failure)
+
+    def _abort_container(self, run: ParallelRun | MapRun, previous: int) -> None:
+        """Cut the branches or iterations still running when one of them failed; each cut
+        state records its `…StateAborted` (and a Map its MapIterationAborted), all pointing at
+        the event that failed."""
+        children = run.children if isinstance(run, ParallelRun) else list(run.active.values())
+        for child in children:
+            if child.is_alive:
+                self._abort_flow(child, previous)
+                if isinstance(run, MapRun):
+                    owner = run.flow
+                    assert isinstance(owner.state, MapState)
+                    self._emit(
+                        owner,
+                        "MapIterationAborted",
+                        {"index": child.index, "name": owner.state.name},
+                        previous=previous,
+                    )
+        if isinstance(run, MapRun):
+            run.active.clear()
+        run.flow.container = None
+
+    def _abort_flow(self, flow: Flow, previous: int) -> None:
+        flow.is_alive = False
+        if flow.container is not None:
+            self._abort_container(flow.container, previous)
+        if flow.task_id is not None and flow.task_id in self._tasks:
+            task = self._tasks.pop(flow.task_id)
+            for timer_id in (task.timeout_timer, task.heartbeat_timer):
+                if timer_id is not None:
+                    self._cancel_timer(timer_id)
+            self._commands.append(CancelTask(flow.task_id))
+            self._emit(flow, "TaskStateAborted", previous=previous)
+        if flow.timer_id is not None:
+            self._cancel_timer(flow.timer_id)
+            if isinstance(flow.state, WaitState):
+                self._emit(flow, "WaitStateAborted", previous=previous)
+        if isinstance(flow.state, ParallelState | MapState):
+            self._emit(
+                flow, f"{STATE_EVENT_PREFIX[type(flow.state)]}StateAborted", previous=previous
+            )
+
+    # -- failure handling ------------------------------------------------------------------------
+
+    def _state_failed(self, flow: Flow, failure: Failure) -> None:
+        """Retry, then Catch, then fail the flow: the spec's order.
+
+        A Parallel or Map records `…StateFailed` unless it is about to be retried (AWS then goes
+        straight to a new `…StateStarted`).
+        """
+        state = flow.state
+        assert state is not None
+        flow.task_id = None
+        retriers: tuple[Retrier, ...] = getattr(state, "retry", ())
+        catchers: tuple[Catcher, ...] = getattr(state, "catch", ())
+        if not is_terminal(failure.error):
+            index = find_retrier(retriers, failure.error)
+            if index is not None and flow.attempts.get(index, 0) < retriers[index].max_attempts:
+                made = flow.attempts.get(index, 0)
+                flow.attempts[index] = made + 1
+                delay = retry_delay(retriers[index], made, self._random)
+                flow.timer_id = self._start_timer(
+                    flow, self._now + timedelta(seconds=delay), lambda: self._retry(flow)
+                )
+                return
+        if isinstance(state, ParallelState | MapState):
+            self._emit(flow, f"{STATE_EVENT_PREFIX[type(state)]}StateFailed")
+        catcher = None if is_terminal(failure.error) else find_catcher(catchers, failure.error)
+        if catcher is None:
+            self._flow_failed(flow, failure)
+            return
+        try:
+            output = apply_result_path(flow.data, _error_output(failure), catcher.result_path)
+        except StatesFailure as path_failure:
+            self._flow_failed(flow, self._in_state(flow, path_failure.failure))
+            return
+        self._transition(flow, Transition(catcher.next), output, self._exit(flow, output))
+
+    def _retry(self, flow: Flow) -> None:
+        flow.timer_id = None
+        self._execute(flow)
+
+
+def _error_details(failure: Failure) -> dict[str, str]:
+    """`error` and `cause` as event details carry them: absent, never null."""
+    details = {}
+    if failure.error is not None:
+        details["error"] = failure.error
+    if failure.cause is not None:
+        details["cause"] = failure.cause
+    return details
+
+
+def _error_output(failure: Failure) -> dict[str, Any]:
+    """The `{"Error", "Cause"}` object a Catcher passes on."""
+    output: dict[str, Any] = {}
+    if failure.error is not None:
+        output["Error"] = failure.error
+    if failure.cause is not None:
+        output["Cause"] = failure.cause
+    return output
+
+
+def _text(value: Any, field_name: str) -> str:
+    if not isinstance(value, str):
+        raise StatesFailure(
+            StatesError.RUNTIME,
+            f"The {field_name} field refers to value {to_json(value)} which is not a string",
+        )
+    return value
+
+
+def _normalized(path: Path) -> str:
+    """A definite path in Jayway's normalised form: `$['a'][0]`, as AWS quotes it."""
+    if path.keys is None:
+        return path.text
+    steps = "".join(f"[{key}]" if isinstance(key, int) else f"['{key}']" for key in path.keys)
+    return f"{'$$' if path.is_context else '$'}{steps}"
