@@ -1,0 +1,490 @@
+"""`Engine`: the Step Functions operations over the durable store and the executor.
+
+One method per operation, taking and returning mappings with the wire's member names
+(`stateMachineArn`, `startDate`, …), so that the CLI, the HTTP API and Python callers share
+one implementation; `handle("StartExecution", request)` dispatches by the wire's operation name.
+Dates are timezone-aware datetimes; the HTTP layer writes them as epoch seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from redstep.asl.model import StateMachine
+from redstep.asl.parse import DefinitionError, parse_definition, validate_definition
+from redstep.engine.commands import ExecutionStatus
+from redstep.engine.interpreter import MAX_PAYLOAD_BYTES, ExecutionInfo
+from redstep.engine.signals import Stop
+from redstep.project import Project, StateOwnership
+from redstep.runtime.arns import Region, check_name, execution_parts, state_machine_name
+from redstep.runtime.clock import Clock, RealClock
+from redstep.runtime.errors import (
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    InvalidDefinition,
+    InvalidExecutionInput,
+    InvalidToken,
+    StateMachineAlreadyExists,
+    StateMachineDoesNotExist,
+    ValidationException,
+)
+from redstep.runtime.executor import Executor, TaskRunner
+from redstep.runtime.sqlite_store import SqliteExecutionStore
+from redstep.runtime.store import ExecutionRecord, ExecutionStore, SignalRecord, StateMachineRecord
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+STOP_WAIT_SECONDS = 10.0
+
+Request = Mapping[str, Any]
+Response = dict[str, Any]
+
+
+class Engine:
+    """Create state machines, start and watch their executions; durable across restarts."""
+
+    def __init__(
+        self,
+        store: ExecutionStore,
+        *,
+        clock: Clock | None = None,
+        tasks: TaskRunner | None = None,
+        region: Region | None = None,
+        ownership: StateOwnership | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock or RealClock()
+        self.region = region or Region()
+        self._ownership = ownership
+        self._machines = lru_cache(maxsize=256)(self._parse_revision)
+        self.executor = Executor(store, self.clock, self._execution_machine, tasks)
+        self._operations: dict[str, Callable[[Request], Response]] = {
+            "CreateStateMachine": self.create_state_machine,
+            "UpdateStateMachine": self.update_state_machine,
+            "DescribeStateMachine": self.describe_state_machine,
+            "DescribeStateMachineForExecution": self.describe_state_machine_for_execution,
+            "ListStateMachines": self.list_state_machines,
+            "DeleteStateMachine": self.delete_state_machine,
+            "ValidateStateMachineDefinition": self.validate_state_machine_definition,
+            "StartExecution": self.start_execution,
+            "DescribeExecution": self.describe_execution,
+            "ListExecutions": self.list_executions,
+            "GetExecutionHistory": self.get_execution_history,
+            "StopExecution": self.stop_execution,
+        }
+        self.executor.start()
+
+    @classmethod
+    def open(
+        cls, project: Project, *, clock: Clock | None = None, tasks: TaskRunner | None = None
+    ) -> Engine:
+        """The engine of a project: its store in `.redstep/`, owned by this process."""
+        ownership = project.own_state()
+        try:
+            return cls(
+                SqliteExecutionStore(project.state_dir),
+                clock=clock,
+                tasks=tasks,
+                ownership=ownership,
+            )
+        except BaseException:
+            ownership.release()
+            raise
+
+    @classmethod
+    def at(cls, state_dir: Path, *, clock: Clock | None = None) -> Engine:
+        """An engine over a store folder that no other process uses (tests, tools)."""
+        return cls(SqliteExecutionStore(state_dir), clock=clock)
+
+    def handle(self, operation: str, request: Request) -> Response:
+        """Run the operation named as on the wire (`StartExecution`, …)."""
+        method = self._operations.get(operation)
+        if method is None:
+            raise ValidationException(f"Unknown operation: {operation}")
+        return method(request)
+
+    @property
+    def operations(self) -> list[str]:
+        return list(self._operations)
+
+    def close(self) -> None:
+        self.executor.close()
+        self.store.close()
+        if self._ownership is not None:
+            self._ownership.release()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- state machines ----------------------------------------------------------------------
+
+    def create_state_machine(self, request: Request) -> Response:
+        name = check_name(_required(request, "name"))
+        definition = _required(request, "definition")
+        role_arn = _required(request, "roleArn")
+        machine_type = request.get("type", "STANDARD")
+        if machine_type != "STANDARD":
+            raise ValidationException(
+                f"Value '{machine_type}' at 'type' failed to satisfy constraint: redstep runs "
+                "STANDARD state machines (EXPRESS is not supported yet)"
+            )
+        _parse(definition)
+        arn = self.region.state_machine_arn(name)
+        existing = self.store.get_state_machine(arn)
+        if existing is not None:
+            if existing.definition == definition and existing.role_arn == role_arn:
+                return {"stateMachineArn": arn, "creationDate": existing.creation_date}
+            raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
+        now = self.clock.now()
+        record = StateMachineRecord(
+            arn=arn,
+            name=name,
+            definition=definition,
+            role_arn=role_arn,
+            type=machine_type,
+            creation_date=now,
+            revision_id=uuid.uuid4().hex,
+            description=str(request.get("description", "")),
+            tags={tag["key"]: tag["value"] for tag in request.get("tags", ())},
+        )
+        self.store.put_state_machine(record)
+        return {"stateMachineArn": arn, "creationDate": now}
+
+    def update_state_machine(self, request: Request) -> Response:
+        current = self._state_machine(_required(request, "stateMachineArn"))
+        definition = request.get("definition", current.definition)
+        if "definition" not in request and "roleArn" not in request:
+            raise ValidationException(
+                "Either the definition, the role ARN, the LoggingConfiguration, or the "
+                "TracingConfiguration must be specified"
+            )
+        _parse(definition)
+        now = self.clock.now()
+        record = StateMachineRecord(
+            arn=current.arn,
+            name=current.name,
+            definition=definition,
+            role_arn=request.get("roleArn", current.role_arn),
+            type=current.type,
+            creation_date=current.creation_date,
+            revision_id=uuid.uuid4().hex,
+            update_date=now,
+            description=current.description,
+            tags=current.tags,
+        )
+        self.store.update_state_machine(record)
+        return {"updateDate": now, "revisionId": record.revision_id}
+
+    def describe_state_machine(self, request: Request) -> Response:
+        return _describe_machine(self._state_machine(_required(request, "stateMachineArn")))
+
+    def describe_state_machine_for_execution(self, request: Request) -> Response:
+        execution = self._execution(_required(request, "executionArn"))
+        record = self.store.get_revision(execution.state_machine_arn, execution.revision_id)
+        if record is None:
+            raise StateMachineDoesNotExist(
+                f"State Machine Does Not Exist: '{execution.state_machine_arn}'"
+            )
+        return {
+            "stateMachineArn": record.arn,
+            "name": record.name,
+            "definition": record.definition,
+            "roleArn": record.role_arn,
+            "updateDate": record.update_date or record.creation_date,
+            "revisionId": record.revision_id,
+            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+            "tracingConfiguration": {"enabled": False},
+        }
+
+    def list_state_machines(self, request: Request) -> Response:
+        machines = self.store.list_state_machines()
+        offset, size = _page(request, "list_state_machines")
+        page = machines[offset : offset + size]
+        response: Response = {
+            "stateMachines": [
+                {
+                    "stateMachineArn": m.arn,
+                    "name": m.name,
+                    "type": m.type,
+                    "creationDate": m.creation_date,
+                }
+                for m in page
+            ]
+        }
+        if offset + size < len(machines):
+            response["nextToken"] = _token("list_state_machines", offset + size)
+        return response
+
+    def delete_state_machine(self, request: Request) -> Response:
+        arn = _required(request, "stateMachineArn")
+        state_machine_name(arn)
+        self.store.delete_state_machine(arn)
+        return {}
+
+    def validate_state_machine_definition(self, request: Request) -> Response:
+        validation = validate_definition(_required(request, "definition"))
+        max_results = int(request.get("maxResults", 100) or 100)
+        diagnostics = [d.to_wire() for d in validation.diagnostics]
+        return {
+            "result": "OK" if validation.is_ok else "FAIL",
+            "diagnostics": diagnostics[:max_results],
+            "truncated": len(diagnostics) > max_results,
+        }
+
+    # -- executions --------------------------------------------------------------------------
+
+    def start_execution(self, request: Request) -> Response:
+        machine = self._state_machine(_required(request, "stateMachineArn"))
+        name = check_name(request.get("name") or str(uuid.uuid4()))
+        text = request.get("input")
+        text = "{}" if text is None else text
+        _check_input(text)
+        arn = self.region.execution_arn(machine.name, name)
+        existing = self.store.get_execution(arn)
+        if existing is not None:
+            if existing.status is ExecutionStatus.RUNNING and existing.input == text:
+                return {"executionArn": arn, "startDate": existing.start_date}
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+        now = self.clock.now()
+        record = ExecutionRecord(
+            arn=arn,
+            state_machine_arn=machine.arn,
+            revision_id=machine.revision_id,
+            name=name,
+            input=text,
+            status=ExecutionStatus.RUNNING,
+            start_date=now,
+        )
+        self.store.put_execution(record, SignalRecord(0, "Start", {}, now, False))
+        self.executor.submit(arn)
+        return {"executionArn": arn, "startDate": now}
+
+    def describe_execution(self, request: Request) -> Response:
+        record = self._execution(_required(request, "executionArn"))
+        response: Response = {
+            "executionArn": record.arn,
+            "stateMachineArn": record.state_machine_arn,
+            "name": record.name,
+            "status": record.status.value,
+            "startDate": record.start_date,
+            "input": record.input,
+            "inputDetails": {"included": True},
+            "redriveCount": 0,
+            "redriveStatus": "NOT_REDRIVABLE",
+        }
+        if record.stop_date is not None:
+            response["stopDate"] = record.stop_date
+        if record.status is ExecutionStatus.SUCCEEDED:
+            response["output"] = record.output
+            response["outputDetails"] = {"included": True}
+        if record.error is not None:
+            response["error"] = record.error
+        if record.cause is not None:
+            response["cause"] = record.cause
+        if record.status is ExecutionStatus.SUCCEEDED:
+            response["redriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
+        elif record.status is not ExecutionStatus.RUNNING:
+            response["redriveStatus"] = "REDRIVABLE"
+        return response
+
+    def list_executions(self, request: Request) -> Response:
+        arn = _required(request, "stateMachineArn")
+        self._state_machine(arn)
+        status = request.get("statusFilter")
+        if status is not None and status not in tuple(ExecutionStatus):
+            raise ValidationException(
+                f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
+                "satisfy constraint: Member must satisfy enum value set: "
+                f"[{', '.join(ExecutionStatus)}]"
+            )
+        size = _page_size(request)
+        page = self.store.list_executions(
+            arn, ExecutionStatus(status) if status else None, size, request.get("nextToken")
+        )
+        executions = []
+        for record in page.items:
+            item: Response = {
+                "executionArn": record.arn,
+                "stateMachineArn": record.state_machine_arn,
+                "name": record.name,
+                "status": record.status.value,
+                "startDate": record.start_date,
+            }
+            if record.stop_date is not None:
+                item["stopDate"] = record.stop_date
+            executions.append(item)
+        response: Response = {"executions": executions}
+        if page.next_token is not None:
+            response["nextToken"] = page.next_token
+        return response
+
+    def get_execution_history(self, request: Request) -> Response:
+        arn = _required(request, "executionArn")
+        self._execution(arn)
+        size = _page_size(request)
+        reverse = bool(request.get("reverseOrder", False))
+        token = request.get("nextToken")
+        after = _token_value(token, f"history:{arn}:{reverse}") if token else None
+        events = self.store.history(arn, reverse, size + 1, after)
+        response: Response = {"events": events[:size]}
+        if not request.get("includeExecutionData", True):
+            response["events"] = [_without_data(event) for event in response["events"]]
+        if len(events) > size:
+            response["nextToken"] = _token(f"history:{arn}:{reverse}", events[size - 1]["id"])
+        return response
+
+    def stop_execution(self, request: Request) -> Response:
+        arn = _required(request, "executionArn")
+        record = self._execution(arn)
+        if record.status is ExecutionStatus.RUNNING:
+            self.executor.signal(arn, Stop(request.get("error"), request.get("cause")))
+            self.executor.wait(arn, STOP_WAIT_SECONDS)
+            record = self._execution(arn)
+        return {"stopDate": record.stop_date or self.clock.now()}
+
+    def wait(self, execution_arn: str, timeout: float | None = None) -> Response:
+        """Block until an execution ends (or `timeout` passes); describe it."""
+        self.executor.wait(execution_arn, timeout)
+        return self.describe_execution({"executionArn": execution_arn})
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _state_machine(self, arn: str) -> StateMachineRecord:
+        state_machine_name(arn)
+        record = self.store.get_state_machine(arn)
+        if record is None:
+            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+        return record
+
+    def _execution(self, arn: str) -> ExecutionRecord:
+        execution_parts(arn)
+        record = self.store.get_execution(arn)
+        if record is None:
+            raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+        return record
+
+    def _parse_revision(
+        self, arn: str, revision_id: str
+    ) -> tuple[StateMachineRecord, StateMachine]:
+        record = self.store.get_revision(arn, revision_id)
+        if record is None:
+            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+        return record, parse_definition(record.definition)
+
+    def _execution_machine(self, execution: ExecutionRecord) -> tuple[StateMachine, ExecutionInfo]:
+        record, machine = self._machines(execution.state_machine_arn, execution.revision_id)
+        seed = int.from_bytes(hashlib.sha256(execution.arn.encode()).digest()[:8], "big")
+        info = ExecutionInfo(
+            execution_arn=execution.arn,
+            name=execution.name,
+            state_machine_arn=record.arn,
+            state_machine_name=record.name,
+            role_arn=record.role_arn,
+            input=execution.input,
+            start_time=execution.start_date,
+            seed=seed,
+            region=self.region.name,
+        )
+        return machine, info
+
+
+def _parse(definition: str) -> StateMachine:
+    try:
+        return parse_definition(definition)
+    except DefinitionError as error:
+        raise InvalidDefinition(str(error)) from None
+
+
+def _describe_machine(record: StateMachineRecord) -> Response:
+    response: Response = {
+        "stateMachineArn": record.arn,
+        "name": record.name,
+        "status": "ACTIVE",
+        "definition": record.definition,
+        "roleArn": record.role_arn,
+        "type": record.type,
+        "creationDate": record.creation_date,
+        "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+        "tracingConfiguration": {"enabled": False},
+        "revisionId": record.revision_id,
+    }
+    if record.description:
+        response["description"] = record.description
+    return response
+
+
+def _required(request: Request, member: str) -> Any:
+    value = request.get(member)
+    if value is None:
+        raise ValidationException(
+            f"1 validation error detected: Value null at '{member}' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    return value
+
+
+def _check_input(text: Any) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidExecutionInput(
+            "Invalid State Machine Execution Input: 'Invalid execution input.'"
+        )
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise InvalidExecutionInput(
+            "Invalid State Machine Execution Input: 'The input size exceeds the maximum allowed "
+            f"({MAX_PAYLOAD_BYTES} bytes)'"
+        )
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidExecutionInput(
+            f"Invalid State Machine Execution Input: '{error.msg}: {text[:200]}'"
+        ) from None
+
+
+def _page_size(request: Request) -> int:
+    size = request.get("maxResults") or DEFAULT_PAGE_SIZE
+    if not isinstance(size, int) or not 0 <= size <= MAX_PAGE_SIZE:
+        raise ValidationException(
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy "
+            f"constraint: Member must have value less than or equal to {MAX_PAGE_SIZE}"
+        )
+    return size
+
+
+def _page(request: Request, scope: str) -> tuple[int, int]:
+    token = request.get("nextToken")
+    return (_token_value(token, scope) if token else 0), _page_size(request)
+
+
+def _token(scope: str, value: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([scope, value]).encode()).decode()
+
+
+def _token_value(token: str, scope: str) -> int:
+    try:
+        found_scope, value = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError):
+        raise InvalidToken(f"Invalid Token: '{token}'") from None
+    if found_scope != scope or not isinstance(value, int):
+        raise InvalidToken(f"Invalid Token: '{token}'")
+    return value
+
+
+def _without_data(event: dict[str, Any]) -> dict[str, Any]:
+    """An event without its input and output (GetExecutionHistory includeExecutionData=false)."""
+    trimmed: dict[str, Any] = {}
+    for key, value in event.items():
+        if isinstance(value, dict) and key.endswith("EventDetails"):
+            value = {k: v for k, v in value.items() if k not in ("input", "output")}
+        trimmed[key] = value
+    return trimmed

@@ -1,0 +1,360 @@
+"""The executor: the I/O shell that feeds executions their signals and carries out their commands.
+
+One asyncio loop, on a thread of its own, owns every live interpreter, so activations never race.
+Each activation is committed — the signal it consumed, its events, timers set and cleared, the
+end of the execution — in one store transaction before any of its commands is carried out. On
+start the executor resumes every RUNNING execution by replaying its journal through a fresh
+interpreter (pure, so nothing runs twice), re-arming its timers and re-dispatching only the tasks
+that had not answered.
+
+Signals from other threads (StopExecution, a task's result) are written to the store first and
+then handed to the loop, so a crash between the two loses nothing: the restarted executor finds
+them unprocessed in the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from redstep.asl.errors import StatesError
+from redstep.asl.model import StateMachine
+from redstep.engine.commands import (
+    CancelTask,
+    CancelTimer,
+    CompleteExecution,
+    ScheduleTask,
+    StartTimer,
+)
+from redstep.engine.interpreter import Decision, ExecutionInfo, Interpreter
+from redstep.engine.signals import (
+    Continue,
+    Signal,
+    Start,
+    TaskFailed,
+    TaskSucceeded,
+    TimerFired,
+    signal_from_record,
+    signal_to_record,
+)
+from redstep.runtime.clock import Clock
+from redstep.runtime.store import Completion, ExecutionRecord, ExecutionStore, TimerRecord
+
+logger = logging.getLogger(__name__)
+
+
+class ReplayMismatch(RuntimeError):
+    """A journal replayed to a different history than the one stored: a determinism bug."""
+
+
+class TaskRunner(Protocol):
+    """Runs Task states' resources; answers through `report` from any thread."""
+
+    def start(
+        self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
+    ) -> None: ...
+
+    def cancel(self, execution_arn: str, task_id: int) -> None: ...
+
+
+class UnsupportedTasks:
+    """The runner used until integrations exist: every resource fails with States.Runtime."""
+
+    def start(
+        self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
+    ) -> None:
+        report(
+            TaskFailed(
+                command.task_id,
+                StatesError.RUNTIME.value,
+                f"redstep has no integration for the resource '{command.resource}' "
+                f"(state '{command.state_name}')",
+            )
+        )
+
+    def cancel(self, execution_arn: str, task_id: int) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class _Live:
+    record: ExecutionRecord
+    interpreter: Interpreter
+    inbox: deque[tuple[int, Signal, datetime | None]] = field(default_factory=deque)
+
+
+@dataclass(order=True, slots=True)
+class _Alarm:
+    due: datetime
+    order: int
+    execution_arn: str = field(compare=False)
+    timer_id: int = field(compare=False)
+
+
+MachineLoader = Callable[[ExecutionRecord], tuple[StateMachine, ExecutionInfo]]
+
+
+class Executor:
+    """Runs executions durably; thread-safe entry points are `submit`, `signal` and `wait`."""
+
+    def __init__(
+        self,
+        store: ExecutionStore,
+        clock: Clock,
+        load_machine: MachineLoader,
+        tasks: TaskRunner | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self._load_machine = load_machine
+        self._tasks = tasks or UnsupportedTasks()
+        self._live: dict[str, _Live] = {}
+        self._alarms: list[_Alarm] = []
+        self._armed: set[tuple[str, int]] = set()
+        self._alarm_order = 0
+        self._in_flight: set[tuple[str, int]] = set()
+        self._busy = 0
+        self._finished: dict[str, threading.Event] = {}
+        self._finished_lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._alarms_changed: asyncio.Event | None = None
+        self._ringer: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(target=self._run_loop, name="redstep-executor", daemon=True)
+        self._started = threading.Event()
+        self._closed = False
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the loop and resume every RUNNING execution."""
+        self._thread.start()
+        self._started.wait()
+        for record in self.store.running_executions():
+            self._call(self._resume, record.arn)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._shut_down)
+            self._thread.join(timeout=10)
+        self._loop.close()
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._alarms_changed = asyncio.Event()
+        self._ringer = self._loop.create_task(self._ring_alarms())
+        self._started.set()
+        self._loop.run_forever()
+
+    def _shut_down(self) -> None:
+        if self._ringer is not None:
+            self._ringer.cancel()  # it finishes in this batch of callbacks, before the stop
+        self._loop.call_soon(self._loop.stop)
+
+    def _call(self, action: Callable[..., None], *args: object) -> None:
+        """Run `action` on the loop, from any thread; the loop counts it as pending work."""
+        with self._finished_lock:
+            self._busy += 1
+        self._loop.call_soon_threadsafe(self._run_counted, action, args)
+
+    def _run_counted(self, action: Callable[..., None], args: tuple[object, ...]) -> None:
+        try:
+            action(*args)
+        except Exception:
+            logger.exception("redstep executor: %s failed", getattr(action, "__name__", action))
+        finally:
+            with self._finished_lock:
+                self._busy -= 1
+            self._poke()
+
+    # -- entry points (any thread) -----------------------------------------------------------
+
+    def submit(self, execution_arn: str) -> None:
+        """Run an execution just recorded by the store (its Start signal is in the journal)."""
+        self._event(execution_arn)
+        self._call(self._resume, execution_arn)
+
+    def signal(self, execution_arn: str, signal: Signal) -> None:
+        """Journal a signal for an execution, then deliver it."""
+        kind, fields = signal_to_record(signal)
+        seq = self.store.add_signal(execution_arn, kind, fields, self.clock.now())
+        self._call(self._deliver, execution_arn, seq, signal)
+
+    def wait(self, execution_arn: str, timeout: float | None = None) -> bool:
+        """Block until the execution has ended; whether it did within `timeout` seconds."""
+        record = self.store.get_execution(execution_arn)
+        if record is not None and record.status != "RUNNING":
+            return True
+        return self._event(execution_arn).wait(timeout)
+
+    def _event(self, execution_arn: str) -> threading.Event:
+        with self._finished_lock:
+            return self._finished.setdefault(execution_arn, threading.Event())
+
+    # -- on the loop -------------------------------------------------------------------------
+
+    def _resume(self, execution_arn: str) -> None:
+        """Rebuild a live execution from its journal and carry on from where it stood."""
+        if execution_arn in self._live:
+            return
+        record = self.store.get_execution(execution_arn)
+        if record is None or record.status != "RUNNING":
+            return
+        machine, info = self._load_machine(record)
+        interpreter = Interpreter(machine, info)
+        live = _Live(record, interpreter)
+        replayed = 0
+        for entry in self.store.signals(execution_arn):
+            signal = signal_from_record(entry.kind, entry.fields)
+            if entry.is_processed:
+                replayed += len(interpreter.activate(signal, entry.at).events)
+            else:
+                live.inbox.append((entry.seq, signal, None))
+        stored = self.store.event_count(execution_arn)
+        if replayed != stored:
+            raise ReplayMismatch(
+                f"{execution_arn}: the journal replays to {replayed} events, the store has {stored}"
+            )
+        self._live[execution_arn] = live
+        for timer in interpreter.pending_timers:
+            self._arm(execution_arn, timer.timer_id, timer.due)
+        for command in interpreter.pending_tasks:
+            self._start_task(execution_arn, command)
+        if interpreter.has_more:
+            self._call(self._run_internal, execution_arn, Continue())
+        self._drain_inbox(live)
+
+    def _deliver(self, execution_arn: str, seq: int, signal: Signal) -> None:
+        live = self._live.get(execution_arn)
+        if live is None:
+            self._resume(execution_arn)  # journaled already: resuming picks it up
+            return
+        live.inbox.append((seq, signal, None))
+        self._drain_inbox(live)
+
+    def _drain_inbox(self, live: _Live) -> None:
+        while live.inbox and live.record.arn in self._live:
+            seq, signal, _ = live.inbox.popleft()
+            if isinstance(signal, TaskSucceeded | TaskFailed):
+                self._in_flight.discard((live.record.arn, signal.task_id))
+            at = live.record.start_date if isinstance(signal, Start) else self.clock.now()
+            decision = live.interpreter.activate(signal, at)
+            self._apply(live, decision, signal, at, seq)
+
+    def _run_internal(self, execution_arn: str, signal: Signal, at: datetime | None = None) -> None:
+        """A signal the executor makes itself (a timer, Continue): journaled with its effects."""
+        live = self._live.get(execution_arn)
+        if live is None:
+            return
+        at = at or self.clock.now()
+        decision = live.interpreter.activate(signal, at)
+        self._apply(live, decision, signal, at, None)
+
+    def _apply(
+        self, live: _Live, decision: Decision, signal: Signal, at: datetime, seq: int | None
+    ) -> None:
+        arn = live.record.arn
+        new_timers = [
+            TimerRecord(arn, command.timer_id, command.due)
+            for command in decision.commands
+            if isinstance(command, StartTimer)
+        ]
+        cleared = [c.timer_id for c in decision.commands if isinstance(c, CancelTimer)]
+        if isinstance(signal, TimerFired):
+            cleared.append(signal.timer_id)
+        completion = next(
+            (
+                Completion(c.status, at, c.output, c.error, c.cause)
+                for c in decision.commands
+                if isinstance(c, CompleteExecution)
+            ),
+            None,
+        )
+        if seq is None:
+            kind, fields = signal_to_record(signal)
+            self.store.commit_signal(
+                arn, kind, fields, at, decision.events, new_timers, cleared, completion
+            )
+        else:
+            self.store.commit(arn, seq, at, decision.events, new_timers, cleared, completion)
+        for command in decision.commands:
+            match command:
+                case StartTimer(timer_id=timer_id, due=due):
+                    self._arm(arn, timer_id, due)
+                case CancelTimer(timer_id=timer_id):
+                    self._armed.discard((arn, timer_id))
+                case ScheduleTask():
+                    self._start_task(arn, command)
+                case CancelTask(task_id=task_id):
+                    self._in_flight.discard((arn, task_id))
+                    self._tasks.cancel(arn, task_id)
+                case CompleteExecution():
+                    self._live.pop(arn, None)
+                    self._armed = {key for key in self._armed if key[0] != arn}
+                    self._event(arn).set()
+        if decision.has_more:
+            self._call(self._run_internal, arn, Continue())
+
+    def _start_task(self, execution_arn: str, command: ScheduleTask) -> None:
+        self._in_flight.add((execution_arn, command.task_id))
+
+        def report(signal: Signal) -> None:
+            self.signal(execution_arn, signal)
+
+        self._tasks.start(execution_arn, command, report)
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def _arm(self, execution_arn: str, timer_id: int, due: datetime) -> None:
+        self._alarm_order += 1
+        heapq.heappush(self._alarms, _Alarm(due, self._alarm_order, execution_arn, timer_id))
+        self._armed.add((execution_arn, timer_id))
+        self._poke()
+
+    def _poke(self) -> None:
+        if self._alarms_changed is not None:
+            self._alarms_changed.set()
+
+    @property
+    def _is_idle(self) -> bool:
+        """Nothing can happen before the next timer: no pending work, no running task."""
+        with self._finished_lock:
+            return self._busy == 0 and not self._in_flight
+
+    async def _ring_alarms(self) -> None:
+        assert self._alarms_changed is not None
+        while True:
+            while (
+                self._alarms
+                and (self._alarms[0].execution_arn, self._alarms[0].timer_id) not in self._armed
+            ):
+                heapq.heappop(self._alarms)
+            if not self._alarms:
+                self._alarms_changed.clear()
+                await self._alarms_changed.wait()
+                continue
+            alarm = self._alarms[0]
+            now = self.clock.now()
+            if alarm.due <= now or (self._is_idle and self.clock.skip_to(alarm.due)):
+                heapq.heappop(self._alarms)
+                self._armed.discard((alarm.execution_arn, alarm.timer_id))
+                at = max(alarm.due, now)  # on a virtual clock, the moment it skipped to
+                try:
+                    self._run_internal(alarm.execution_arn, TimerFired(alarm.timer_id), at)
+                except Exception:
+                    logger.exception("redstep executor: timer of %s failed", alarm.execution_arn)
+                continue
+            self._alarms_changed.clear()
+            delay = (alarm.due - now).total_seconds()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._alarms_changed.wait(), timeout=delay)

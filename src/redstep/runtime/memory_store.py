@@ -1,0 +1,342 @@
+"""The `ExecutionStore` held in memory: the fake the executor's and API's tests run against.
+
+It behaves as `SqliteExecutionStore` does, down to what survives a round trip: signal fields and
+the details of history events are kept as JSON text, so a value JSON cannot carry fails here as
+it fails there, and what is read back is a fresh copy, never the caller's object. Every operation
+holds one lock and checks everything before it changes anything, so each is atomic.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from redstep.engine.commands import ExecutionStatus
+from redstep.runtime.errors import InvalidToken
+from redstep.runtime.store import (
+    Completion,
+    ExecutionRecord,
+    Page,
+    SignalRecord,
+    StateMachineRecord,
+    StoreConflict,
+    TimerRecord,
+)
+
+_EVENT_COLUMNS = frozenset({"id", "previousEventId", "type", "timestamp"})
+
+
+@dataclass(slots=True)
+class _Signal:
+    execution_arn: str
+    kind: str
+    fields: str
+    at: datetime
+    is_processed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    event_id: int
+    previous_id: int
+    type: str
+    timestamp: datetime
+    details: str | None
+
+
+class MemoryExecutionStore:
+    """The `ExecutionStore` in dicts and lists, guarded by one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._machines: dict[str, StateMachineRecord] = {}
+        self._revisions: dict[tuple[str, str], StateMachineRecord] = {}
+        self._executions: dict[str, ExecutionRecord] = {}
+        self._signals: dict[int, _Signal] = {}
+        self._history: dict[str, list[_Event]] = {}
+        self._timers: dict[str, dict[int, TimerRecord]] = {}
+        self._last_seq = 0
+
+    def close(self) -> None:
+        """Nothing to release; the data stays readable, as a reopened database would be."""
+
+    # -- state machines --------------------------------------------------------------------------
+    def put_state_machine(self, record: StateMachineRecord) -> None:
+        with self._lock:
+            if record.arn in self._machines:
+                raise StoreConflict(f"state machine {record.arn} already exists")
+            self._machines[record.arn] = _copy(record)
+            self._revisions[record.arn, record.revision_id] = _copy(record)
+
+    def update_state_machine(self, record: StateMachineRecord) -> None:
+        with self._lock:
+            if record.arn not in self._machines:
+                raise KeyError(record.arn)
+            self._machines[record.arn] = _copy(record)
+            self._revisions[record.arn, record.revision_id] = _copy(record)
+
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        with self._lock:
+            record = self._machines.get(arn)
+        return None if record is None else _copy(record)
+
+    def get_revision(self, arn: str, revision_id: str) -> StateMachineRecord | None:
+        with self._lock:
+            record = self._revisions.get((arn, revision_id))
+        return None if record is None else _copy(record)
+
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        with self._lock:
+            records = sorted(
+                self._machines.values(), key=lambda m: (m.creation_date, m.name, m.arn)
+            )
+        return [_copy(record) for record in records]
+
+    def delete_state_machine(self, arn: str) -> None:
+        with self._lock:
+            self._machines.pop(arn, None)
+            for key in [key for key in self._revisions if key[0] == arn]:
+                del self._revisions[key]
+
+    # -- executions ------------------------------------------------------------------------------
+    def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:
+        fields = _encode(start.fields)
+        with self._lock:
+            if record.arn in self._executions:
+                raise StoreConflict(f"execution {record.arn} already exists")
+            self._executions[record.arn] = record
+            self._signals[self._next_seq()] = _Signal(
+                record.arn, start.kind, fields, start.at, is_processed=False
+            )
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        with self._lock:
+            return self._executions.get(arn)
+
+    def list_executions(
+        self,
+        state_machine_arn: str | None,
+        status: ExecutionStatus | None,
+        limit: int,
+        next_token: str | None,
+    ) -> Page:
+        after = None if next_token is None else _key_from_token(next_token)
+        with self._lock:
+            matching = [
+                record
+                for record in self._executions.values()
+                if (state_machine_arn is None or record.state_machine_arn == state_machine_arn)
+                and (status is None or record.status == status)
+                and (after is None or (record.start_date, record.arn) < after)
+            ]
+        matching.sort(key=lambda record: (record.start_date, record.arn), reverse=True)
+        if limit < 1 or len(matching) <= limit:
+            return Page(items=list(matching), next_token=None)
+        last = matching[limit - 1]
+        return Page(items=matching[:limit], next_token=_token(last.start_date, last.arn))
+
+    def running_executions(self) -> list[ExecutionRecord]:
+        with self._lock:
+            running = [
+                record
+                for record in self._executions.values()
+                if record.status is ExecutionStatus.RUNNING
+            ]
+        return sorted(running, key=lambda record: (record.start_date, record.arn))
+
+    # -- journal, history, timers ----------------------------------------------------------------
+    def add_signal(
+        self, execution_arn: str, kind: str, fields: dict[str, Any], at: datetime
+    ) -> int:
+        text = _encode(fields)
+        with self._lock:
+            if execution_arn not in self._executions:
+                raise KeyError(execution_arn)
+            seq = self._next_seq()
+            self._signals[seq] = _Signal(execution_arn, kind, text, at, is_processed=False)
+            return seq
+
+    def signals(self, execution_arn: str) -> list[SignalRecord]:
+        with self._lock:
+            journal = [
+                (seq, signal)
+                for seq, signal in self._signals.items()
+                if signal.execution_arn == execution_arn
+            ]
+        return [
+            SignalRecord(
+                seq, signal.kind, json.loads(signal.fields), signal.at, signal.is_processed
+            )
+            for seq, signal in sorted(journal, key=lambda pair: pair[0])
+        ]
+
+    def commit(
+        self,
+        execution_arn: str,
+        signal_seq: int,
+        at: datetime,
+        events: Sequence[dict[str, Any]],
+        new_timers: Sequence[TimerRecord],
+        cleared_timers: Sequence[int],
+        completion: Completion | None,
+    ) -> None:
+        stored = _stored_events(events)
+        with self._lock:
+            signal = self._signals.get(signal_seq)
+            if signal is None or signal.execution_arn != execution_arn or signal.is_processed:
+                raise StoreConflict(f"signal {signal_seq} of {execution_arn} is not pending")
+            self._check_activation(execution_arn, stored, new_timers, cleared_timers)
+            signal.at, signal.is_processed = at, True
+            self._apply(execution_arn, stored, new_timers, cleared_timers, completion)
+
+    def commit_signal(
+        self,
+        execution_arn: str,
+        kind: str,
+        fields: dict[str, Any],
+        at: datetime,
+        events: Sequence[dict[str, Any]],
+        new_timers: Sequence[TimerRecord],
+        cleared_timers: Sequence[int],
+        completion: Completion | None,
+    ) -> int:
+        text = _encode(fields)
+        stored = _stored_events(events)
+        with self._lock:
+            if execution_arn not in self._executions:
+                raise KeyError(execution_arn)
+            self._check_activation(execution_arn, stored, new_timers, cleared_timers)
+            seq = self._next_seq()
+            self._signals[seq] = _Signal(execution_arn, kind, text, at, is_processed=True)
+            self._apply(execution_arn, stored, new_timers, cleared_timers, completion)
+        return seq
+
+    def history(
+        self, execution_arn: str, reverse: bool, limit: int, after_event_id: int | None
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            events = list(self._history.get(execution_arn, ()))
+        if reverse:
+            events.reverse()
+        if after_event_id is not None:
+            events = [
+                event
+                for event in events
+                if (event.event_id < after_event_id if reverse else event.event_id > after_event_id)
+            ]
+        return [_event_dict(event) for event in (events[:limit] if limit > 0 else events)]
+
+    def event_count(self, execution_arn: str) -> int:
+        with self._lock:
+            return len(self._history.get(execution_arn, ()))
+
+    def timers(self, execution_arn: str) -> list[TimerRecord]:
+        with self._lock:
+            pending = list(self._timers.get(execution_arn, {}).values())
+        return sorted(pending, key=lambda timer: (timer.due, timer.timer_id))
+
+    # -- inside the lock -------------------------------------------------------------------------
+    def _next_seq(self) -> int:
+        self._last_seq += 1
+        return self._last_seq
+
+    def _check_activation(
+        self,
+        execution_arn: str,
+        events: list[_Event],
+        new_timers: Sequence[TimerRecord],
+        cleared_timers: Sequence[int],
+    ) -> None:
+        """Refuse what SQLite's keys would: a repeated event id or pending timer id."""
+        known = {event.event_id for event in self._history.get(execution_arn, ())}
+        ids = [event.event_id for event in events]
+        if len(set(ids)) != len(ids) or known.intersection(ids):
+            raise StoreConflict(f"history of {execution_arn} already has one of events {ids}")
+        pending = set(self._timers.get(execution_arn, {})).difference(cleared_timers)
+        for timer in new_timers:
+            if timer.timer_id in pending:
+                raise StoreConflict(f"timer {timer.timer_id} of {execution_arn} is pending")
+            pending.add(timer.timer_id)
+
+    def _apply(
+        self,
+        execution_arn: str,
+        events: list[_Event],
+        new_timers: Sequence[TimerRecord],
+        cleared_timers: Sequence[int],
+        completion: Completion | None,
+    ) -> None:
+        history = self._history.setdefault(execution_arn, [])
+        history.extend(events)
+        history.sort(key=lambda event: event.event_id)
+        timers = self._timers.setdefault(execution_arn, {})
+        for timer_id in cleared_timers:
+            timers.pop(timer_id, None)
+        for timer in new_timers:
+            timers[timer.timer_id] = timer
+        if completion is not None:
+            self._executions[execution_arn] = replace(
+                self._executions[execution_arn],
+                status=completion.status,
+                stop_date=completion.stop_date,
+                output=completion.output,
+                error=completion.error,
+                cause=completion.cause,
+            )
+            timers.clear()
+
+
+def _encode(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _copy(record: StateMachineRecord) -> StateMachineRecord:
+    return replace(record, tags=dict(record.tags))
+
+
+def _stored_events(events: Sequence[dict[str, Any]]) -> list[_Event]:
+    """The events as the store keeps them; raises, before anything is written, on an event that
+    JSON cannot carry."""
+    stored: list[_Event] = []
+    for event in events:
+        rest = {key: value for key, value in event.items() if key not in _EVENT_COLUMNS}
+        stored.append(
+            _Event(
+                event["id"],
+                event["previousEventId"],
+                event["type"],
+                event["timestamp"],
+                _encode(rest) if rest else None,
+            )
+        )
+    return stored
+
+
+def _event_dict(event: _Event) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "timestamp": event.timestamp,
+        "type": event.type,
+        "id": event.event_id,
+        "previousEventId": event.previous_id,
+    }
+    if event.details is not None:
+        result.update(json.loads(event.details))
+    return result
+
+
+def _token(start_date: datetime, arn: str) -> str:
+    return base64.urlsafe_b64encode(_encode([start_date.isoformat(), arn]).encode()).decode()
+
+
+def _key_from_token(token: str) -> tuple[datetime, str]:
+    try:
+        start_date, arn = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return datetime.fromisoformat(start_date), str(arn)
+    except (binascii.Error, ValueError, TypeError) as error:
+        raise InvalidToken(f"Invalid Token: {token!r} was not issued by this service") from error

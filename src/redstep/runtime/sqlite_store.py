@@ -1,0 +1,704 @@
+"""The durable `ExecutionStore`: state machines, executions, journal, history and timers in SQLite.
+
+The tables live in the project's control-plane database, `.redstep/store.sqlite` (WAL mode),
+which the Data API's statement store shares; this module creates its own tables idempotently and
+touches no others. Each thread gets its own connection, so the executor's workers and the API's
+request threads may call the store at once; SQLite serialises the writers.
+
+Every write is one `BEGIN IMMEDIATE … COMMIT` transaction, rolled back on any exception, so an
+execution is always exactly its committed journal. `synchronous=NORMAL` keeps commits durable
+against a crash of the process (not of the machine) and makes an activation's commit cheap; a
+thread of the store's own copies the WAL back into the database, so that no commit waits for it.
+
+Times are stored as ISO-8601 text in UTC with microseconds, so that text order is time order for
+the columns listings sort on; they read back as timezone-aware datetimes equal to those written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from redstep.engine.commands import ExecutionStatus
+from redstep.runtime.errors import InvalidToken
+from redstep.runtime.store import (
+    Completion,
+    ExecutionRecord,
+    Page,
+    SignalRecord,
+    StateMachineRecord,
+    StoreConflict,
+    TimerRecord,
+)
+
+STORE_FILE = "store.sqlite"
+
+_SCHEMA = """
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS state_machines (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    type TEXT NOT NULL,
+    creation_date TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    update_date TEXT,
+    description TEXT NOT NULL,
+    tags TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS state_machines_by_creation ON state_machines (creation_date, name);
+CREATE TABLE IF NOT EXISTS state_machine_revisions (
+    arn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    type TEXT NOT NULL,
+    creation_date TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    update_date TEXT,
+    description TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    PRIMARY KEY (arn, revision_id)
+);
+CREATE TABLE IF NOT EXISTS executions (
+    arn TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_date TEXT NOT NULL,
+    stop_date TEXT,
+    output TEXT,
+    error TEXT,
+    cause TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_by_start ON executions (start_date, arn);
+CREATE INDEX IF NOT EXISTS executions_by_machine
+    ON executions (state_machine_arn, start_date, arn);
+CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, start_date, arn);
+CREATE TABLE IF NOT EXISTS execution_signals (
+    seq INTEGER PRIMARY KEY,
+    execution_arn TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    at TEXT NOT NULL,
+    is_processed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS execution_signals_by_execution
+    ON execution_signals (execution_arn, seq);
+CREATE TABLE IF NOT EXISTS history_events (
+    execution_arn TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    previous_event_id INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    details TEXT,
+    PRIMARY KEY (execution_arn, id)
+);
+CREATE TABLE IF NOT EXISTS execution_timers (
+    execution_arn TEXT NOT NULL,
+    timer_id INTEGER NOT NULL,
+    due TEXT NOT NULL,
+    PRIMARY KEY (execution_arn, timer_id)
+);
+COMMIT;
+"""
+
+_MACHINE_COLUMNS = (
+    "arn, name, definition, role_arn, type, creation_date, revision_id, update_date, "
+    "description, tags"
+)
+_EXECUTION_COLUMNS = (
+    "arn, state_machine_arn, revision_id, name, input, status, start_date, stop_date, output, "
+    "error, cause"
+)
+_INSERT_EVENT = (
+    "INSERT INTO history_events (execution_arn, id, previous_event_id, type, timestamp, details) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+#: The members of an event kept in columns; every other member goes to the JSON `details`.
+_EVENT_COLUMNS = frozenset({"id", "previousEventId", "type", "timestamp"})
+
+#: How long the checkpointer lets writes gather before it copies them into the database.
+CHECKPOINT_DELAY = 0.25
+#: SQLite's own checkpoint, inside a commit, only if the checkpointer falls this far behind.
+_FALLBACK_CHECKPOINT_PAGES = 20_000
+
+#: One encoder for every write: `json.dumps` with non-default options builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_decode = json.loads
+
+
+class SqliteExecutionStore:
+    """The `ExecutionStore` kept in `state_dir / "store.sqlite"`."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / STORE_FILE
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._connection().executescript(_SCHEMA)
+        self._checkpointer = _Checkpointer(self.path)
+
+    # -- connections and transactions ------------------------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            # isolation_level=None: the module's implicit BEGIN would defeat BEGIN IMMEDIATE.
+            db = sqlite3.connect(
+                self.path, timeout=30, check_same_thread=False, isolation_level=None
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA wal_autocheckpoint={_FALLBACK_CHECKPOINT_PAGES}")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE takes the write lock up front, so a transaction
+        never fails half-way for want of it."""
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._checkpointer.written()
+
+    def close(self) -> None:
+        """Stop the checkpointer and close every thread's connection."""
+        self._checkpointer.close()
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- state machines --------------------------------------------------------------------------
+    def put_state_machine(self, record: StateMachineRecord) -> None:
+        """Insert a state machine (StoreConflict when the ARN exists) with its first revision."""
+        row = _machine_row(record)
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    f"INSERT INTO state_machines ({_MACHINE_COLUMNS}) VALUES ({_marks(10)})", row
+                )
+            except sqlite3.IntegrityError as error:
+                raise StoreConflict(f"state machine {record.arn} already exists") from error
+            db.execute(
+                f"INSERT OR REPLACE INTO state_machine_revisions ({_MACHINE_COLUMNS}) "
+                f"VALUES ({_marks(10)})",
+                row,
+            )
+
+    def update_state_machine(self, record: StateMachineRecord) -> None:
+        """Replace the current fields and record the revision (KeyError when the ARN is unknown);
+        the rows of earlier revisions stay, so their executions can still be described."""
+        row = _machine_row(record)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE state_machines SET name = ?, definition = ?, role_arn = ?, type = ?, "
+                "creation_date = ?, revision_id = ?, update_date = ?, description = ?, tags = ? "
+                "WHERE arn = ?",
+                (*row[1:], record.arn),
+            )
+            if cursor.rowcount != 1:
+                raise KeyError(record.arn)
+            db.execute(
+                f"INSERT OR REPLACE INTO state_machine_revisions ({_MACHINE_COLUMNS}) "
+                f"VALUES ({_marks(10)})",
+                row,
+            )
+
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        """The state machine's current fields, or None."""
+        row = (
+            self._connection()
+            .execute(f"SELECT {_MACHINE_COLUMNS} FROM state_machines WHERE arn = ?", (arn,))
+            .fetchone()
+        )
+        return None if row is None else _machine_from_row(row)
+
+    def get_revision(self, arn: str, revision_id: str) -> StateMachineRecord | None:
+        """The state machine as it was at a revision (what an execution ran)."""
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT {_MACHINE_COLUMNS} FROM state_machine_revisions "
+                "WHERE arn = ? AND revision_id = ?",
+                (arn, revision_id),
+            )
+            .fetchone()
+        )
+        return None if row is None else _machine_from_row(row)
+
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        """Every state machine, ordered by creation date then name."""
+        rows = self._connection().execute(
+            f"SELECT {_MACHINE_COLUMNS} FROM state_machines ORDER BY creation_date, name, arn"
+        )
+        return [_machine_from_row(row) for row in rows]
+
+    def delete_state_machine(self, arn: str) -> None:
+        """Forget the state machine and its revisions; its executions stay readable."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM state_machines WHERE arn = ?", (arn,))
+            db.execute("DELETE FROM state_machine_revisions WHERE arn = ?", (arn,))
+
+    # -- executions ------------------------------------------------------------------------------
+    def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:
+        """Insert the execution and its first signal, unprocessed (StoreConflict on the ARN).
+
+        The signal's sequence number is the store's to hand out: `start.seq` and
+        `start.is_processed` are ignored."""
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES ({_marks(11)})",
+                    _execution_row(record),
+                )
+            except sqlite3.IntegrityError as error:
+                raise StoreConflict(f"execution {record.arn} already exists") from error
+            _insert_signal(db, record.arn, start.kind, start.fields, start.at, is_processed=False)
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        """The execution, or None."""
+        row = (
+            self._connection()
+            .execute(f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = ?", (arn,))
+            .fetchone()
+        )
+        return None if row is None else _execution_from_row(row)
+
+    def list_executions(
+        self,
+        state_machine_arn: str | None,
+        status: ExecutionStatus | None,
+        limit: int,
+        next_token: str | None,
+    ) -> Page:
+        """Newest first (start date, then ARN), `limit` to a page (< 1: all on one page); the
+        token is the key of the page's last item, so a page never repeats or skips an item when
+        executions start between requests."""
+        clauses: list[str] = []
+        values: list[object] = []
+        if state_machine_arn is not None:
+            clauses.append("state_machine_arn = ?")
+            values.append(state_machine_arn)
+        if status is not None:
+            clauses.append("status = ?")
+            values.append(str(status))
+        if next_token is not None:
+            clauses.append("(start_date, arn) < (?, ?)")
+            values.extend(_key_from_token(next_token))
+        condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._connection().execute(
+            f"SELECT {_EXECUTION_COLUMNS} FROM executions {condition} "
+            "ORDER BY start_date DESC, arn DESC LIMIT ?",
+            [*values, limit + 1 if limit > 0 else -1],
+        )
+        items = [_execution_from_row(row) for row in rows]
+        if limit < 1 or len(items) <= limit:
+            return Page(items=items, next_token=None)
+        last = items[limit - 1]
+        return Page(items=items[:limit], next_token=_token(last.start_date, last.arn))
+
+    def running_executions(self) -> list[ExecutionRecord]:
+        """Every RUNNING execution, oldest first: what a restarted executor resumes."""
+        rows = self._connection().execute(
+            f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE status = ? "
+            "ORDER BY start_date, arn",
+            (str(ExecutionStatus.RUNNING),),
+        )
+        return [_execution_from_row(row) for row in rows]
+
+    # -- journal, history, timers ----------------------------------------------------------------
+    def add_signal(
+        self, execution_arn: str, kind: str, fields: dict[str, Any], at: datetime
+    ) -> int:
+        """Append an unprocessed signal (KeyError for an unknown execution); return its seq."""
+        with self._transaction() as db:
+            _require_execution(db, execution_arn)
+            return _insert_signal(db, execution_arn, kind, fields, at, is_processed=False)
+
+    def signals(self, execution_arn: str) -> list[SignalRecord]:
+        """The execution's journal in sequence order, processed and not."""
+        rows = self._connection().execute(
+            "SELECT seq, kind, fields, at, is_processed FROM execution_signals "
+            "WHERE execution_arn = ? ORDER BY seq",
+            (execution_arn,),
+        )
+        return [
+            SignalRecord(
+                seq=seq,
+                kind=kind,
+                fields=_decode(fields),
+                at=datetime.fromisoformat(at),
+                is_processed=bool(is_processed),
+            )
+            for seq, kind, fields, at, is_processed in rows
+        ]
+
+    def commit(
+        self,
+        execution_arn: str,
+        signal_seq: int,
+        at: datetime,
+        events: Sequence[dict[str, Any]],
+        new_timers: Sequence[TimerRecord],
+        cleared_timers: Sequence[int],
+        completion: Completion | None,
+    ) -> None:
+        """One activation, atomically. StoreConflict when the signal is not this execution's
+        or was processed already: another activation got there first, and nothing is written."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE execution_signals SET at = ?, is_processed = 1 "
+                "WHERE seq = ? AND execution_arn = ? AND is_processed = 0",
+                (_text(at), signal_seq, execution_arn),
+            )
+            if cursor.rowcount != 1:
+                raise StoreConflict(f"signal {signal_seq} of {execution_arn} is not pending")
+            _write_activation(db, execution_arn, events, new_timers, cleared_timers, completion)
+
+    def commit_signal(
+        self,
+        execution_arn: str,
+        kind: str,
+        fields: dict[str, Any],
+        at: datetime,
+        events: Sequence[dict[str, Any]],
+        new_timers: Sequence[TimerRecord],
+        cleared_timers: Sequence[int],
+        completion: Completion | None,
+    ) -> int:
+        """`add_signal` and `commit` in one transaction; return the signal's sequence number."""
+        with self._transaction() as db:
+            _require_execution(db, execution_arn)
+            seq = _insert_signal(db, execution_arn, kind, fields, at, is_processed=True)
+            _write_activation(db, execution_arn, events, new_timers, cleared_timers, completion)
+        return seq
+
+    def history(
+        self, execution_arn: str, reverse: bool, limit: int, after_event_id: int | None
+    ) -> list[dict[str, Any]]:
+        """Events by id (descending when `reverse`) after `after_event_id`; `limit` < 1 means
+        every one."""
+        order, beyond = ("DESC", "<") if reverse else ("ASC", ">")
+        condition = "" if after_event_id is None else f"AND id {beyond} ?"
+        values: list[object] = [execution_arn]
+        if after_event_id is not None:
+            values.append(after_event_id)
+        values.append(limit if limit > 0 else -1)
+        rows = self._connection().execute(
+            "SELECT id, previous_event_id, type, timestamp, details FROM history_events "
+            f"WHERE execution_arn = ? {condition} ORDER BY id {order} LIMIT ?",
+            values,
+        )
+        return _events_from_rows(rows)
+
+    def event_count(self, execution_arn: str) -> int:
+        """How many history events the execution has."""
+        row = (
+            self._connection()
+            .execute(
+                "SELECT count(*) FROM history_events WHERE execution_arn = ?", (execution_arn,)
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    def timers(self, execution_arn: str) -> list[TimerRecord]:
+        """The execution's pending timers, soonest first."""
+        rows = self._connection().execute(
+            "SELECT timer_id, due FROM execution_timers WHERE execution_arn = ? "
+            "ORDER BY due, timer_id",
+            (execution_arn,),
+        )
+        return [
+            TimerRecord(execution_arn, timer_id, datetime.fromisoformat(due))
+            for timer_id, due in rows
+        ]
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database file on a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the commit that crosses its threshold: one commit
+    in every few would pay for writing back and syncing everyone's pages, tens of milliseconds.
+    The store's connections leave that as a fallback far off, and this thread checkpoints a
+    moment after writes instead. PASSIVE never waits for, nor blocks, readers or writers; what it
+    cannot copy yet, the next round does.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._written = threading.Event()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"redstep-checkpoint {path}", daemon=True
+        )
+        self._thread.start()
+
+    def written(self) -> None:
+        """A transaction committed: checkpoint soon."""
+        self._written.set()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._written.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        db = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA synchronous=NORMAL")
+            while True:
+                self._written.wait()
+                if self._closing.wait(CHECKPOINT_DELAY):
+                    return
+                self._written.clear()
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.OperationalError:
+                    # Busy with another connection's checkpoint; the next write brings us back.
+                    self._written.set()
+        finally:
+            db.close()
+
+
+# -- writing ---------------------------------------------------------------------------------------
+def _require_execution(db: sqlite3.Connection, execution_arn: str) -> None:
+    if db.execute("SELECT 1 FROM executions WHERE arn = ?", (execution_arn,)).fetchone() is None:
+        raise KeyError(execution_arn)
+
+
+def _insert_signal(
+    db: sqlite3.Connection,
+    execution_arn: str,
+    kind: str,
+    fields: dict[str, Any],
+    at: datetime,
+    *,
+    is_processed: bool,
+) -> int:
+    cursor = db.execute(
+        "INSERT INTO execution_signals (execution_arn, kind, fields, at, is_processed) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (execution_arn, kind, _encode(fields), _text(at), int(is_processed)),
+    )
+    seq = cursor.lastrowid
+    assert seq is not None
+    return seq
+
+
+def _write_activation(
+    db: sqlite3.Connection,
+    execution_arn: str,
+    events: Sequence[dict[str, Any]],
+    new_timers: Sequence[TimerRecord],
+    cleared_timers: Sequence[int],
+    completion: Completion | None,
+) -> None:
+    """Everything of `commit` but the signal, inside the caller's transaction; StoreConflict
+    when an event id is in the history already or a new timer's id is pending."""
+    try:
+        _write_rows(db, execution_arn, events, new_timers, cleared_timers, completion)
+    except sqlite3.IntegrityError as error:
+        raise StoreConflict(f"{execution_arn}: {error}") from error
+
+
+def _write_rows(
+    db: sqlite3.Connection,
+    execution_arn: str,
+    events: Sequence[dict[str, Any]],
+    new_timers: Sequence[TimerRecord],
+    cleared_timers: Sequence[int],
+    completion: Completion | None,
+) -> None:
+    # The rows are built inline, not by a helper per event: at thousands of events per
+    # activation the function calls would be a measurable share of the commit. An activation's
+    # events mostly share one timestamp, so each distinct one is formatted once.
+    stamps = {moment: _text(moment) for moment in {event["timestamp"] for event in events}}
+    db.executemany(
+        _INSERT_EVENT,
+        [
+            (
+                execution_arn,
+                event["id"],
+                event["previousEventId"],
+                event["type"],
+                stamps[event["timestamp"]],
+                _encode(rest)
+                if (rest := {k: v for k, v in event.items() if k not in _EVENT_COLUMNS})
+                else None,
+            )
+            for event in events
+        ],
+    )
+    if cleared_timers:
+        db.executemany(
+            "DELETE FROM execution_timers WHERE execution_arn = ? AND timer_id = ?",
+            [(execution_arn, timer_id) for timer_id in cleared_timers],
+        )
+    if new_timers:
+        db.executemany(
+            "INSERT INTO execution_timers (execution_arn, timer_id, due) VALUES (?, ?, ?)",
+            [(timer.execution_arn, timer.timer_id, _text(timer.due)) for timer in new_timers],
+        )
+    if completion is not None:
+        db.execute(
+            "UPDATE executions SET status = ?, stop_date = ?, output = ?, error = ?, cause = ? "
+            "WHERE arn = ?",
+            (
+                str(completion.status),
+                _text(completion.stop_date),
+                completion.output,
+                completion.error,
+                completion.cause,
+                execution_arn,
+            ),
+        )
+        db.execute("DELETE FROM execution_timers WHERE execution_arn = ?", (execution_arn,))
+
+
+# -- rows ------------------------------------------------------------------------------------------
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _text(moment: datetime) -> str:
+    """ISO-8601 in UTC with microseconds always written, so that text order is time order."""
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError(f"a naive datetime cannot be stored: {moment!r}")
+    if offset:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
+
+
+def _optional_time(moment: datetime | None) -> str | None:
+    return None if moment is None else _text(moment)
+
+
+def _read_optional_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _machine_row(record: StateMachineRecord) -> tuple[object, ...]:
+    return (
+        record.arn,
+        record.name,
+        record.definition,
+        record.role_arn,
+        record.type,
+        _text(record.creation_date),
+        record.revision_id,
+        _optional_time(record.update_date),
+        record.description,
+        _encode(record.tags),
+    )
+
+
+def _machine_from_row(row: Sequence[Any]) -> StateMachineRecord:
+    arn, name, definition, role_arn, kind, created, revision_id, updated, description, tags = row
+    return StateMachineRecord(
+        arn=arn,
+        name=name,
+        definition=definition,
+        role_arn=role_arn,
+        type=kind,
+        creation_date=datetime.fromisoformat(created),
+        revision_id=revision_id,
+        update_date=_read_optional_time(updated),
+        description=description,
+        tags=_decode(tags),
+    )
+
+
+def _execution_row(record: ExecutionRecord) -> tuple[object, ...]:
+    return (
+        record.arn,
+        record.state_machine_arn,
+        record.revision_id,
+        record.name,
+        record.input,
+        str(record.status),
+        _text(record.start_date),
+        _optional_time(record.stop_date),
+        record.output,
+        record.error,
+        record.cause,
+    )
+
+
+def _execution_from_row(row: Sequence[Any]) -> ExecutionRecord:
+    arn, machine, revision_id, name, given, status, started, stopped, output, error, cause = row
+    return ExecutionRecord(
+        arn=arn,
+        state_machine_arn=machine,
+        revision_id=revision_id,
+        name=name,
+        input=given,
+        status=ExecutionStatus(status),
+        start_date=datetime.fromisoformat(started),
+        stop_date=_read_optional_time(stopped),
+        output=output,
+        error=error,
+        cause=cause,
+    )
+
+
+def _events_from_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """History events from their rows; an activation's events mostly share a timestamp, so each
+    distinct one is parsed once."""
+    moments: dict[str, datetime] = {}
+    events: list[dict[str, Any]] = []
+    for event_id, previous_id, event_type, timestamp, details in rows:
+        moment = moments.get(timestamp)
+        if moment is None:
+            moment = moments[timestamp] = datetime.fromisoformat(timestamp)
+        event: dict[str, Any] = {
+            "timestamp": moment,
+            "type": event_type,
+            "id": event_id,
+            "previousEventId": previous_id,
+        }
+        if details is not None:
+            event.update(_decode(details))
+        events.append(event)
+    return events
+
+
+# -- page tokens -----------------------------------------------------------------------------------
+def _token(start_date: datetime, arn: str) -> str:
+    """The (start date, ARN) key of a page's last execution, opaque to the caller."""
+    return base64.urlsafe_b64encode(_encode([_text(start_date), arn]).encode()).decode()
+
+
+def _key_from_token(token: str) -> tuple[str, str]:
+    try:
+        start_date, arn = json.loads(base64.urlsafe_b64decode(token.encode()))
+        datetime.fromisoformat(start_date)
+    except (binascii.Error, ValueError, TypeError) as error:
+        raise InvalidToken(f"Invalid Token: {token!r} was not issued by this service") from error
+    if not isinstance(arn, str):
+        raise InvalidToken(f"Invalid Token: {token!r} was not issued by this service")
+    return start_date, arn

@@ -1,0 +1,284 @@
+"""The Step Functions operations of `Engine`, over the durable store, on a virtual clock."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from redstep.engine.commands import ScheduleTask
+from redstep.engine.signals import Signal, TaskSucceeded
+from redstep.runtime.clock import VirtualClock
+from redstep.runtime.engine import Engine
+from redstep.runtime.errors import (
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    InvalidArn,
+    InvalidDefinition,
+    InvalidExecutionInput,
+    InvalidName,
+    StateMachineAlreadyExists,
+    StateMachineDoesNotExist,
+    ValidationException,
+)
+from redstep.runtime.sqlite_store import SqliteExecutionStore
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+TASK = {
+    "StartAt": "T",
+    "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}},
+}
+
+
+class HeldTasks:
+    """A task runner that keeps every task until the test answers it."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, ScheduleTask, Callable[[Signal], None]]] = []
+        self.cancelled: list[tuple[str, int]] = []
+        self.arrived = threading.Event()
+
+    def start(
+        self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
+    ) -> None:
+        self.started.append((execution_arn, command, report))
+        self.arrived.set()
+
+    def cancel(self, execution_arn: str, task_id: int) -> None:
+        self.cancelled.append((execution_arn, task_id))
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    with Engine(SqliteExecutionStore(tmp_path), clock=VirtualClock()) as engine:
+        yield engine
+
+
+def create(engine: Engine, definition: dict[str, Any], name: str = "Machine") -> str:
+    response = engine.create_state_machine(
+        {"name": name, "definition": json.dumps(definition), "roleArn": ROLE}
+    )
+    return str(response["stateMachineArn"])
+
+
+def run(engine: Engine, arn: str, given: Any = None, name: str | None = None) -> dict[str, Any]:
+    request: dict[str, Any] = {"stateMachineArn": arn, "input": json.dumps(given or {})}
+    if name:
+        request["name"] = name
+    started = engine.start_execution(request)
+    return engine.wait(started["executionArn"], timeout=10)
+
+
+# -- state machines --------------------------------------------------------------------------
+
+
+def test_create_describe_list_update_delete(engine: Engine) -> None:
+    arn = create(engine, PASS)
+    assert arn == "arn:aws:states:us-east-1:123456789012:stateMachine:Machine"
+    described = engine.describe_state_machine({"stateMachineArn": arn})
+    assert described["status"] == "ACTIVE"
+    assert json.loads(described["definition"]) == PASS
+    assert described["type"] == "STANDARD"
+    assert engine.list_state_machines({})["stateMachines"][0]["name"] == "Machine"
+    updated = engine.update_state_machine({"stateMachineArn": arn, "definition": json.dumps(TASK)})
+    assert updated["revisionId"] != described["revisionId"]
+    assert json.loads(engine.describe_state_machine({"stateMachineArn": arn})["definition"]) == TASK
+    engine.delete_state_machine({"stateMachineArn": arn})
+    with pytest.raises(StateMachineDoesNotExist, match="State Machine Does Not Exist"):
+        engine.describe_state_machine({"stateMachineArn": arn})
+
+
+def test_create_is_idempotent_for_the_same_definition_only(engine: Engine) -> None:
+    arn = create(engine, PASS)
+    assert create(engine, PASS) == arn
+    with pytest.raises(StateMachineAlreadyExists):
+        create(engine, TASK)
+
+
+def test_an_invalid_definition_is_refused_with_every_problem(engine: Engine) -> None:
+    bad = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "Nowhere", "Bogus": 1},
+            "B": {"Type": "Pass", "End": True},
+        },
+    }
+    with pytest.raises(InvalidDefinition) as raised:
+        create(engine, bad)
+    message = raised.value.message
+    assert message.startswith("Invalid State Machine Definition: '")
+    assert "SCHEMA_VALIDATION_FAILED: Field 'Bogus' is not supported at /States/A" in message
+    assert "MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next" in message
+    assert engine.list_state_machines({})["stateMachines"] == []
+
+
+def test_validate_reports_diagnostics_without_creating(engine: Engine) -> None:
+    assert engine.validate_state_machine_definition({"definition": json.dumps(PASS)}) == {
+        "result": "OK",
+        "diagnostics": [],
+        "truncated": False,
+    }
+    result = engine.validate_state_machine_definition({"definition": '{"StartAt": 1}'})
+    assert result["result"] == "FAIL"
+    assert {d["code"] for d in result["diagnostics"]} == {"SCHEMA_VALIDATION_FAILED"}
+
+
+@pytest.mark.parametrize("name", ["", "has space", "a" * 81, "semi;colon", "star*"])
+def test_bad_names_are_refused(engine: Engine, name: str) -> None:
+    with pytest.raises(InvalidName):
+        create(engine, PASS, name=name)
+
+
+def test_bad_arns_are_refused(engine: Engine) -> None:
+    with pytest.raises(InvalidArn, match="Invalid Arn"):
+        engine.describe_state_machine({"stateMachineArn": "not-an-arn"})
+    with pytest.raises(ValidationException, match="Member must not be null"):
+        engine.describe_state_machine({})
+
+
+# -- executions ----------------------------------------------------------------------------------
+
+
+def test_start_and_describe_an_execution(engine: Engine) -> None:
+    arn = create(
+        engine,
+        {
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Result": 1, "ResultPath": "$.r", "End": True}},
+        },
+    )
+    described = run(engine, arn, {"a": 1}, name="first")
+    assert described["status"] == "SUCCEEDED"
+    assert described["executionArn"].endswith(":execution:Machine:first")
+    assert json.loads(described["output"]) == {"a": 1, "r": 1}
+    assert described["stopDate"] >= described["startDate"]
+    assert described["redriveStatus"] == "NOT_REDRIVABLE"
+    for_execution = engine.describe_state_machine_for_execution(
+        {"executionArn": described["executionArn"]}
+    )
+    assert for_execution["name"] == "Machine"
+
+
+def test_input_must_be_json(engine: Engine) -> None:
+    arn = create(engine, PASS)
+    with pytest.raises(InvalidExecutionInput, match="Invalid State Machine Execution Input"):
+        engine.start_execution({"stateMachineArn": arn, "input": "{not json"})
+    with pytest.raises(InvalidExecutionInput):
+        engine.start_execution({"stateMachineArn": arn, "input": json.dumps("x" * 300_000)})
+
+
+def test_start_execution_is_idempotent_while_running(tmp_path: Path) -> None:
+    held = HeldTasks()
+    with Engine(SqliteExecutionStore(tmp_path), clock=VirtualClock(), tasks=held) as engine:
+        arn = create(engine, TASK)
+        first = engine.start_execution({"stateMachineArn": arn, "name": "n", "input": "{}"})
+        again = engine.start_execution({"stateMachineArn": arn, "name": "n", "input": "{}"})
+        assert again == first
+        with pytest.raises(ExecutionAlreadyExists):
+            engine.start_execution({"stateMachineArn": arn, "name": "n", "input": '{"x":1}'})
+        assert held.arrived.wait(5)
+        _, command, report = held.started[0]
+        report(TaskSucceeded(command.task_id, {"done": True}))
+        assert engine.wait(first["executionArn"], 5)["status"] == "SUCCEEDED"
+        with pytest.raises(ExecutionAlreadyExists, match="Execution Already Exists"):
+            engine.start_execution({"stateMachineArn": arn, "name": "n", "input": "{}"})
+
+
+def test_stop_execution_aborts_and_cancels_the_task(tmp_path: Path) -> None:
+    held = HeldTasks()
+    with Engine(SqliteExecutionStore(tmp_path), clock=VirtualClock(), tasks=held) as engine:
+        arn = create(engine, TASK)
+        started = engine.start_execution({"stateMachineArn": arn, "input": "{}"})
+        assert held.arrived.wait(5)
+        stopped = engine.stop_execution(
+            {"executionArn": started["executionArn"], "error": "Halt", "cause": "enough"}
+        )
+        described = engine.describe_execution({"executionArn": started["executionArn"]})
+        assert described["status"] == "ABORTED"
+        assert (described["error"], described["cause"]) == ("Halt", "enough")
+        assert described["stopDate"] == stopped["stopDate"]
+        assert held.cancelled == [(started["executionArn"], 1)]
+
+
+def test_a_task_without_an_integration_fails_with_states_runtime(engine: Engine) -> None:
+    described = run(engine, create(engine, TASK))
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.Runtime"
+    assert "arn:aws:states:::lambda:invoke" in described["cause"]
+
+
+def test_waits_elapse_on_the_virtual_clock_and_history_keeps_their_times(engine: Engine) -> None:
+    arn = create(
+        engine, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    )
+    described = run(engine, arn)
+    assert described["status"] == "SUCCEEDED"
+    events = engine.get_execution_history({"executionArn": described["executionArn"]})["events"]
+    waited = events[2]["timestamp"] - events[1]["timestamp"]
+    assert events[2]["type"] == "WaitStateExited"
+    assert timedelta(seconds=3600) <= waited < timedelta(seconds=3605)
+
+
+def test_list_executions_filters_and_pages(engine: Engine) -> None:
+    arn = create(engine, PASS)
+    failing = create(engine, {"StartAt": "F", "States": {"F": {"Type": "Fail"}}}, name="Failing")
+    names = [f"run-{i}" for i in range(5)]
+    for name in names:
+        run(engine, arn, name=name)
+    run(engine, failing, name="bad")
+    seen: list[str] = []
+    token = None
+    while True:
+        request: dict[str, Any] = {"stateMachineArn": arn, "maxResults": 2}
+        if token:
+            request["nextToken"] = token
+        page = engine.list_executions(request)
+        seen += [e["name"] for e in page["executions"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert sorted(seen) == names
+    failed = engine.list_executions({"stateMachineArn": failing, "statusFilter": "FAILED"})
+    assert [e["name"] for e in failed["executions"]] == ["bad"]
+    assert engine.list_executions({"stateMachineArn": arn, "statusFilter": "FAILED"}) == {
+        "executions": []
+    }
+    with pytest.raises(ValidationException, match="statusFilter"):
+        engine.list_executions({"stateMachineArn": arn, "statusFilter": "DONE"})
+
+
+def test_history_pages_forwards_and_backwards(engine: Engine) -> None:
+    arn = create(
+        engine,
+        {
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}},
+        },
+    )
+    execution = run(engine, arn)["executionArn"]
+    everything = engine.get_execution_history({"executionArn": execution})["events"]
+    assert [e["id"] for e in everything] == [1, 2, 3, 4, 5, 6]
+    first = engine.get_execution_history({"executionArn": execution, "maxResults": 4})
+    rest = engine.get_execution_history(
+        {"executionArn": execution, "maxResults": 4, "nextToken": first["nextToken"]}
+    )
+    assert [e["id"] for e in first["events"] + rest["events"]] == [1, 2, 3, 4, 5, 6]
+    assert "nextToken" not in rest
+    backwards = engine.get_execution_history(
+        {"executionArn": execution, "reverseOrder": True, "maxResults": 2}
+    )
+    assert [e["id"] for e in backwards["events"]] == [6, 5]
+    bare = engine.get_execution_history({"executionArn": execution, "includeExecutionData": False})
+    assert "input" not in bare["events"][0]["executionStartedEventDetails"]
+
+
+def test_unknown_execution(engine: Engine) -> None:
+    missing = "arn:aws:states:us-east-1:123456789012:execution:Machine:nope"
+    with pytest.raises(ExecutionDoesNotExist, match="Execution Does Not Exist"):
+        engine.describe_execution({"executionArn": missing})
