@@ -19,7 +19,8 @@ from redstep.engine.commands import (
     ScheduleTask,
     StartTimer,
 )
-from redstep.engine.interpreter import ExecutionInfo, Interpreter
+from redstep.engine.context import ExecutionInfo
+from redstep.engine.interpreter import Interpreter
 from redstep.engine.signals import Continue, Signal, Start, TimerFired
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any, assert_never
@@ -31,32 +31,39 @@ from redstep.asl.model import (
     PassState,
     ResultHandling,
     Retrier,
-    State,
     StateMachine,
     SucceedState,
     TaskState,
     Transition,
     WaitState,
 )
-from redstep.asl.paths import Path, PathNotFound, apply_result_path, display, to_json
+from redstep.asl.paths import Path, apply_result_path, to_json
 from redstep.asl.scope import Scope
-from redstep.asl.timestamps import format_timestamp, parse_timestamp
+from redstep.engine.agenda import Agenda, Task
 from redstep.engine.commands import (
-    CancelTask,
-    CancelTimer,
     Command,
     CompleteExecution,
     ExecutionStatus,
     ScheduleTask,
     StartTimer,
 )
-from redstep.engine.containers import MapRun, ParallelRun, tolerated_failures
+from redstep.engine.context import ExecutionInfo, context_object
 from redstep.engine.events import (
     STATE_EVENT_PREFIX,
     HistoryEvent,
     make_event,
     payload,
     resource_parts,
+)
+from redstep.engine.flows import Flow, MapRun, ParallelRun
+from redstep.engine.resolve import (
+    error_text,
+    map_items,
+    max_concurrency,
+    select,
+    task_seconds,
+    tolerated_failures,
+    wait_until,
 )
 from redstep.engine.retry import find_catcher, find_retrier, retry_delay
 from redstep.engine.signals import (
@@ -80,84 +87,12 @@ TRANSITION_BUDGET = 1000
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutionInfo:
-    """What an execution knows about itself: the `$$.Execution` and `$$.StateMachine` facts."""
-
-    execution_arn: str
-    name: str
-    state_machine_arn: str
-    state_machine_name: str
-    role_arn: str
-    input: str
-    start_time: datetime
-    seed: int
-    region: str = "us-east-1"
-    redrive_count: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
     """What one activation produced. `has_more`: send Continue to go on."""
 
     events: list[HistoryEvent]
     commands: list[Command]
     has_more: bool = False
-
-
-class Flow:
-    """One path of control through a StateMachine: the execution, a branch, an iteration."""
-
-    __slots__ = (
-        "attempts",
-        "container",
-        "data",
-        "entered_at",
-        "entered_id",
-        "index",
-        "is_alive",
-        "last_event",
-        "machine",
-        "parent",
-        "state",
-        "task_id",
-        "timer_id",
-    )
-
-    def __init__(
-        self,
-        machine: StateMachine,
-        parent: ParallelRun | MapRun | None,
-        index: int,
-        last_event: int,
-    ) -> None:
-        self.machine = machine
-        self.parent = parent
-        self.index = index
-        self.last_event = last_event
-        self.is_alive = True
-        self.state: State | None = None
-        self.data: Any = None
-        self.entered_id = 0
-        self.entered_at: datetime | None = None
-        self.attempts: dict[int, int] = {}
-        self.container: ParallelRun | MapRun | None = None
-        self.task_id: int | None = None
-        self.timer_id: int | None = None
-
-
-@dataclass(slots=True)
-class _Task:
-    flow: Flow
-    command: ScheduleTask
-    timeout_timer: int | None = None
-    heartbeat_timer: int | None = None
-
-
-@dataclass(slots=True)
-class _Timer:
-    flow: Flow | None
-    due: datetime
-    fire: Callable[[], None] = field(repr=False)
 
 
 class Interpreter:
@@ -169,13 +104,9 @@ class Interpreter:
         self.status = ExecutionStatus.RUNNING
         self._random = Random(info.seed)
         self._next_event_id = 1
-        self._next_task_id = 1
-        self._next_timer_id = 1
-        self._tasks: dict[int, _Task] = {}
-        self._timers: dict[int, _Timer] = {}
+        self._agenda = Agenda()
         self._ready: deque[tuple[Flow, Callable[..., None], tuple[Any, ...]]] = deque()
         self._events: list[HistoryEvent] = []
-        self._commands: list[Command] = []
         self._now = info.start_time
         self._budget = TRANSITION_BUDGET
         self._execution_context: dict[str, Any] | None = None
@@ -189,11 +120,11 @@ class Interpreter:
     @property
     def pending_tasks(self) -> list[ScheduleTask]:
         """Tasks scheduled and not yet answered: what a resumed executor must (re)dispatch."""
-        return [task.command for task in self._tasks.values()]
+        return self._agenda.pending_tasks
 
     @property
     def pending_timers(self) -> list[StartTimer]:
-        return [StartTimer(timer_id, timer.due) for timer_id, timer in self._timers.items()]
+        return self._agenda.pending_timers
 
     @property
     def has_more(self) -> bool:
@@ -203,12 +134,12 @@ class Interpreter:
         """Consume one signal at time `now`; return the events and commands it produced."""
         self._now = now
         self._events = []
-        self._commands = []
+        self._agenda.commands = []
         self._budget = TRANSITION_BUDGET
         if not self.is_finished:
             self._dispatch(signal)
             self._drain()
-        return Decision(self._events, self._commands, self.has_more)
+        return Decision(self._events, self._agenda.commands, self.has_more)
 
     def _dispatch(self, signal: Signal) -> None:
         match signal:
@@ -217,11 +148,11 @@ class Interpreter:
             case Continue():
                 pass
             case TimerFired(timer_id=timer_id):
-                timer = self._timers.pop(timer_id, None)
+                timer = self._agenda.pop_timer(timer_id)
                 if timer is not None and (timer.flow is None or timer.flow.is_alive):
                     timer.fire()
             case TaskStarted(task_id=task_id):
-                task = self._tasks.get(task_id)
+                task = self._agenda.tasks.get(task_id)
                 if task is not None:
                     resource_type, resource = resource_parts(task.command.resource)
                     self._emit(
@@ -238,9 +169,9 @@ class Interpreter:
                 if task is not None:
                     self._task_failed(task, "TaskFailed", Failure(error, cause))
             case TaskHeartbeat(task_id=task_id):
-                task = self._tasks.get(task_id)
+                task = self._agenda.tasks.get(task_id)
                 if task is not None and task.heartbeat_timer is not None:
-                    self._cancel_timer(task.heartbeat_timer)
+                    self._agenda.cancel_timer(task.heartbeat_timer)
                     task.heartbeat_timer = self._heartbeat_timer(task)
             case Stop(error=error, cause=cause):
                 self._finish_aborted(error, cause)
@@ -271,17 +202,6 @@ class Interpreter:
             flow.last_event = event_id
         return event_id
 
-    def _start_timer(self, flow: Flow | None, due: datetime, fire: Callable[[], None]) -> int:
-        timer_id = self._next_timer_id
-        self._next_timer_id += 1
-        self._timers[timer_id] = _Timer(flow, due, fire)
-        self._commands.append(StartTimer(timer_id, due))
-        return timer_id
-
-    def _cancel_timer(self, timer_id: int) -> None:
-        if self._timers.pop(timer_id, None) is not None:
-            self._commands.append(CancelTimer(timer_id))
-
     # -- the execution -------------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -295,7 +215,7 @@ class Interpreter:
         )
         if self.machine.timeout_seconds is not None:
             due = self._now + timedelta(seconds=self.machine.timeout_seconds)
-            self._start_timer(None, due, self._execution_timed_out)
+            self._agenda.start_timer(None, due, self._execution_timed_out)
         root = Flow(self.machine, None, 0, 0)
         self._enter(root, self.machine.start_at, json.loads(self.info.input))
 
@@ -316,18 +236,14 @@ class Interpreter:
         """End the execution: its last event, then cancel whatever still runs."""
         self._emit(None, event_type, details, previous)
         self.status = status
-        for timer_id in list(self._timers):
-            self._cancel_timer(timer_id)
-        for task_id in list(self._tasks):
-            del self._tasks[task_id]
-            self._commands.append(CancelTask(task_id))
+        self._agenda.cancel_all()
         self._ready.clear()
         if status is ExecutionStatus.SUCCEEDED:
-            self._commands.append(CompleteExecution(status, output=details["output"]))
+            self._agenda.commands.append(CompleteExecution(status, output=details["output"]))
         elif status is ExecutionStatus.TIMED_OUT:
-            self._commands.append(CompleteExecution(status))
+            self._agenda.commands.append(CompleteExecution(status))
         else:
-            self._commands.append(
+            self._agenda.commands.append(
                 CompleteExecution(status, error=details.get("error"), cause=details.get("cause"))
             )
 
@@ -402,34 +318,18 @@ class Interpreter:
 
     def _context(self, flow: Flow, map_item: tuple[int, Any] | None) -> dict[str, Any]:
         if self._execution_context is None:
-            info = self.info
-            self._execution_context = {
-                "Id": info.execution_arn,
-                "Input": json.loads(info.input),
-                "Name": info.name,
-                "RoleArn": info.role_arn,
-                "StartTime": format_timestamp(info.start_time),
-                "RedriveCount": info.redrive_count,
-            }
+            self._execution_context = self.info.execution_context()
         assert flow.state is not None
         assert flow.entered_at is not None
-        context: dict[str, Any] = {
-            "Execution": self._execution_context,
-            "State": {
-                "EnteredTime": format_timestamp(flow.entered_at),
-                "Name": flow.state.name,
-                "RetryCount": sum(flow.attempts.values()),
-            },
-            "StateMachine": {
-                "Id": self.info.state_machine_arn,
-                "Name": self.info.state_machine_name,
-            },
-        }
-        if flow.task_id is not None:
-            context["Task"] = {"Token": self._task_token(flow.task_id)}
-        if map_item is not None:
-            context["Map"] = {"Item": {"Index": map_item[0], "Value": map_item[1]}}
-        return context
+        return context_object(
+            self.info,
+            self._execution_context,
+            flow.state.name,
+            flow.entered_at,
+            sum(flow.attempts.values()),
+            None if flow.task_id is None else self._task_token(flow.task_id),
+            map_item,
+        )
 
     def _task_token(self, task_id: int) -> str:
         return f"{self.info.execution_arn}#{task_id}"
@@ -439,23 +339,15 @@ class Interpreter:
     def _input(self, flow: Flow, filters: Filters) -> Any:
         if filters.input_path is None:
             return {}
-        return self._select(flow, filters.input_path, flow.data, "InputPath")
+        return self._select(flow, filters.input_path, flow.data)
 
     def _output(self, flow: Flow, filters: Filters, output: Any) -> Any:
         if filters.output_path is None:
             return {}
-        return self._select(flow, filters.output_path, output, "OutputPath")
+        return self._select(flow, filters.output_path, output)
 
-    def _select(self, flow: Flow, path: Path, data: Any, field_name: str) -> Any:
-        if path.keys == ():
-            return data
-        try:
-            return path.select(data, self._scope(flow))
-        except PathNotFound:
-            raise StatesFailure(
-                StatesError.RUNTIME,
-                f"Invalid path '{path.text}' : No results for path: {_normalized(path)}",
-            ) from None
+    def _select(self, flow: Flow, path: Path, data: Any) -> Any:
+        return select(path, data, self._scope(flow))
 
     def _result(self, flow: Flow, results: ResultHandling, result: Any) -> Any:
         """ResultSelector, then ResultPath over the state's raw input."""
@@ -515,7 +407,7 @@ class Interpreter:
 
     def _run_wait(self, flow: Flow, state: WaitState) -> None:
         effective = self._input(flow, state.filters)
-        due = self._wait_until(flow, state, effective)
+        due = wait_until(state, effective, self._scope(flow), self._now)
         if due <= self._now:
             self._exit_to(flow, state.filters, effective, state.transition)
             return
@@ -524,75 +416,44 @@ class Interpreter:
             flow.timer_id = None
             self._guarded(flow, self._exit_to, state.filters, effective, state.transition)
 
-        flow.timer_id = self._start_timer(flow, due, wake)
-
-    def _wait_until(self, flow: Flow, state: WaitState, data: Any) -> datetime:
-        if state.seconds is not None:
-            return self._now + timedelta(seconds=state.seconds)
-        if state.timestamp is not None:
-            moment = parse_timestamp(state.timestamp)
-            assert moment is not None  # checked when the definition was parsed
-            return moment
-        if state.seconds_path is not None:
-            seconds = self._select(flow, state.seconds_path, data, "SecondsPath")
-            where = f"{state.seconds_path.text} == {to_json(seconds)}"
-            if not isinstance(seconds, int) or isinstance(seconds, bool):
-                raise StatesFailure(
-                    StatesError.RUNTIME,
-                    f"The SecondsPath parameter cannot be parsed as a long value: {where}",
-                )
-            if seconds < 0:
-                raise StatesFailure(
-                    StatesError.RUNTIME,
-                    f"The SecondsPath parameter references a negative value: {where}",
-                )
-            return self._now + timedelta(seconds=seconds)
-        assert state.timestamp_path is not None
-        value = self._select(flow, state.timestamp_path, data, "TimestampPath")
-        moment = parse_timestamp(value) if isinstance(value, str) else None
-        if moment is None:
-            raise StatesFailure(
-                StatesError.RUNTIME,
-                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
-                f"date-time format string: {state.timestamp_path.text} == {to_json(value)}",
-            )
-        return moment
+        flow.timer_id = self._agenda.start_timer(flow, due, wake)
 
     def _run_fail(self, flow: Flow, state: FailState) -> None:
         scope = self._scope(flow)
         error = state.error
         if state.error_path is not None:
-            error = _text(state.error_path.evaluate(flow.data, scope), "ErrorPath")
+            error = error_text(state.error_path.evaluate(flow.data, scope), "ErrorPath")
         cause = state.cause
         if state.cause_path is not None:
-            cause = _text(state.cause_path.evaluate(flow.data, scope), "CausePath")
+            cause = error_text(state.cause_path.evaluate(flow.data, scope), "CausePath")
         self._flow_failed(flow, Failure(error, cause))
 
     # -- Task ----------------------------------------------------------------------------------
 
     def _run_task(self, flow: Flow, state: TaskState) -> None:
         effective = self._input(flow, state.filters)
-        task_id = self._next_task_id
-        self._next_task_id += 1
+        task_id = self._agenda.next_task_id()
         flow.task_id = task_id
         parameters = (
             effective
             if state.parameters is None
             else state.parameters.evaluate(effective, self._scope(flow))
         )
-        timeout = self._seconds(
-            flow,
-            state.timeouts.timeout_seconds,
-            state.timeouts.timeout_seconds_path,
-            effective,
+        scope = self._scope(flow)
+        timeouts = state.timeouts
+        timeout = task_seconds(
+            timeouts.timeout_seconds,
+            timeouts.timeout_seconds_path,
             "TimeoutSecondsPath",
-        )
-        heartbeat = self._seconds(
-            flow,
-            state.timeouts.heartbeat_seconds,
-            state.timeouts.heartbeat_seconds_path,
             effective,
+            scope,
+        )
+        heartbeat = task_seconds(
+            timeouts.heartbeat_seconds,
+            timeouts.heartbeat_seconds_path,
             "HeartbeatSecondsPath",
+            effective,
+            scope,
         )
         resource_type, resource = resource_parts(state.resource)
         details: dict[str, Any] = {
@@ -615,11 +476,9 @@ class Interpreter:
             heartbeat,
             self._task_token(task_id),
         )
-        task = _Task(flow, command)
-        self._tasks[task_id] = task
-        self._commands.append(command)
+        task = self._agenda.schedule(flow, command)
         if timeout is not None:
-            task.timeout_timer = self._start_timer(
+            task.timeout_timer = self._agenda.start_timer(
                 flow,
                 self._now + timedelta(seconds=timeout),
                 lambda: self._task_timed_out(task_id),
@@ -627,48 +486,31 @@ class Interpreter:
         if heartbeat is not None:
             task.heartbeat_timer = self._heartbeat_timer(task)
 
-    def _seconds(
-        self, flow: Flow, fixed: int | None, path: Path | None, data: Any, field_name: str
-    ) -> int | None:
-        if path is None:
-            return fixed
-        value = self._select(flow, path, data, field_name)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise StatesFailure(
-                StatesError.RUNTIME,
-                f"The {field_name} parameter references an invalid value: "
-                f"{path.text} == {to_json(value)}",
-            )
-        return value
-
-    def _heartbeat_timer(self, task: _Task) -> int:
+    def _heartbeat_timer(self, task: Task) -> int:
         assert task.command.heartbeat_seconds is not None
         task_id = task.command.task_id
-        return self._start_timer(
+        return self._agenda.start_timer(
             task.flow,
             self._now + timedelta(seconds=task.command.heartbeat_seconds),
             lambda: self._task_timed_out(task_id),
         )
 
-    def _end_task(self, task_id: int) -> _Task | None:
-        task = self._tasks.pop(task_id, None)
+    def _end_task(self, task_id: int) -> Task | None:
+        """The task an answer is for, no longer waited on; None if nothing waits for it."""
+        task = self._agenda.end_task(task_id)
         if task is None or not task.flow.is_alive:
             return None
-        for timer_id in (task.timeout_timer, task.heartbeat_timer):
-            if timer_id is not None:
-                self._cancel_timer(timer_id)
         task.flow.task_id = None
         return task
 
     def _task_timed_out(self, task_id: int) -> None:
         """TimeoutSeconds or HeartbeatSeconds ran out: both are States.Timeout, with no cause."""
-        task = self._end_task(task_id)
-        if task is None:
-            return
-        self._commands.append(CancelTask(task_id))
-        self._task_failed(task, "TaskTimedOut", Failure(StatesError.TIMEOUT.value, None))
+        task = self._agenda.cancel_task(task_id)
+        if task is not None and task.flow.is_alive:
+            task.flow.task_id = None
+            self._task_failed(task, "TaskTimedOut", Failure(StatesError.TIMEOUT.value, None))
 
-    def _task_succeeded(self, task: _Task, output: Any) -> None:
+    def _task_succeeded(self, task: Task, output: Any) -> None:
         flow = task.flow
         state = flow.state
         assert isinstance(state, TaskState)
@@ -686,7 +528,7 @@ class Interpreter:
             flow, self._finish_state, state.results, state.filters, state.transition, output
         )
 
-    def _task_failed(self, task: _Task, event_type: str, failure: Failure) -> None:
+    def _task_failed(self, task: Task, event_type: str, failure: Failure) -> None:
         flow = task.flow
         assert isinstance(flow.state, TaskState)
         resource_type, resource = resource_parts(flow.state.resource)
@@ -727,29 +569,13 @@ class Interpreter:
 
     def _run_map(self, flow: Flow, state: MapState) -> None:
         effective = self._input(flow, state.filters)
-        items = self._select(flow, state.items_path, effective, "ItemsPath")
-        if not isinstance(items, list):
-            raise StatesFailure(
-                StatesError.RUNTIME,
-                f"Map state input must be an array but was: {to_json(items)}",
-            )
-        max_concurrency = state.max_concurrency
-        if state.max_concurrency_path is not None:
-            value = self._select(flow, state.max_concurrency_path, effective, "MaxConcurrencyPath")
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise StatesFailure(
-                    StatesError.RUNTIME,
-                    f'The MaxConcurrencyPath field refers to value "{display(value)}" which is '
-                    f"not a valid integer: {state.max_concurrency_path.text}",
-                )
-            max_concurrency = value
+        scope = self._scope(flow)
+        items = map_items(state, effective, scope)
+        concurrency = max_concurrency(state, effective, scope)
         started = self._emit(flow, "MapStateStarted", {"length": len(items)})
-        tolerated = tolerated_failures(
-            state.tolerated_failure,
-            len(items),
-            lambda path: self._select(flow, path, effective, ""),
-        )
-        run = MapRun(flow, items, effective, max_concurrency or len(items), tolerated, started)
+        # AWS reads the tolerance after MapStateStarted: its errors follow that event.
+        tolerated = tolerated_failures(state.tolerated_failure, len(items), effective, scope)
+        run = MapRun(flow, items, effective, concurrency or len(items), tolerated, started)
         flow.container = run
         if not items:
             self._container_succeeded(flow, [], started)
@@ -895,15 +721,10 @@ class Interpreter:
         flow.is_alive = False
         if flow.container is not None:
             self._abort_container(flow.container, previous)
-        if flow.task_id is not None and flow.task_id in self._tasks:
-            task = self._tasks.pop(flow.task_id)
-            for timer_id in (task.timeout_timer, task.heartbeat_timer):
-                if timer_id is not None:
-                    self._cancel_timer(timer_id)
-            self._commands.append(CancelTask(flow.task_id))
+        if flow.task_id is not None and self._agenda.cancel_task(flow.task_id) is not None:
             self._emit(flow, "TaskStateAborted", previous=previous)
         if flow.timer_id is not None:
-            self._cancel_timer(flow.timer_id)
+            self._agenda.cancel_timer(flow.timer_id)
             if isinstance(flow.state, WaitState):
                 self._emit(flow, "WaitStateAborted", previous=previous)
         if isinstance(flow.state, ParallelState | MapState):
@@ -930,7 +751,7 @@ class Interpreter:
                 made = flow.attempts.get(index, 0)
                 flow.attempts[index] = made + 1
                 delay = retry_delay(retriers[index], made, self._random)
-                flow.timer_id = self._start_timer(
+                flow.timer_id = self._agenda.start_timer(
                     flow, self._now + timedelta(seconds=delay), lambda: self._retry(flow)
                 )
                 return
@@ -970,20 +791,3 @@ def _error_output(failure: Failure) -> dict[str, Any]:
     if failure.cause is not None:
         output["Cause"] = failure.cause
     return output
-
-
-def _text(value: Any, field_name: str) -> str:
-    if not isinstance(value, str):
-        raise StatesFailure(
-            StatesError.RUNTIME,
-            f"The {field_name} field refers to value {to_json(value)} which is not a string",
-        )
-    return value
-
-
-def _normalized(path: Path) -> str:
-    """A definite path in Jayway's normalised form: `$['a'][0]`, as AWS quotes it."""
-    if path.keys is None:
-        return path.text
-    steps = "".join(f"[{key}]" if isinstance(key, int) else f"['{key}']" for key in path.keys)
-    return f"{'$$' if path.is_context else '$'}{steps}"

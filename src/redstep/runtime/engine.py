@@ -20,7 +20,8 @@ from typing import Any
 from redstep.asl.model import StateMachine
 from redstep.asl.parse import DefinitionError, parse_definition, validate_definition
 from redstep.engine.commands import ExecutionStatus
-from redstep.engine.interpreter import MAX_PAYLOAD_BYTES, ExecutionInfo
+from redstep.engine.context import ExecutionInfo
+from redstep.engine.interpreter import MAX_PAYLOAD_BYTES
 from redstep.engine.signals import Stop
 from redstep.project import Project, StateOwnership
 from redstep.runtime.arns import Region, check_name, execution_parts, state_machine_name

@@ -34,7 +34,8 @@ from redstep.engine.commands import (
     ScheduleTask,
     StartTimer,
 )
-from redstep.engine.interpreter import Decision, ExecutionInfo, Interpreter
+from redstep.engine.context import ExecutionInfo
+from redstep.engine.interpreter import Decision, Interpreter
 from redstep.engine.signals import (
     Continue,
     Signal,
