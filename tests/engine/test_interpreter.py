@@ -329,6 +329,7 @@ def test_task_schedules_its_resource_and_processes_the_result() -> None:
         "ExecutionStarted",
         "TaskStateEntered",
         "TaskScheduled",
+        "TaskStarted",
         "TaskSucceeded",
         "TaskStateExited",
         "ExecutionSucceeded",

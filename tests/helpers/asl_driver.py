@@ -21,7 +21,7 @@ from redstep.engine.commands import (
 )
 from redstep.engine.context import ExecutionInfo
 from redstep.engine.interpreter import Interpreter
-from redstep.engine.signals import Continue, Signal, Start, TimerFired
+from redstep.engine.signals import Continue, Signal, Start, TaskStarted, TimerFired
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:Machine:run-1"
@@ -89,7 +89,8 @@ def drive(
     answer: Answer | None = None,
     stop_at: int | None = None,
 ) -> Trace:
-    """Run an execution to its end: tasks answered by `answer`, timers fired in due order."""
+    """Run an execution to its end: each task started, then answered by `answer`; timers fired
+    in due order."""
     trace = Trace(new_interpreter(definition, given))
     timers: dict[int, datetime] = {}
     answers: deque[Signal] = deque()
@@ -106,7 +107,7 @@ def drive(
                 case ScheduleTask() if answer is not None:
                     signal = answer(command)
                     if signal is not None:
-                        answers.append(signal)
+                        answers.extend((TaskStarted(command.task_id), signal))
                 case CancelTask():
                     pass
         seen = len(trace.commands)

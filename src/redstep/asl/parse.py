@@ -113,7 +113,9 @@ class DefinitionError(ValueError):
 def invalid_definition_message(diagnostics: list[Diagnostic]) -> str:
     """CreateStateMachine's InvalidDefinition message: every error, with its location."""
     problems = ", ".join(
-        f"{d.code}: {d.message} at {d.location}" for d in diagnostics if d.severity == "ERROR"
+        f"{d.code}: {d.message} at {d.location or 'null'}"
+        for d in diagnostics
+        if d.severity == "ERROR"
     )
     return f"Invalid State Machine Definition: '{problems}'"
 
