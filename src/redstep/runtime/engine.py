@@ -8,7 +8,6 @@ Dates are timezone-aware datetimes; the HTTP layer writes them as epoch seconds.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import uuid
@@ -39,6 +38,7 @@ from redstep.runtime.errors import (
 from redstep.runtime.executor import Executor, TaskRunner
 from redstep.runtime.sqlite_store import SqliteExecutionStore
 from redstep.runtime.store import ExecutionRecord, ExecutionStore, SignalRecord, StateMachineRecord
+from redstep.runtime.tokens import decode_token, encode_token
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -223,7 +223,7 @@ class Engine:
             ]
         }
         if offset + size < len(machines):
-            response["nextToken"] = _token("list_state_machines", offset + size)
+            response["nextToken"] = encode_token("list_state_machines", [offset + size])
         return response
 
     def delete_state_machine(self, request: Request) -> Response:
@@ -335,13 +335,14 @@ class Engine:
         size = _page_size(request)
         reverse = bool(request.get("reverseOrder", False))
         token = request.get("nextToken")
-        after = _token_value(token, f"history:{arn}:{reverse}") if token else None
+        scope = f"history:{arn}:{reverse}"
+        after = decode_token(token, scope, 1)[0] if token else None
         events = self.store.history(arn, reverse, size + 1, after)
         response: Response = {"events": events[:size]}
         if not request.get("includeExecutionData", True):
             response["events"] = [_without_data(event) for event in response["events"]]
         if len(events) > size:
-            response["nextToken"] = _token(f"history:{arn}:{reverse}", events[size - 1]["id"])
+            response["nextToken"] = encode_token(scope, [events[size - 1]["id"]])
         return response
 
     def stop_execution(self, request: Request) -> Response:
@@ -464,21 +465,10 @@ def _page_size(request: Request) -> int:
 
 def _page(request: Request, scope: str) -> tuple[int, int]:
     token = request.get("nextToken")
-    return (_token_value(token, scope) if token else 0), _page_size(request)
-
-
-def _token(scope: str, value: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([scope, value]).encode()).decode()
-
-
-def _token_value(token: str, scope: str) -> int:
-    try:
-        found_scope, value = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, TypeError):
-        raise InvalidToken(f"Invalid Token: '{token}'") from None
-    if found_scope != scope or not isinstance(value, int):
+    offset = decode_token(token, scope, 1)[0] if token else 0
+    if not isinstance(offset, int):
         raise InvalidToken(f"Invalid Token: '{token}'")
-    return value
+    return offset, _page_size(request)
 
 
 def _without_data(event: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,6 @@ holds one lock and checks everything before it changes anything, so each is atom
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import threading
 from collections.abc import Sequence
@@ -28,6 +26,7 @@ from redstep.runtime.store import (
     StoreConflict,
     TimerRecord,
 )
+from redstep.runtime.tokens import decode_token, encode_token
 
 _EVENT_COLUMNS = frozenset({"id", "previousEventId", "type", "timestamp"})
 
@@ -126,7 +125,7 @@ class MemoryExecutionStore:
         limit: int,
         next_token: str | None,
     ) -> Page:
-        after = None if next_token is None else _key_from_token(next_token)
+        after = None if next_token is None else _position(next_token)
         with self._lock:
             matching = [
                 record
@@ -139,7 +138,10 @@ class MemoryExecutionStore:
         if limit < 1 or len(matching) <= limit:
             return Page(items=list(matching), next_token=None)
         last = matching[limit - 1]
-        return Page(items=matching[:limit], next_token=_token(last.start_date, last.arn))
+        return Page(
+            items=matching[:limit],
+            next_token=encode_token("executions", [last.start_date.isoformat(), last.arn]),
+        )
 
     def running_executions(self) -> list[ExecutionRecord]:
         with self._lock:
@@ -330,13 +332,9 @@ def _event_dict(event: _Event) -> dict[str, Any]:
     return result
 
 
-def _token(start_date: datetime, arn: str) -> str:
-    return base64.urlsafe_b64encode(_encode([start_date.isoformat(), arn]).encode()).decode()
-
-
-def _key_from_token(token: str) -> tuple[datetime, str]:
+def _position(token: str) -> tuple[datetime, str]:
+    start_date, arn = decode_token(token, "executions", 2)
     try:
-        start_date, arn = json.loads(base64.urlsafe_b64decode(token.encode()))
         return datetime.fromisoformat(start_date), str(arn)
-    except (binascii.Error, ValueError, TypeError) as error:
-        raise InvalidToken(f"Invalid Token: {token!r} was not issued by this service") from error
+    except (TypeError, ValueError):
+        raise InvalidToken(f"Invalid Token: '{token}'") from None

@@ -16,8 +16,6 @@ the columns listings sort on; they read back as timezone-aware datetimes equal t
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import sqlite3
 import threading
@@ -28,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from redstep.engine.commands import ExecutionStatus
-from redstep.runtime.errors import InvalidToken
 from redstep.runtime.store import (
     Completion,
     ExecutionRecord,
@@ -38,6 +35,7 @@ from redstep.runtime.store import (
     StoreConflict,
     TimerRecord,
 )
+from redstep.runtime.tokens import decode_token, encode_token
 
 STORE_FILE = "store.sqlite"
 
@@ -307,7 +305,7 @@ class SqliteExecutionStore:
             values.append(str(status))
         if next_token is not None:
             clauses.append("(start_date, arn) < (?, ?)")
-            values.extend(_key_from_token(next_token))
+            values.extend(decode_token(next_token, "executions", 2))
         condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._connection().execute(
             f"SELECT {_EXECUTION_COLUMNS} FROM executions {condition} "
@@ -318,7 +316,10 @@ class SqliteExecutionStore:
         if limit < 1 or len(items) <= limit:
             return Page(items=items, next_token=None)
         last = items[limit - 1]
-        return Page(items=items[:limit], next_token=_token(last.start_date, last.arn))
+        return Page(
+            items=items[:limit],
+            next_token=encode_token("executions", [_text(last.start_date), last.arn]),
+        )
 
     def running_executions(self) -> list[ExecutionRecord]:
         """Every RUNNING execution, oldest first: what a restarted executor resumes."""
@@ -685,20 +686,3 @@ def _events_from_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
             event.update(_decode(details))
         events.append(event)
     return events
-
-
-# -- page tokens -----------------------------------------------------------------------------------
-def _token(start_date: datetime, arn: str) -> str:
-    """The (start date, ARN) key of a page's last execution, opaque to the caller."""
-    return base64.urlsafe_b64encode(_encode([_text(start_date), arn]).encode()).decode()
-
-
-def _key_from_token(token: str) -> tuple[str, str]:
-    try:
-        start_date, arn = json.loads(base64.urlsafe_b64decode(token.encode()))
-        datetime.fromisoformat(start_date)
-    except (binascii.Error, ValueError, TypeError) as error:
-        raise InvalidToken(f"Invalid Token: {token!r} was not issued by this service") from error
-    if not isinstance(arn, str):
-        raise InvalidToken(f"Invalid Token: {token!r} was not issued by this service")
-    return start_date, arn
