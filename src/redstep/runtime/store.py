@@ -18,7 +18,8 @@ from redstep.engine.commands import ExecutionStatus
 
 
 class StoreConflict(Exception):
-    """A record that must be unique already exists (a state machine or execution ARN)."""
+    """A write that would break the store's invariants: a state machine or execution ARN that
+    exists already, or a commit of a signal that is not pending (two activations racing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,9 @@ class ExecutionStore(Protocol):
 
     # -- executions ------------------------------------------------------------------------
     def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:
-        """Insert a RUNNING execution and its first, unprocessed signal (StoreConflict on ARN)."""
+        """Insert a RUNNING execution and its first, unprocessed signal (StoreConflict on ARN).
+
+        The store numbers signals itself: `start.seq` and `start.is_processed` are not read."""
 
     def get_execution(self, arn: str) -> ExecutionRecord | None: ...
 
