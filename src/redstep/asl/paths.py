@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import orjson
 from jsonpath_ng import JSONPath, jsonpath
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
@@ -163,5 +164,12 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def to_json(value: Any) -> str:
-    """JSON text as Step Functions writes it in events and outputs: compact, non-ASCII kept."""
-    return _ENCODER.encode(value)
+    """JSON text as Step Functions writes it in events and outputs: compact, non-ASCII kept.
+
+    Every state's input and output is written this way, so the fast encoder (orjson) does it;
+    the standard library takes over for what orjson refuses (integers beyond 64 bits).
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return _ENCODER.encode(value)

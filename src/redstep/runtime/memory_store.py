@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from redstep.asl.paths import to_json
 from redstep.engine.commands import ExecutionStatus
 from redstep.runtime.errors import InvalidToken
 from redstep.runtime.store import (
@@ -295,7 +296,7 @@ class MemoryExecutionStore:
 
 
 def _encode(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return to_json(value)
 
 
 def _copy(record: StateMachineRecord) -> StateMachineRecord:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from redstep.asl.paths import to_json
 from redstep.engine.commands import ExecutionStatus
 from redstep.runtime.store import (
     Completion,
@@ -132,8 +133,7 @@ CHECKPOINT_DELAY = 0.25
 #: SQLite's own checkpoint, inside a commit, only if the checkpointer falls this far behind.
 _FALLBACK_CHECKPOINT_PAGES = 20_000
 
-#: One encoder for every write: `json.dumps` with non-default options builds a new one per call.
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+_encode = to_json
 _decode = json.loads
 
 
