@@ -171,6 +171,11 @@ def test_input_must_be_json(engine: Engine) -> None:
         engine.start_execution({"stateMachineArn": arn, "input": "{not json"})
     with pytest.raises(InvalidExecutionInput):
         engine.start_execution({"stateMachineArn": arn, "input": json.dumps("x" * 300_000)})
+    with pytest.raises(InvalidExecutionInput, match="NaN"):
+        engine.start_execution({"stateMachineArn": arn, "input": '{"x": NaN}'})
+    with pytest.raises(InvalidExecutionInput, match="Invalid execution input"):
+        engine.start_execution({"stateMachineArn": arn, "input": ""})
+    assert engine.list_executions({"stateMachineArn": arn}) == {"executions": []}
 
 
 def test_start_execution_is_idempotent_while_running(tmp_path: Path) -> None:

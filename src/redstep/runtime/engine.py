@@ -446,11 +446,17 @@ def _check_input(text: Any) -> None:
             f"({MAX_PAYLOAD_BYTES} bytes)'"
         )
     try:
-        json.loads(text)
-    except json.JSONDecodeError as error:
+        json.loads(text, parse_constant=_not_json)
+    except ValueError as error:
+        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         raise InvalidExecutionInput(
-            f"Invalid State Machine Execution Input: '{error.msg}: {text[:200]}'"
+            f"Invalid State Machine Execution Input: '{message}: {text[:200]}'"
         ) from None
+
+
+def _not_json(constant: str) -> Any:
+    """Python's reader accepts NaN and Infinity; JSON, and so AWS, does not."""
+    raise ValueError(f"Non-standard token '{constant}'")
 
 
 def _page_size(request: Request) -> int:
