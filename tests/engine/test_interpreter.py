@@ -11,7 +11,9 @@ import pytest
 from asl_driver import T0, drive, new_interpreter
 
 from redstep.engine.commands import ScheduleTask
+from redstep.engine.interpreter import Interpreter
 from redstep.engine.signals import (
+    Continue,
     Signal,
     Start,
     Stop,
@@ -756,3 +758,134 @@ def test_a_long_loop_yields_at_its_transition_budget() -> None:
     trace = drive(loop)
     assert trace.output == {"i": 1500}
     assert [type(signal).__name__ for signal, _ in trace.journal].count("Continue") >= 2
+
+
+# -- limits and defects ----------------------------------------------------------------------------
+
+
+def test_the_history_quota_fails_the_execution_as_aws_does() -> None:
+    loop = machine(
+        ("A", {"Type": "Pass", "Next": "B"}),
+        (
+            "B",
+            {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.stop", "IsPresent": True, "Next": "Never"}],
+                "Default": "A",
+            },
+        ),
+        ("Never", {"Type": "Succeed"}),
+    )
+    interpreter = new_interpreter(loop, max_events=50)
+    events = interpreter.activate(Start(), T0).events
+    while interpreter.has_more:
+        events += interpreter.activate(Continue(), T0).events
+    assert len(events) == 50
+    assert events[-1]["type"] == "ExecutionFailed"
+    assert events[-1]["executionFailedEventDetails"] == {
+        "error": "States.Runtime",
+        "cause": "The execution reached the maximum number of history events (50).",
+    }
+
+
+def test_a_defect_in_the_interpreter_fails_the_execution_instead_of_wedging_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: Any, flow: Any, state: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Interpreter, "_run_pass", broken)
+    trace = drive(machine(("P", {"Type": "Pass", "End": True})))
+    assert trace.completion.error == "States.Runtime"
+    assert trace.completion.cause == "redstep could not run this execution: RuntimeError: boom"
+    assert trace.types[-1] == "ExecutionFailed"
+
+
+def test_a_retry_forever_policy_keeps_its_capped_delay() -> None:
+    trace = drive(
+        machine(
+            (
+                "T",
+                task(
+                    Retry=[
+                        {
+                            "ErrorEquals": ["States.ALL"],
+                            "MaxAttempts": 1100,
+                            "BackoffRate": 2.0,
+                            "MaxDelaySeconds": 5,
+                        }
+                    ],
+                    End=True,
+                ),
+            )
+        ),
+        answer=fail_with("Boom"),
+    )
+    times = [e["timestamp"] for e in trace.events if e["type"] == "TaskScheduled"]
+    assert len(times) == 1101
+    assert (times[-1] - times[-2]).total_seconds() == 5
+    assert trace.completion.error == "Boom"
+
+
+def test_huge_wait_and_timeout_values_are_runtime_errors() -> None:
+    wait = drive(machine(("W", {"Type": "Wait", "SecondsPath": "$.s", "End": True})), {"s": 10**20})
+    assert wait.completion.error == "States.Runtime"
+    timed = drive(machine(("T", task(TimeoutSecondsPath="$.t", End=True))), {"t": 10**15})
+    assert timed.completion.error == "States.Runtime"
+
+
+def test_a_task_result_over_256_kib_is_data_limit_exceeded_and_can_be_caught() -> None:
+    trace = drive(
+        machine(
+            (
+                "T",
+                task(
+                    ResultSelector={"small": "x"},
+                    Catch=[{"ErrorEquals": ["States.DataLimitExceeded"], "Next": "Caught"}],
+                    End=True,
+                ),
+            ),
+            ("Caught", {"Type": "Pass", "End": True}),
+        ),
+        answer=succeed_with("x" * (256 * 1024 + 1)),
+    )
+    assert trace.output["Error"] == "States.DataLimitExceeded"
+    assert "'lambda' returned a result with a size exceeding" in trace.output["Cause"]
+    assert "TaskSucceeded" not in trace.types
+
+
+def test_a_catch_output_too_large_fails_the_execution() -> None:
+    trace = drive(
+        machine(
+            (
+                "T",
+                task(
+                    Catch=[
+                        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Caught"}
+                    ],
+                    End=True,
+                ),
+            ),
+            ("Caught", {"Type": "Pass", "End": True}),
+        ),
+        {"blob": "x" * 258_000},
+        fail_with("Boom", "y" * 10_000),
+    )
+    assert trace.completion.error == "States.DataLimitExceeded"
+
+
+def test_a_parallel_failing_on_its_own_input_records_no_parallel_failed() -> None:
+    trace = drive(
+        machine(
+            (
+                "Par",
+                {
+                    "Type": "Parallel",
+                    "InputPath": "$.missing",
+                    "Branches": [machine(("B", {"Type": "Succeed"}))],
+                    "End": True,
+                },
+            )
+        )
+    )
+    assert trace.types == ["ExecutionStarted", "ParallelStateEntered", "ExecutionFailed"]

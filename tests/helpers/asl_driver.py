@@ -38,6 +38,8 @@ class Trace:
     events: list[dict[str, Any]] = field(default_factory=list)
     commands: list[Command] = field(default_factory=list)
     journal: list[tuple[Signal, datetime]] = field(default_factory=list)
+    #: after each signal: the tasks and timers the execution then waited on
+    pending: list[tuple[list[ScheduleTask], list[StartTimer]]] = field(default_factory=list)
 
     @property
     def types(self) -> list[str]:
@@ -67,9 +69,12 @@ class Trace:
         decision = self.interpreter.activate(signal, at)
         self.events.extend(decision.events)
         self.commands.extend(decision.commands)
+        self.pending.append((self.interpreter.pending_tasks, self.interpreter.pending_timers))
 
 
-def new_interpreter(definition: dict[str, Any], given: Any = None, seed: int = 7) -> Interpreter:
+def new_interpreter(
+    definition: dict[str, Any], given: Any = None, seed: int = 7, max_events: int | None = None
+) -> Interpreter:
     info = ExecutionInfo(
         execution_arn=EXECUTION_ARN,
         name="run-1",
@@ -80,7 +85,7 @@ def new_interpreter(definition: dict[str, Any], given: Any = None, seed: int = 7
         start_time=T0,
         seed=seed,
     )
-    return Interpreter(parse_definition(json.dumps(definition)), info)
+    return Interpreter(parse_definition(json.dumps(definition)), info, max_events)
 
 
 def drive(

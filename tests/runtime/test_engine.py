@@ -97,6 +97,8 @@ def test_create_describe_list_update_delete(engine: Engine) -> None:
 def test_create_is_idempotent_for_the_same_definition_only(engine: Engine) -> None:
     arn = create(engine, PASS)
     assert create(engine, PASS) == arn
+    other_role = {"name": "Machine", "definition": json.dumps(PASS), "roleArn": ROLE + "2"}
+    assert engine.create_state_machine(other_role)["stateMachineArn"] == arn  # AWS ignores it
     with pytest.raises(StateMachineAlreadyExists):
         create(engine, TASK)
 
@@ -129,10 +131,15 @@ def test_validate_reports_diagnostics_without_creating(engine: Engine) -> None:
     assert {d["code"] for d in result["diagnostics"]} == {"SCHEMA_VALIDATION_FAILED"}
 
 
-@pytest.mark.parametrize("name", ["", "has space", "a" * 81, "semi;colon", "star*"])
+@pytest.mark.parametrize("name", ["", "has space", "semi;colon", "star*"])
 def test_bad_names_are_refused(engine: Engine, name: str) -> None:
-    with pytest.raises(InvalidName):
+    with pytest.raises(InvalidName, match="Invalid Name"):
         create(engine, PASS, name=name)
+
+
+def test_a_name_over_80_characters_is_a_validation_error(engine: Engine) -> None:
+    with pytest.raises(ValidationException, match="less than or equal to 80"):
+        create(engine, PASS, name="a" * 81)
 
 
 def test_bad_arns_are_refused(engine: Engine) -> None:

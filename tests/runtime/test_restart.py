@@ -35,7 +35,7 @@ CHILD = textwrap.dedent(
     from redstep.runtime.engine import Engine
 
     folder, definition, given, ready_events, role = sys.argv[1:6]
-    engine = Engine.open(load_project(folder))
+    engine = Engine.open(load_project(folder), max_history_events=None)
     arn = engine.create_state_machine(
         {"name": "Machine", "definition": definition, "roleArn": role}
     )["stateMachineArn"]
@@ -63,7 +63,7 @@ def run_and_kill(folder: Path, definition: dict[str, Any], given: Any, ready_eve
 
 
 def finish(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    with Engine.open(load_project(folder), clock=VirtualClock()) as engine:
+    with Engine.open(load_project(folder), clock=VirtualClock(), max_history_events=None) as engine:
         arn = EXECUTION
         described = engine.wait(arn, timeout=60)
         history = engine.get_execution_history({"executionArn": arn, "maxResults": 1000})

@@ -193,7 +193,10 @@ _NUMBER_TYPES: Final = (int, float)
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool)
+    """A finite JSON number (Infinity cannot come from JSON, but a huge literal can overflow)."""
+    if isinstance(value, bool) or not isinstance(value, _NUMBER_TYPES):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def _truncated(value: Any, name: str) -> int:
@@ -349,7 +352,9 @@ def _array_range(args: list[Any], scope: Scope) -> Any:
     if step == 0:
         raise _invalid("States.ArrayRange")
     numbers = range(first, last + (1 if step > 0 else -1), step)
-    if len(numbers) > MAX_RANGE_LENGTH:
+    # compare the span before asking for a length: len() of a huge range overflows
+    span = abs(numbers.stop - numbers.start)
+    if span > (MAX_RANGE_LENGTH + 1) * abs(step) or len(numbers) > MAX_RANGE_LENGTH:
         raise _invalid("States.ArrayRange")
     return list(numbers)
 

@@ -31,6 +31,7 @@ from redstep.asl.model import (
     PassState,
     ResultHandling,
     Retrier,
+    State,
     StateMachine,
     SucceedState,
     TaskState,
@@ -47,6 +48,7 @@ from redstep.engine.commands import (
     ScheduleTask,
     StartTimer,
 )
+from redstep.engine.containers import ContainerSteps, error_output
 from redstep.engine.context import ExecutionInfo, context_object
 from redstep.engine.events import (
     STATE_EVENT_PREFIX,
@@ -55,14 +57,11 @@ from redstep.engine.events import (
     payload,
     resource_parts,
 )
-from redstep.engine.flows import Flow, MapRun, ParallelRun
+from redstep.engine.flows import Flow
 from redstep.engine.resolve import (
     error_text,
-    map_items,
-    max_concurrency,
     select,
     task_seconds,
-    tolerated_failures,
     wait_until,
 )
 from redstep.engine.retry import find_catcher, find_retrier, retry_delay
@@ -85,6 +84,13 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 #: so that one long loop neither holds one huge transaction nor starves other executions.
 TRANSITION_BUDGET = 1000
 
+#: AWS's quota on one execution's history; the event that reaches it is ExecutionFailed.
+MAX_HISTORY_EVENTS = 25_000
+
+
+class _HistoryFull(Exception):
+    """Raised by `_emit` when the next event would reach the history quota."""
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -95,12 +101,19 @@ class Decision:
     has_more: bool = False
 
 
-class Interpreter:
+class Interpreter(ContainerSteps):
     """Runs one execution of `machine`; feed it signals with `activate`."""
 
-    def __init__(self, machine: StateMachine, info: ExecutionInfo) -> None:
+    def __init__(
+        self,
+        machine: StateMachine,
+        info: ExecutionInfo,
+        max_events: int | None = MAX_HISTORY_EVENTS,
+    ) -> None:
+        """`max_events=None` lifts AWS's history quota (benchmarks, very long local loops)."""
         self.machine = machine
         self.info = info
+        self._max_events = max_events
         self.status = ExecutionStatus.RUNNING
         self._random = Random(info.seed)
         self._next_event_id = 1
@@ -137,9 +150,23 @@ class Interpreter:
         self._agenda.commands = []
         self._budget = TRANSITION_BUDGET
         if not self.is_finished:
-            self._dispatch(signal)
-            self._drain()
+            try:
+                self._dispatch(signal)
+                self._drain()
+            except _HistoryFull:
+                self._fail_execution(
+                    f"The execution reached the maximum number of history events "
+                    f"({self._max_events})."
+                )
+            except Exception as error:  # a defect must end the execution, never wedge it
+                self._fail_execution(
+                    f"redstep could not run this execution: {type(error).__name__}: {error}"
+                )
         return Decision(self._events, self._agenda.commands, self.has_more)
+
+    def _fail_execution(self, cause: str) -> None:
+        details = {"error": StatesError.RUNTIME.value, "cause": cause}
+        self._finish("ExecutionFailed", ExecutionStatus.FAILED, details, self._next_event_id - 1)
 
     def _dispatch(self, signal: Signal) -> None:
         match signal:
@@ -194,6 +221,12 @@ class Interpreter:
         previous: int | None = None,
     ) -> int:
         event_id = self._next_event_id
+        if (
+            self._max_events is not None
+            and event_id >= self._max_events
+            and not event_type.startswith("Execution")
+        ):
+            raise _HistoryFull
         self._next_event_id += 1
         if previous is None:
             previous = flow.last_event if flow is not None else event_id - 1
@@ -299,7 +332,7 @@ class Interpreter:
                 case _:
                     assert_never(state)
         except StatesFailure as failure:
-            self._state_failed(flow, self._in_state(flow, failure.failure))
+            self._state_failed(flow, self._in_state(flow, failure.failure), of_its_own=True)
 
     def _in_state(self, flow: Flow, failure: Failure) -> Failure:
         """A failure the engine found while running a state; AWS prefixes the cause of a
@@ -359,15 +392,9 @@ class Interpreter:
         """Record the state's exit with its output; return the output as JSON text."""
         assert flow.state is not None
         text = to_json(output)
-        if len(text) > MAX_PAYLOAD_BYTES // 4 and len(text.encode()) > MAX_PAYLOAD_BYTES:
-            name = flow.state.name
-            if isinstance(flow.state, TaskState):
-                name = resource_parts(flow.state.resource)[0]
-            raise StatesFailure(
-                StatesError.DATA_LIMIT_EXCEEDED,
-                f"The state/task '{name}' returned a result with a size exceeding "
-                "the maximum number of bytes service limit.",
-            )
+        too_large = _size_failure(text, flow.state)
+        if too_large is not None:
+            raise StatesFailure(StatesError.DATA_LIMIT_EXCEEDED, too_large.cause)
         self._emit(
             flow,
             f"{STATE_EVENT_PREFIX[type(flow.state)]}StateExited",
@@ -514,15 +541,16 @@ class Interpreter:
         flow = task.flow
         state = flow.state
         assert isinstance(state, TaskState)
+        text = to_json(output)
+        too_large = _size_failure(text, state)
+        if too_large is not None:  # AWS refuses the result before ResultSelector sees it
+            self._state_failed(flow, too_large)
+            return
         resource_type, resource = resource_parts(state.resource)
         self._emit(
             flow,
             "TaskSucceeded",
-            {
-                "resourceType": resource_type,
-                "resource": resource,
-                **payload(to_json(output), "output"),
-            },
+            {"resourceType": resource_type, "resource": resource, **payload(text, "output")},
         )
         self._guarded(
             flow, self._finish_state, state.results, state.filters, state.transition, output
@@ -551,194 +579,39 @@ class Interpreter:
         try:
             action(flow, *args)
         except StatesFailure as failure:
-            self._state_failed(flow, self._in_state(flow, failure.failure))
+            self._state_failed(flow, self._in_state(flow, failure.failure), of_its_own=True)
 
     # -- Parallel and Map ------------------------------------------------------------------------
 
-    def _run_parallel(self, flow: Flow, state: ParallelState) -> None:
-        effective = self._input(flow, state.filters)
-        if state.parameters is not None:
-            effective = state.parameters.evaluate(effective, self._scope(flow))
-        started = self._emit(flow, "ParallelStateStarted")
-        run = ParallelRun(flow, len(state.branches))
-        flow.container = run
-        for index, branch in enumerate(state.branches):
-            child = Flow(branch, run, index, started)
-            run.children.append(child)
-            self._ready.append((child, self._enter, (branch.start_at, effective)))
-
-    def _run_map(self, flow: Flow, state: MapState) -> None:
-        effective = self._input(flow, state.filters)
-        scope = self._scope(flow)
-        items = map_items(state, effective, scope)
-        concurrency = max_concurrency(state, effective, scope)
-        started = self._emit(flow, "MapStateStarted", {"length": len(items)})
-        # AWS reads the tolerance after MapStateStarted: its errors follow that event.
-        tolerated = tolerated_failures(state.tolerated_failure, len(items), effective, scope)
-        run = MapRun(flow, items, effective, concurrency or len(items), tolerated, started)
-        flow.container = run
-        if not items:
-            self._container_succeeded(flow, [], started)
-            return
-        self._start_iterations(run)
-
-    def _start_iterations(self, run: MapRun) -> None:
-        flow = run.flow
-        state = flow.state
-        assert isinstance(state, MapState)
-        while run.has_room:
-            index = run.next_index
-            run.next_index += 1
-            started = self._emit(
-                flow,
-                "MapIterationStarted",
-                {"index": index, "name": state.name},
-                previous=run.cursor,
-            )
-            item = run.items[index]
-            if state.item_selector is not None:
-                try:
-                    item = state.item_selector.evaluate(
-                        run.effective, self._scope(flow, (index, item))
-                    )
-                except StatesFailure as failure:
-                    self._abort_container(run, flow.last_event)
-                    self._state_failed(flow, self._in_state(flow, failure.failure))
-                    return
-            child = Flow(state.processor, run, index, started)
-            run.active[index] = child
-            self._ready.append((child, self._enter, (state.processor.start_at, item)))
-
     def _flow_succeeded(self, flow: Flow, output: Any) -> None:
         flow.is_alive = False
-        run = flow.parent
-        if run is None:
+        if flow.parent is None:
             self._finish(
                 "ExecutionSucceeded",
                 ExecutionStatus.SUCCEEDED,
                 payload(to_json(output), "output"),
                 flow.last_event,
             )
-        elif isinstance(run, ParallelRun):
-            run.results[flow.index] = output
-            run.remaining -= 1
-            run.cursor = max(run.cursor, flow.last_event)
-            if run.remaining == 0:
-                self._container_succeeded(run.flow, run.results, run.cursor)
         else:
-            owner = run.flow
-            assert isinstance(owner.state, MapState)
-            run.last_ended = self._emit(
-                owner,
-                "MapIterationSucceeded",
-                {"index": flow.index, "name": owner.state.name},
-                previous=flow.last_event,
-            )
-            run.cursor = flow.last_event
-            run.active.pop(flow.index)
-            run.results[flow.index] = output
-            run.completed += 1
-            self._continue_map(run)
-
-    def _continue_map(self, run: MapRun) -> None:
-        if run.completed == len(run.items):
-            self._container_succeeded(run.flow, run.results, run.last_ended)
-        else:
-            self._start_iterations(run)
-
-    def _container_succeeded(self, flow: Flow, results: list[Any], previous: int) -> None:
-        """`…StateSucceeded`, then the state's result; AWS points both it and the Exited event
-        at the last event of the branches (the last MapIterationSucceeded for a Map)."""
-        state = flow.state
-        assert isinstance(state, ParallelState | MapState)
-        flow.container = None
-        self._emit(flow, f"{STATE_EVENT_PREFIX[type(state)]}StateSucceeded", previous=previous)
-        flow.last_event = previous
-        self._guarded(
-            flow, self._finish_state, state.results, state.filters, state.transition, results
-        )
+            self._child_succeeded(flow.parent, flow, output)
 
     def _flow_failed(self, flow: Flow, failure: Failure) -> None:
         flow.is_alive = False
-        run = flow.parent
-        if run is None:
+        if flow.parent is None:
             self._finish(
                 "ExecutionFailed", ExecutionStatus.FAILED, _error_details(failure), flow.last_event
             )
-            return
-        owner = run.flow
-        if isinstance(run, ParallelRun):
-            self._abort_container(run, flow.last_event)
-            owner.last_event = flow.last_event
-            self._state_failed(owner, failure)
-            return
-        assert isinstance(owner.state, MapState)
-        self._emit(
-            owner,
-            "MapIterationFailed",
-            {"index": flow.index, "name": owner.state.name},
-            previous=flow.last_event,
-        )
-        run.active.pop(flow.index)
-        run.cursor = flow.last_event
-        run.failures += 1
-        if run.failures <= run.tolerated and not is_terminal(failure.error):
-            run.results[flow.index] = _error_output(failure)
-            run.completed += 1
-            self._continue_map(run)
-            return
-        self._abort_container(run, flow.last_event)
-        owner.last_event = flow.last_event
-        if run.tolerated_configured and not is_terminal(failure.error):
-            failure = Failure(
-                StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
-                "The specified tolerated failure threshold was exceeded",
-            )
-        self._state_failed(owner, failure)
-
-    def _abort_container(self, run: ParallelRun | MapRun, previous: int) -> None:
-        """Cut the branches or iterations still running when one of them failed; each cut
-        state records its `…StateAborted` (and a Map its MapIterationAborted), all pointing at
-        the event that failed."""
-        children = run.children if isinstance(run, ParallelRun) else list(run.active.values())
-        for child in children:
-            if child.is_alive:
-                self._abort_flow(child, previous)
-                if isinstance(run, MapRun):
-                    owner = run.flow
-                    assert isinstance(owner.state, MapState)
-                    self._emit(
-                        owner,
-                        "MapIterationAborted",
-                        {"index": child.index, "name": owner.state.name},
-                        previous=previous,
-                    )
-        if isinstance(run, MapRun):
-            run.active.clear()
-        run.flow.container = None
-
-    def _abort_flow(self, flow: Flow, previous: int) -> None:
-        flow.is_alive = False
-        if flow.container is not None:
-            self._abort_container(flow.container, previous)
-        if flow.task_id is not None and self._agenda.cancel_task(flow.task_id) is not None:
-            self._emit(flow, "TaskStateAborted", previous=previous)
-        if flow.timer_id is not None:
-            self._agenda.cancel_timer(flow.timer_id)
-            if isinstance(flow.state, WaitState):
-                self._emit(flow, "WaitStateAborted", previous=previous)
-        if isinstance(flow.state, ParallelState | MapState):
-            self._emit(
-                flow, f"{STATE_EVENT_PREFIX[type(flow.state)]}StateAborted", previous=previous
-            )
+        else:
+            self._child_failed(flow.parent, flow, failure)
 
     # -- failure handling ------------------------------------------------------------------------
 
-    def _state_failed(self, flow: Flow, failure: Failure) -> None:
+    def _state_failed(self, flow: Flow, failure: Failure, of_its_own: bool = False) -> None:
         """Retry, then Catch, then fail the flow: the spec's order.
 
-        A Parallel or Map records `…StateFailed` unless it is about to be retried (AWS then goes
-        straight to a new `…StateStarted`).
+        A Parallel or Map whose branch or iteration failed records `…StateFailed` unless it is
+        about to be retried (AWS then goes straight to a new `…StateStarted`); one that failed
+        `of_its_own` (its input, its settings, its result) records nothing more, as AWS does.
         """
         state = flow.state
         assert state is not None
@@ -755,22 +628,43 @@ class Interpreter:
                     flow, self._now + timedelta(seconds=delay), lambda: self._retry(flow)
                 )
                 return
-        if isinstance(state, ParallelState | MapState):
+        if isinstance(state, ParallelState | MapState) and not of_its_own:
             self._emit(flow, f"{STATE_EVENT_PREFIX[type(state)]}StateFailed")
         catcher = None if is_terminal(failure.error) else find_catcher(catchers, failure.error)
         if catcher is None:
             self._flow_failed(flow, failure)
             return
         try:
-            output = apply_result_path(flow.data, _error_output(failure), catcher.result_path)
+            output = apply_result_path(flow.data, error_output(failure), catcher.result_path)
         except StatesFailure as path_failure:
             self._flow_failed(flow, self._in_state(flow, path_failure.failure))
             return
-        self._transition(flow, Transition(catcher.next), output, self._exit(flow, output))
+        try:
+            text = self._exit(flow, output)
+        except StatesFailure as exit_failure:  # the error output made the state too large
+            self._flow_failed(flow, exit_failure.failure)
+            return
+        self._transition(flow, Transition(catcher.next), output, text)
 
     def _retry(self, flow: Flow) -> None:
         flow.timer_id = None
         self._execute(flow)
+
+
+def _size_failure(text: str, state: State) -> Failure | None:
+    """States.DataLimitExceeded when JSON text is over 256 KiB, naming the state (or, for a
+    Task, its resource) as AWS does."""
+    if len(text) <= MAX_PAYLOAD_BYTES // 4 or len(text.encode()) <= MAX_PAYLOAD_BYTES:
+        return None
+    name = state.name
+    if isinstance(state, TaskState):
+        resource_type, resource = resource_parts(state.resource)
+        name = resource if resource.startswith("arn:") else resource_type
+    return Failure(
+        StatesError.DATA_LIMIT_EXCEEDED.value,
+        f"The state/task '{name}' returned a result with a size exceeding the maximum number "
+        "of bytes service limit.",
+    )
 
 
 def _error_details(failure: Failure) -> dict[str, str]:
@@ -781,13 +675,3 @@ def _error_details(failure: Failure) -> dict[str, str]:
     if failure.cause is not None:
         details["cause"] = failure.cause
     return details
-
-
-def _error_output(failure: Failure) -> dict[str, Any]:
-    """The `{"Error", "Cause"}` object a Catcher passes on."""
-    output: dict[str, Any] = {}
-    if failure.error is not None:
-        output["Error"] = failure.error
-    if failure.cause is not None:
-        output["Cause"] = failure.cause
-    return output

@@ -17,6 +17,9 @@ from redstep.asl.paths import Path, PathNotFound, display, to_json
 from redstep.asl.scope import Scope
 from redstep.asl.timestamps import parse_timestamp
 
+#: The largest Seconds, TimeoutSeconds or HeartbeatSeconds a definition may give.
+MAX_SECONDS = 99_999_999
+
 
 def select(path: Path, data: Any, scope: Scope) -> Any:
     """What `path` selects; a definite path that selects nothing fails the state."""
@@ -60,6 +63,11 @@ def wait_until(state: WaitState, data: Any, scope: Scope, now: datetime) -> date
                 StatesError.RUNTIME,
                 f"The SecondsPath parameter references a negative value: {where}",
             )
+        if seconds > MAX_SECONDS:
+            raise StatesFailure(
+                StatesError.RUNTIME,
+                f"The SecondsPath parameter references a value above {MAX_SECONDS}: {where}",
+            )
         return now + timedelta(seconds=seconds)
     assert state.timestamp_path is not None
     value = select(state.timestamp_path, data, scope)
@@ -80,7 +88,7 @@ def task_seconds(
     if path is None:
         return fixed
     value = select(path, data, scope)
-    if not _is_integer(value) or value <= 0:
+    if not _is_integer(value) or not 0 < value <= MAX_SECONDS:
         raise StatesFailure(
             StatesError.RUNTIME,
             f"The {field_name} parameter references an invalid value: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from random import Random
 
 from redstep.asl.errors import matches
@@ -28,15 +29,22 @@ def find_catcher(catchers: tuple[Catcher, ...], error: str | None) -> Catcher | 
     return None
 
 
+#: The longest any retry waits: a standard execution lasts at most a year.
+MAX_DELAY_SECONDS = 366 * 24 * 3600
+
+
 def retry_delay(retrier: Retrier, attempts_made: int, random: Random) -> float:
     """Seconds before retry number `attempts_made + 1`.
 
-    IntervalSeconds * BackoffRate ** attempts, capped by MaxDelaySeconds; FULL jitter draws
-    uniformly below that from the execution's seeded generator.
+    IntervalSeconds * BackoffRate ** attempts, capped by MaxDelaySeconds (and by the longest an
+    execution may last); FULL jitter draws uniformly below that from the execution's seeded
+    generator.
     """
-    delay = retrier.interval_seconds * retrier.backoff_rate**attempts_made
-    if retrier.max_delay_seconds is not None:
-        delay = min(delay, retrier.max_delay_seconds)
+    try:
+        delay = retrier.interval_seconds * float(retrier.backoff_rate) ** attempts_made
+    except OverflowError:  # a long retry-forever policy: the cap below is what counts
+        delay = math.inf
+    delay = min(delay, retrier.max_delay_seconds or math.inf, MAX_DELAY_SECONDS)
     if retrier.jitter_strategy is JitterStrategy.FULL:
         delay = random.uniform(0, delay)
     return float(delay)

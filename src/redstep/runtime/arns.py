@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from redstep.runtime.errors import InvalidArn, InvalidName
+from redstep.runtime.errors import InvalidArn, InvalidName, ValidationException
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -45,7 +45,12 @@ class Region:
 
 def check_name(name: str) -> str:
     """Raise InvalidName unless `name` is a valid state machine or execution name."""
-    if not 1 <= len(name) <= MAX_NAME_LENGTH or _BAD_NAME.search(name):
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationException(
+            f"1 validation error detected: Value '{name}' at 'name' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {MAX_NAME_LENGTH}"
+        )
+    if not name or _BAD_NAME.search(name):
         raise InvalidName(f"Invalid Name: '{name}'")
     return name
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from redstep.asl.model import StateMachine
 from redstep.asl.parse import DefinitionError, parse_definition, validate_definition
 from redstep.engine.commands import ExecutionStatus
 from redstep.engine.context import ExecutionInfo
-from redstep.engine.interpreter import MAX_PAYLOAD_BYTES
+from redstep.engine.interpreter import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, Interpreter
 from redstep.engine.signals import Stop
 from redstep.project import Project, StateOwnership
 from redstep.runtime.arns import Region, check_name, execution_parts, state_machine_name
@@ -31,13 +31,20 @@ from redstep.runtime.errors import (
     InvalidDefinition,
     InvalidExecutionInput,
     InvalidToken,
+    MissingRequiredParameter,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
     ValidationException,
 )
 from redstep.runtime.executor import Executor, TaskRunner
 from redstep.runtime.sqlite_store import SqliteExecutionStore
-from redstep.runtime.store import ExecutionRecord, ExecutionStore, SignalRecord, StateMachineRecord
+from redstep.runtime.store import (
+    ExecutionRecord,
+    ExecutionStore,
+    SignalRecord,
+    StateMachineRecord,
+    StoreConflict,
+)
 from redstep.runtime.tokens import decode_token, encode_token
 
 DEFAULT_PAGE_SIZE = 100
@@ -59,13 +66,16 @@ class Engine:
         tasks: TaskRunner | None = None,
         region: Region | None = None,
         ownership: StateOwnership | None = None,
+        max_history_events: int | None = MAX_HISTORY_EVENTS,
     ) -> None:
+        """`max_history_events=None` lifts AWS's 25,000-event quota on one execution."""
         self.store = store
         self.clock = clock or RealClock()
         self.region = region or Region()
         self._ownership = ownership
         self._machines = lru_cache(maxsize=256)(self._parse_revision)
-        self.executor = Executor(store, self.clock, self._execution_machine, tasks)
+        self._max_history_events = max_history_events
+        self.executor = Executor(store, self.clock, self._interpreter_for, tasks)
         self._operations: dict[str, Callable[[Request], Response]] = {
             "CreateStateMachine": self.create_state_machine,
             "UpdateStateMachine": self.update_state_machine,
@@ -84,7 +94,12 @@ class Engine:
 
     @classmethod
     def open(
-        cls, project: Project, *, clock: Clock | None = None, tasks: TaskRunner | None = None
+        cls,
+        project: Project,
+        *,
+        clock: Clock | None = None,
+        tasks: TaskRunner | None = None,
+        max_history_events: int | None = MAX_HISTORY_EVENTS,
     ) -> Engine:
         """The engine of a project: its store in `.redstep/`, owned by this process."""
         ownership = project.own_state()
@@ -94,15 +109,11 @@ class Engine:
                 clock=clock,
                 tasks=tasks,
                 ownership=ownership,
+                max_history_events=max_history_events,
             )
         except BaseException:
             ownership.release()
             raise
-
-    @classmethod
-    def at(cls, state_dir: Path, *, clock: Clock | None = None) -> Engine:
-        """An engine over a store folder that no other process uses (tests, tools)."""
-        return cls(SqliteExecutionStore(state_dir), clock=clock)
 
     def handle(self, operation: str, request: Request) -> Response:
         """Run the operation named as on the wire (`StartExecution`, …)."""
@@ -143,9 +154,7 @@ class Engine:
         arn = self.region.state_machine_arn(name)
         existing = self.store.get_state_machine(arn)
         if existing is not None:
-            if existing.definition == definition and existing.role_arn == role_arn:
-                return {"stateMachineArn": arn, "creationDate": existing.creation_date}
-            raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
+            return _same_state_machine(existing, definition, machine_type)
         now = self.clock.now()
         record = StateMachineRecord(
             arn=arn,
@@ -158,14 +167,19 @@ class Engine:
             description=str(request.get("description", "")),
             tags={tag["key"]: tag["value"] for tag in request.get("tags", ())},
         )
-        self.store.put_state_machine(record)
+        try:
+            self.store.put_state_machine(record)
+        except StoreConflict:  # created by another caller since we looked
+            existing = self.store.get_state_machine(arn)
+            assert existing is not None
+            return _same_state_machine(existing, definition, machine_type)
         return {"stateMachineArn": arn, "creationDate": now}
 
     def update_state_machine(self, request: Request) -> Response:
         current = self._state_machine(_required(request, "stateMachineArn"))
         definition = request.get("definition", current.definition)
         if "definition" not in request and "roleArn" not in request:
-            raise ValidationException(
+            raise MissingRequiredParameter(
                 "Either the definition, the role ARN, the LoggingConfiguration, or the "
                 "TracingConfiguration must be specified"
             )
@@ -253,9 +267,7 @@ class Engine:
         arn = self.region.execution_arn(machine.name, name)
         existing = self.store.get_execution(arn)
         if existing is not None:
-            if existing.status is ExecutionStatus.RUNNING and existing.input == text:
-                return {"executionArn": arn, "startDate": existing.start_date}
-            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+            return _same_execution(existing, text)
         now = self.clock.now()
         record = ExecutionRecord(
             arn=arn,
@@ -266,7 +278,12 @@ class Engine:
             status=ExecutionStatus.RUNNING,
             start_date=now,
         )
-        self.store.put_execution(record, SignalRecord(0, "Start", {}, now, False))
+        try:
+            self.store.put_execution(record, SignalRecord(0, "Start", {}, now, False))
+        except StoreConflict:  # started by another caller since we looked
+            existing = self.store.get_execution(arn)
+            assert existing is not None
+            return _same_execution(existing, text)
         self.executor.submit(arn)
         return {"executionArn": arn, "startDate": now}
 
@@ -292,9 +309,11 @@ class Engine:
             response["error"] = record.error
         if record.cause is not None:
             response["cause"] = record.cause
-        if record.status is ExecutionStatus.SUCCEEDED:
-            response["redriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
-        elif record.status is not ExecutionStatus.RUNNING:
+        if record.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.RUNNING):
+            response["redriveStatusReason"] = (
+                f"Execution is {record.status.value} and cannot be redriven"
+            )
+        else:
             response["redriveStatus"] = "REDRIVABLE"
         return response
 
@@ -306,7 +325,7 @@ class Engine:
             raise ValidationException(
                 f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
                 "satisfy constraint: Member must satisfy enum value set: "
-                f"[{', '.join(ExecutionStatus)}]"
+                "[SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
             )
         size = _page_size(request)
         page = self.store.list_executions(
@@ -383,7 +402,7 @@ class Engine:
             raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
         return record, parse_definition(record.definition)
 
-    def _execution_machine(self, execution: ExecutionRecord) -> tuple[StateMachine, ExecutionInfo]:
+    def _interpreter_for(self, execution: ExecutionRecord) -> Interpreter:
         record, machine = self._machines(execution.state_machine_arn, execution.revision_id)
         seed = int.from_bytes(hashlib.sha256(execution.arn.encode()).digest()[:8], "big")
         info = ExecutionInfo(
@@ -397,7 +416,23 @@ class Engine:
             seed=seed,
             region=self.region.name,
         )
-        return machine, info
+        return Interpreter(machine, info, self._max_history_events)
+
+
+def _same_state_machine(existing: StateMachineRecord, definition: str, kind: str) -> Response:
+    """CreateStateMachine of a name that exists: the same machine again (AWS ignores the role
+    and tags when it compares), or StateMachineAlreadyExists."""
+    if existing.definition != definition or existing.type != kind:
+        raise StateMachineAlreadyExists(f"State Machine Already Exists: '{existing.arn}'")
+    return {"stateMachineArn": existing.arn, "creationDate": existing.creation_date}
+
+
+def _same_execution(existing: ExecutionRecord, text: str) -> Response:
+    """StartExecution of a name that exists: idempotent while that execution runs with the
+    same input, ExecutionAlreadyExists otherwise."""
+    if existing.status is not ExecutionStatus.RUNNING or existing.input != text:
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{existing.arn}'")
+    return {"executionArn": existing.arn, "startDate": existing.start_date}
 
 
 def _parse(definition: str) -> StateMachine:
@@ -446,12 +481,20 @@ def _check_input(text: Any) -> None:
             f"({MAX_PAYLOAD_BYTES} bytes)'"
         )
     try:
-        json.loads(text, parse_constant=_not_json)
+        json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except ValueError as error:
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         raise InvalidExecutionInput(
             f"Invalid State Machine Execution Input: '{message}: {text[:200]}'"
         ) from None
+
+
+def _finite(text: str) -> float:
+    """A number Python's float cannot hold (1e400) would become Infinity, which JSON lacks."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"Numeric value ({text}) out of range")
+    return value
 
 
 def _not_json(constant: str) -> Any:

@@ -81,5 +81,5 @@ class ExecutionDoesNotExist(_ClientError):
     code = "ExecutionDoesNotExist"
 
 
-class ExecutionNotRedrivable(_ClientError):
-    code = "ExecutionNotRedrivable"
+class MissingRequiredParameter(_ClientError):
+    code = "MissingRequiredParameter"

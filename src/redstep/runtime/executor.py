@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
+import json
 import logging
 import threading
 from collections import deque
@@ -26,7 +28,7 @@ from datetime import datetime
 from typing import Protocol
 
 from redstep.asl.errors import StatesError
-from redstep.asl.model import StateMachine
+from redstep.asl.paths import to_json
 from redstep.engine.commands import (
     CancelTask,
     CancelTimer,
@@ -34,7 +36,6 @@ from redstep.engine.commands import (
     ScheduleTask,
     StartTimer,
 )
-from redstep.engine.context import ExecutionInfo
 from redstep.engine.interpreter import Decision, Interpreter
 from redstep.engine.signals import (
     Continue,
@@ -50,6 +51,9 @@ from redstep.runtime.clock import Clock
 from redstep.runtime.store import Completion, ExecutionRecord, ExecutionStore, TimerRecord
 
 logger = logging.getLogger(__name__)
+
+#: How long after a failed commit the executor tries the execution again from the store.
+RETRY_COMMIT_SECONDS = 1.0
 
 
 class ReplayMismatch(RuntimeError):
@@ -89,7 +93,8 @@ class UnsupportedTasks:
 class _Live:
     record: ExecutionRecord
     interpreter: Interpreter
-    inbox: deque[tuple[int, Signal, datetime | None]] = field(default_factory=deque)
+    inbox: deque[tuple[int, Signal]] = field(default_factory=deque)
+    journaled: set[int] = field(default_factory=set)  # seqs read from the store on resume
 
 
 @dataclass(order=True, slots=True)
@@ -100,7 +105,8 @@ class _Alarm:
     timer_id: int = field(compare=False)
 
 
-MachineLoader = Callable[[ExecutionRecord], tuple[StateMachine, ExecutionInfo]]
+#: Builds a fresh interpreter for an execution (its definition revision, its facts).
+InterpreterFactory = Callable[[ExecutionRecord], Interpreter]
 
 
 class Executor:
@@ -110,12 +116,12 @@ class Executor:
         self,
         store: ExecutionStore,
         clock: Clock,
-        load_machine: MachineLoader,
+        new_interpreter: InterpreterFactory,
         tasks: TaskRunner | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
-        self._load_machine = load_machine
+        self._new_interpreter = new_interpreter
         self._tasks = tasks or UnsupportedTasks()
         self._live: dict[str, _Live] = {}
         self._alarms: list[_Alarm] = []
@@ -158,9 +164,14 @@ class Executor:
         self._loop.run_forever()
 
     def _shut_down(self) -> None:
+        self._loop.create_task(self._stop_ringing())
+
+    async def _stop_ringing(self) -> None:
         if self._ringer is not None:
-            self._ringer.cancel()  # it finishes in this batch of callbacks, before the stop
-        self._loop.call_soon(self._loop.stop)
+            self._ringer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ringer
+        self._loop.stop()
 
     def _call(self, action: Callable[..., None], *args: object) -> None:
         """Run `action` on the loop, from any thread; the loop counts it as pending work."""
@@ -186,10 +197,15 @@ class Executor:
         self._call(self._resume, execution_arn)
 
     def signal(self, execution_arn: str, signal: Signal) -> None:
-        """Journal a signal for an execution, then deliver it."""
+        """Journal a signal for an execution, then deliver it.
+
+        What is delivered is the signal as the journal holds it (decoded from JSON), so a live
+        execution sees exactly what a replay would, and nothing the caller keeps a hold of.
+        """
         kind, fields = signal_to_record(signal)
+        fields = json.loads(to_json(fields))
         seq = self.store.add_signal(execution_arn, kind, fields, self.clock.now())
-        self._call(self._deliver, execution_arn, seq, signal)
+        self._call(self._deliver, execution_arn, seq, signal_from_record(kind, fields))
 
     def wait(self, execution_arn: str, timeout: float | None = None) -> bool:
         """Block until the execution has ended; whether it did within `timeout` seconds."""
@@ -211,41 +227,57 @@ class Executor:
         record = self.store.get_execution(execution_arn)
         if record is None or record.status != "RUNNING":
             return
-        machine, info = self._load_machine(record)
-        interpreter = Interpreter(machine, info)
+        interpreter = self._new_interpreter(record)
         live = _Live(record, interpreter)
         replayed = 0
         for entry in self.store.signals(execution_arn):
+            live.journaled.add(entry.seq)
             signal = signal_from_record(entry.kind, entry.fields)
             if entry.is_processed:
                 replayed += len(interpreter.activate(signal, entry.at).events)
             else:
-                live.inbox.append((entry.seq, signal, None))
+                live.inbox.append((entry.seq, signal))
         stored = self.store.event_count(execution_arn)
-        if replayed != stored:
+        timers = {(t.timer_id, t.due) for t in self.store.timers(execution_arn)}
+        if replayed != stored or timers != {
+            (t.timer_id, t.due) for t in interpreter.pending_timers
+        }:
             raise ReplayMismatch(
-                f"{execution_arn}: the journal replays to {replayed} events, the store has {stored}"
+                f"{execution_arn}: the journal replays to {replayed} events and timers "
+                f"{interpreter.pending_timers}; the store has {stored} events and timers {timers}"
             )
+        waiting_tasks = interpreter.pending_tasks
+        waiting_timers = interpreter.pending_timers
         self._live[execution_arn] = live
-        for timer in interpreter.pending_timers:
-            self._arm(execution_arn, timer.timer_id, timer.due)
-        for command in interpreter.pending_tasks:
-            self._start_task(execution_arn, command)
+        # Answers journaled before the crash go first, so that only tasks still unanswered
+        # after them are started again.
+        self._drain_inbox(live)
+        if execution_arn not in self._live:
+            return
+        still_tasks = {command.task_id for command in interpreter.pending_tasks}
+        still_timers = {timer.timer_id for timer in interpreter.pending_timers}
+        for timer in waiting_timers:
+            if timer.timer_id in still_timers:
+                self._arm(execution_arn, timer.timer_id, timer.due)
+        for command in waiting_tasks:
+            if command.task_id in still_tasks:
+                self._start_task(execution_arn, command)
         if interpreter.has_more:
             self._call(self._run_internal, execution_arn, Continue())
-        self._drain_inbox(live)
 
     def _deliver(self, execution_arn: str, seq: int, signal: Signal) -> None:
         live = self._live.get(execution_arn)
         if live is None:
             self._resume(execution_arn)  # journaled already: resuming picks it up
             return
-        live.inbox.append((seq, signal, None))
+        if seq in live.journaled:  # read from the journal when the execution was resumed
+            return
+        live.inbox.append((seq, signal))
         self._drain_inbox(live)
 
     def _drain_inbox(self, live: _Live) -> None:
         while live.inbox and live.record.arn in self._live:
-            seq, signal, _ = live.inbox.popleft()
+            seq, signal = live.inbox.popleft()
             if isinstance(signal, TaskSucceeded | TaskFailed):
                 self._in_flight.discard((live.record.arn, signal.task_id))
             at = live.record.start_date if isinstance(signal, Start) else self.clock.now()
@@ -281,13 +313,22 @@ class Executor:
             ),
             None,
         )
-        if seq is None:
-            kind, fields = signal_to_record(signal)
-            self.store.commit_signal(
-                arn, kind, fields, at, decision.events, new_timers, cleared, completion
-            )
-        else:
-            self.store.commit(arn, seq, at, decision.events, new_timers, cleared, completion)
+        try:
+            if seq is None:
+                kind, fields = signal_to_record(signal)
+                self.store.commit_signal(
+                    arn, kind, fields, at, decision.events, new_timers, cleared, completion
+                )
+            else:
+                self.store.commit(arn, seq, at, decision.events, new_timers, cleared, completion)
+        except Exception:
+            # The interpreter is now ahead of the store: forget it, and resume from what the
+            # store holds (the signal, if journaled, is still unprocessed there).
+            logger.exception("redstep executor: could not record a step of %s", arn)
+            self._live.pop(arn, None)
+            self._armed = {key for key in self._armed if key[0] != arn}
+            self._loop.call_later(RETRY_COMMIT_SECONDS, self._call, self._resume, arn)
+            return
         for command in decision.commands:
             match command:
                 case StartTimer(timer_id=timer_id, due=due):
@@ -312,7 +353,10 @@ class Executor:
         def report(signal: Signal) -> None:
             self.signal(execution_arn, signal)
 
-        self._tasks.start(execution_arn, command, report)
+        # The runner gets its own copy of the parameters: they may share objects with the
+        # compiled definition, which every later execution reuses.
+        own = dataclasses.replace(command, parameters=json.loads(to_json(command.parameters)))
+        self._tasks.start(execution_arn, own, report)
 
     # -- timers ------------------------------------------------------------------------------
 

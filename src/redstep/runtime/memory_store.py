@@ -100,9 +100,7 @@ class MemoryExecutionStore:
 
     def delete_state_machine(self, arn: str) -> None:
         with self._lock:
-            self._machines.pop(arn, None)
-            for key in [key for key in self._revisions if key[0] == arn]:
-                del self._revisions[key]
+            self._machines.pop(arn, None)  # revisions stay: see SqliteExecutionStore
 
     # -- executions ------------------------------------------------------------------------------
     def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:

@@ -255,10 +255,11 @@ class SqliteExecutionStore:
         return [_machine_from_row(row) for row in rows]
 
     def delete_state_machine(self, arn: str) -> None:
-        """Forget the state machine and its revisions; its executions stay readable."""
+        """Forget the state machine. Its revisions stay, so that executions still running on
+        it finish and DescribeStateMachineForExecution still answers (AWS deletes a machine
+        only once its executions are done)."""
         with self._transaction() as db:
             db.execute("DELETE FROM state_machines WHERE arn = ?", (arn,))
-            db.execute("DELETE FROM state_machine_revisions WHERE arn = ?", (arn,))
 
     # -- executions ------------------------------------------------------------------------------
     def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:

@@ -102,7 +102,8 @@ class ExecutionStore(Protocol):
     def list_state_machines(self) -> list[StateMachineRecord]:
         """Every state machine, ordered by creation date then name."""
 
-    def delete_state_machine(self, arn: str) -> None: ...
+    def delete_state_machine(self, arn: str) -> None:
+        """Forget the state machine but keep its revisions for the executions that ran it."""
 
     # -- executions ------------------------------------------------------------------------
     def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:

@@ -1,0 +1,197 @@
+"""The executor across restarts and failures: nothing answered runs twice, nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from redstep.engine.commands import ScheduleTask
+from redstep.engine.signals import Signal, TaskSucceeded
+from redstep.runtime import executor as executor_module
+from redstep.runtime.clock import VirtualClock
+from redstep.runtime.engine import Engine
+from redstep.runtime.errors import ExecutionAlreadyExists
+from redstep.runtime.memory_store import MemoryExecutionStore
+from redstep.runtime.store import Completion, TimerRecord
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+TASK = {
+    "StartAt": "T",
+    "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}},
+}
+
+
+class HeldTasks:
+    """A task runner that keeps every task until the test answers it."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, ScheduleTask, Callable[[Signal], None]]] = []
+        self.arrived = threading.Event()
+
+    def start(
+        self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
+    ) -> None:
+        self.started.append((execution_arn, command, report))
+        self.arrived.set()
+
+    def cancel(self, execution_arn: str, task_id: int) -> None:
+        pass
+
+
+def engine_on(store: MemoryExecutionStore, tasks: HeldTasks | None = None) -> Engine:
+    return Engine(store, clock=VirtualClock(), tasks=tasks)
+
+
+def start_task(engine: Engine) -> str:
+    machine = engine.create_state_machine(
+        {"name": "Machine", "definition": json.dumps(TASK), "roleArn": ROLE}
+    )
+    run = engine.start_execution({"stateMachineArn": machine["stateMachineArn"], "input": "{}"})
+    return str(run["executionArn"])
+
+
+def test_a_task_answered_before_the_crash_is_not_started_again() -> None:
+    store = MemoryExecutionStore()
+    held = HeldTasks()
+    with engine_on(store, held) as first:
+        arn = start_task(first)
+        assert held.arrived.wait(5)
+    # the answer reached the journal, the process died before it was processed
+    store.add_signal(
+        arn, "TaskSucceeded", {"task_id": 1, "output": {"ok": True}}, datetime.now(UTC)
+    )
+    again = HeldTasks()
+    with engine_on(store, again) as second:
+        described = second.wait(arn, timeout=5)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"ok": True}
+    assert again.started == []
+
+
+def test_a_task_unanswered_at_the_crash_is_started_once_more() -> None:
+    store = MemoryExecutionStore()
+    held = HeldTasks()
+    with engine_on(store, held) as first:
+        arn = start_task(first)
+        assert held.arrived.wait(5)
+    again = HeldTasks()
+    with engine_on(store, again) as second:
+        assert again.arrived.wait(5)
+        [(execution, command, report)] = again.started
+        assert (execution, command.task_id) == (arn, 1)
+        report(TaskSucceeded(1, "late"))
+        assert second.wait(arn, timeout=5)["status"] == "SUCCEEDED"
+    history = store.history(arn, False, 100, None)
+    assert [e["type"] for e in history].count("TaskScheduled") == 1
+
+
+def test_an_execution_outlives_the_deletion_of_its_state_machine() -> None:
+    store = MemoryExecutionStore()
+    held = HeldTasks()
+    with engine_on(store, held) as first:
+        arn = start_task(first)
+        assert held.arrived.wait(5)
+        first.delete_state_machine(
+            {"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:Machine"}
+        )
+    again = HeldTasks()
+    with engine_on(store, again) as second:
+        assert again.arrived.wait(5)
+        again.started[0][2](TaskSucceeded(1, {}))
+        assert second.wait(arn, timeout=5)["status"] == "SUCCEEDED"
+        described = second.describe_state_machine_for_execution({"executionArn": arn})
+        assert json.loads(described["definition"]) == TASK
+
+
+def test_concurrent_starts_of_one_name_agree() -> None:
+    store = MemoryExecutionStore()
+    with engine_on(store, HeldTasks()) as engine:
+        machine = engine.create_state_machine(
+            {"name": "Machine", "definition": json.dumps(TASK), "roleArn": ROLE}
+        )
+        outcomes: list[object] = []
+
+        def start() -> None:
+            for _ in range(20):
+                try:
+                    outcomes.append(
+                        engine.start_execution(
+                            {
+                                "stateMachineArn": machine["stateMachineArn"],
+                                "name": "same",
+                                "input": "{}",
+                            }
+                        )["executionArn"]
+                    )
+                except ExecutionAlreadyExists as error:
+                    outcomes.append(error)
+
+        threads = [threading.Thread(target=start) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(outcomes) == 80
+    assert {type(outcome) for outcome in outcomes} == {str}  # still running: all idempotent
+    assert len(set(outcomes)) == 1
+
+
+class FailingOnce(MemoryExecutionStore):
+    """A store whose first commit fails, as a full disk would make it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def commit(
+        self,
+        execution_arn: str,
+        signal_seq: int,
+        at: datetime,
+        events: Sequence[dict[str, Any]],
+        new_timers: Sequence[TimerRecord],
+        cleared_timers: Sequence[int],
+        completion: Completion | None,
+    ) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("disk full")
+        super().commit(
+            execution_arn, signal_seq, at, events, new_timers, cleared_timers, completion
+        )
+
+
+def test_a_failed_commit_is_retried_from_the_store(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(executor_module, "RETRY_COMMIT_SECONDS", 0.01)
+    store = FailingOnce()
+    with engine_on(store) as engine:
+        machine = engine.create_state_machine(
+            {
+                "name": "Machine",
+                "definition": json.dumps(
+                    {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+                ),
+                "roleArn": ROLE,
+            }
+        )
+        run = engine.start_execution(
+            {"stateMachineArn": machine["stateMachineArn"], "input": '{"a": 1}'}
+        )
+        described = engine.wait(run["executionArn"], timeout=5)
+    assert described["status"] == "SUCCEEDED"
+    assert store.failures == 0
+    assert "could not record a step" in caplog.text
+    types = [e["type"] for e in store.history(run["executionArn"], False, 100, None)]
+    assert types == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
