@@ -22,7 +22,6 @@ from typing import Any, assert_never
 
 from redstep.asl.errors import Failure, StatesError, StatesFailure, is_terminal
 from redstep.asl.model import (
-    Catcher,
     ChoiceState,
     FailState,
     Filters,
@@ -30,7 +29,6 @@ from redstep.asl.model import (
     ParallelState,
     PassState,
     ResultHandling,
-    Retrier,
     State,
     StateMachine,
     SucceedState,
@@ -616,8 +614,11 @@ class Interpreter(ContainerSteps):
         state = flow.state
         assert state is not None
         flow.task_id = None
-        retriers: tuple[Retrier, ...] = getattr(state, "retry", ())
-        catchers: tuple[Catcher, ...] = getattr(state, "catch", ())
+        retriers, catchers = (
+            (state.retry, state.catch)
+            if isinstance(state, TaskState | ParallelState | MapState)
+            else ((), ())
+        )
         if not is_terminal(failure.error):
             index = find_retrier(retriers, failure.error)
             if index is not None and flow.attempts.get(index, 0) < retriers[index].max_attempts:

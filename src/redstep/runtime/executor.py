@@ -130,7 +130,7 @@ class Executor:
         self._in_flight: set[tuple[str, int]] = set()
         self._busy = 0
         self._finished: dict[str, threading.Event] = {}
-        self._finished_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._alarms_changed: asyncio.Event | None = None
         self._ringer: asyncio.Task[None] | None = None
@@ -175,7 +175,7 @@ class Executor:
 
     def _call(self, action: Callable[..., None], *args: object) -> None:
         """Run `action` on the loop, from any thread; the loop counts it as pending work."""
-        with self._finished_lock:
+        with self._lock:
             self._busy += 1
         self._loop.call_soon_threadsafe(self._run_counted, action, args)
 
@@ -185,7 +185,7 @@ class Executor:
         except Exception:
             logger.exception("redstep executor: %s failed", getattr(action, "__name__", action))
         finally:
-            with self._finished_lock:
+            with self._lock:
                 self._busy -= 1
             self._poke()
 
@@ -215,7 +215,7 @@ class Executor:
         return self._event(execution_arn).wait(timeout)
 
     def _event(self, execution_arn: str) -> threading.Event:
-        with self._finished_lock:
+        with self._lock:
             return self._finished.setdefault(execution_arn, threading.Event())
 
     # -- on the loop -------------------------------------------------------------------------
@@ -373,7 +373,7 @@ class Executor:
     @property
     def _is_idle(self) -> bool:
         """Nothing can happen before the next timer: no pending work, no running task."""
-        with self._finished_lock:
+        with self._lock:
             return self._busy == 0 and not self._in_flight
 
     async def _ring_alarms(self) -> None:
