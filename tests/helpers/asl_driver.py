@@ -12,7 +12,6 @@ from typing import Any
 
 from redstep.asl.parse import parse_definition
 from redstep.engine.commands import (
-    CancelTask,
     CancelTimer,
     Command,
     CompleteExecution,
@@ -113,8 +112,6 @@ def drive(
                     signal = answer(command)
                     if signal is not None:
                         answers.extend((TaskStarted(command.task_id), signal))
-                case CancelTask():
-                    pass
         seen = len(trace.commands)
         if stop_at is not None and len(trace.journal) >= stop_at:
             break

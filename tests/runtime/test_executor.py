@@ -31,6 +31,7 @@ class HeldTasks:
 
     def __init__(self) -> None:
         self.started: list[tuple[str, ScheduleTask, Callable[[Signal], None]]] = []
+        self.cancelled: list[tuple[str, int]] = []
         self.arrived = threading.Event()
 
     def start(
@@ -40,7 +41,7 @@ class HeldTasks:
         self.arrived.set()
 
     def cancel(self, execution_arn: str, task_id: int) -> None:
-        pass
+        self.cancelled.append((execution_arn, task_id))
 
 
 def engine_on(store: MemoryExecutionStore, tasks: HeldTasks | None = None) -> Engine:
