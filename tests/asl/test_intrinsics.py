@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import json5
 import pytest
+from conformance import MISSING, load_cases
+from conformance import definition as recorded_definition
 
 from redstep.asl.errors import StatesFailure
 from redstep.asl.intrinsics import (
@@ -27,7 +27,6 @@ from redstep.asl.intrinsics import (
 from redstep.asl.paths import apply_result_path, compile_path, compile_reference_path
 from redstep.asl.scope import fixed_scope
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "asl"
 INTRINSIC_SUITES = (
     "TestArray",
     "TestEncodeDecode",
@@ -65,22 +64,18 @@ def _intrinsic_cases() -> list[Any]:
 
 
 def _each_intrinsic_case() -> Iterator[Any]:
-    if not (CONFORMANCE / "cases.jsonl").exists():
-        yield pytest.param(
-            None, marks=pytest.mark.skip(reason=f"no conformance cases at {CONFORMANCE}")
-        )
-        return
-    with (CONFORMANCE / "cases.jsonl").open() as lines:
-        for line in lines:
-            case = json.loads(line)
-            if case["id"].split("::")[0] in INTRINSIC_SUITES:
-                yield pytest.param(case, id=case["id"])
+    cases = load_cases()
+    if not cases:
+        yield pytest.param(None, marks=pytest.mark.skip(reason=MISSING))
+    for case in cases:
+        if case["id"].split("::")[0] in INTRINSIC_SUITES:
+            yield pytest.param(case, id=case["id"])
 
 
 @pytest.mark.parametrize("case", _intrinsic_cases())
 def test_recorded_aws_execution(case: dict[str, Any]) -> None:
     """Each recorded single-Pass-state machine's output, computed from its intrinsics alone."""
-    definition = json5.loads((CONFORMANCE / "templates" / case["template"]).read_text())
+    definition = recorded_definition(case)
     assert len(definition["States"]) == 1
     name, state = next(iter(definition["States"].items()))
     data = case["input"]

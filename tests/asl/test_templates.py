@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import json5
 import pytest
+from conformance import MISSING, load_cases
+from conformance import definition as recorded_definition
 
 from redstep.asl.diagnostics import Code, Report
 from redstep.asl.errors import StatesFailure
@@ -23,7 +23,6 @@ from redstep.asl.templates import (
     compile_template,
 )
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "asl"
 STATE_MACHINE_ARN = "arn:<partition>:states:<region>:111111111111:stateMachine:<ArnPart_0idx>"
 PASS_FIELDS = {"Type", "Parameters", "ResultPath", "OutputPath", "End", "Comment"}
 FAIL_FIELDS = {"Type", "Error", "Cause", "ErrorPath", "CausePath", "Comment"}
@@ -65,23 +64,18 @@ def _single_state_cases() -> list[Any]:
 
 def _each_single_state_case() -> Iterator[Any]:
     """Recorded machines of one JSONPath Pass state with Parameters, or one Fail state."""
-    if not (CONFORMANCE / "cases.jsonl").exists():
-        reason = f"no conformance cases at {CONFORMANCE}"
-        yield pytest.param(None, None, marks=pytest.mark.skip(reason=reason))
-        return
-    with (CONFORMANCE / "cases.jsonl").open() as lines:
-        for line in lines:
-            case = json.loads(line)
-            definition = json5.loads((CONFORMANCE / "templates" / case["template"]).read_text())
-            if definition.get("QueryLanguage") == "JSONata" or len(definition["States"]) != 1:
-                continue
-            (name, state), *_ = definition["States"].items()
-            is_pass = (
-                state["Type"] == "Pass" and "Parameters" in state and set(state) <= PASS_FIELDS
-            )
-            is_fail = state["Type"] == "Fail" and set(state) <= FAIL_FIELDS
-            if is_pass or is_fail:
-                yield pytest.param(case, (name, state), id=case["id"])
+    cases = load_cases()
+    if not cases:
+        yield pytest.param(None, None, marks=pytest.mark.skip(reason=MISSING))
+    for case in cases:
+        definition = recorded_definition(case)
+        if definition.get("QueryLanguage") == "JSONata" or len(definition["States"]) != 1:
+            continue
+        (name, state), *_ = definition["States"].items()
+        is_pass = state["Type"] == "Pass" and "Parameters" in state and set(state) <= PASS_FIELDS
+        is_fail = state["Type"] == "Fail" and set(state) <= FAIL_FIELDS
+        if is_pass or is_fail:
+            yield pytest.param(case, (name, state), id=case["id"])
 
 
 @pytest.mark.parametrize(("case", "named_state"), _single_state_cases())

@@ -10,25 +10,18 @@ that reason.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import json5
 import pytest
+from conformance import MISSING, load_cases, template_text
+from conformance import definition as recorded_definition
 
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
 from redstep.runtime.memory_store import MemoryExecutionStore
 
-CONFORMANCE = Path(
-    os.environ.get(
-        "REDSTEP_CONFORMANCE_DIR",
-        Path(__file__).resolve().parents[3] / "shared" / "conformance" / "asl",
-    )
-)
 ROLE = "arn:aws:iam::123456789012:role/conformance"
 
 #: What a template may use that this engine does not run yet, and the issue that brings it.
@@ -38,13 +31,6 @@ LATER = {
     '"Assign"': "variables (issue 10)",
     "DISTRIBUTED": "distributed Map (issue 10)",
 }
-
-
-def load_cases() -> list[dict[str, Any]]:
-    path = CONFORMANCE / "cases.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 CASES = load_cases()
@@ -100,14 +86,14 @@ def _json_value(recorded: Any) -> Any:
     return json.loads(recorded) if isinstance(recorded, str) else recorded
 
 
-@pytest.mark.skipif(not CASES, reason=f"no conformance cases at {CONFORMANCE}")
+@pytest.mark.skipif(not CASES, reason=MISSING)
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_recorded_execution(engine: Engine, case: dict[str, Any]) -> None:
-    template = (CONFORMANCE / "templates" / case["template"]).read_text()
+    template = template_text(case)
     reason = _later(template)
     if reason is not None:
         pytest.skip(f"needs {reason}")
-    definition = json.dumps(json5.loads(template))
+    definition = json.dumps(recorded_definition(case))
     name = re.sub(r"[^A-Za-z0-9_-]", "-", case["id"])[-80:]
     machine = engine.create_state_machine({"name": name, "definition": definition, "roleArn": ROLE})
     given = case["input"]

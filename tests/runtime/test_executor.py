@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from held_tasks import HeldTasks
 
-from redstep.engine.commands import ScheduleTask
-from redstep.engine.signals import Signal, TaskSucceeded
+from redstep.engine.signals import TaskSucceeded
 from redstep.runtime import executor as executor_module
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
@@ -24,24 +24,6 @@ TASK = {
     "StartAt": "T",
     "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}},
 }
-
-
-class HeldTasks:
-    """A task runner that keeps every task until the test answers it."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple[str, ScheduleTask, Callable[[Signal], None]]] = []
-        self.cancelled: list[tuple[str, int]] = []
-        self.arrived = threading.Event()
-
-    def start(
-        self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
-    ) -> None:
-        self.started.append((execution_arn, command, report))
-        self.arrived.set()
-
-    def cancel(self, execution_arn: str, task_id: int) -> None:
-        self.cancelled.append((execution_arn, task_id))
 
 
 def engine_on(store: MemoryExecutionStore, tasks: HeldTasks | None = None) -> Engine:
