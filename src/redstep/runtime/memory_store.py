@@ -104,7 +104,7 @@ class MemoryExecutionStore:
 
     # -- executions ------------------------------------------------------------------------------
     def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:
-        fields = _encode(start.fields)
+        fields = to_json(start.fields)
         with self._lock:
             if record.arn in self._executions:
                 raise StoreConflict(f"execution {record.arn} already exists")
@@ -155,7 +155,7 @@ class MemoryExecutionStore:
     def add_signal(
         self, execution_arn: str, kind: str, fields: dict[str, Any], at: datetime
     ) -> int:
-        text = _encode(fields)
+        text = to_json(fields)
         with self._lock:
             if execution_arn not in self._executions:
                 raise KeyError(execution_arn)
@@ -207,7 +207,7 @@ class MemoryExecutionStore:
         cleared_timers: Sequence[int],
         completion: Completion | None,
     ) -> int:
-        text = _encode(fields)
+        text = to_json(fields)
         stored = _stored_events(events)
         with self._lock:
             if execution_arn not in self._executions:
@@ -293,10 +293,6 @@ class MemoryExecutionStore:
             timers.clear()
 
 
-def _encode(value: object) -> str:
-    return to_json(value)
-
-
 def _copy(record: StateMachineRecord) -> StateMachineRecord:
     return replace(record, tags=dict(record.tags))
 
@@ -313,7 +309,7 @@ def _stored_events(events: Sequence[dict[str, Any]]) -> list[_Event]:
                 event["previousEventId"],
                 event["type"],
                 event["timestamp"],
-                _encode(rest) if rest else None,
+                to_json(rest) if rest else None,
             )
         )
     return stored

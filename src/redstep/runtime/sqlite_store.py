@@ -133,7 +133,6 @@ CHECKPOINT_DELAY = 0.25
 #: SQLite's own checkpoint, inside a commit, only if the checkpointer falls this far behind.
 _FALLBACK_CHECKPOINT_PAGES = 20_000
 
-_encode = to_json
 _decode = json.loads
 
 
@@ -504,7 +503,7 @@ def _insert_signal(
     cursor = db.execute(
         "INSERT INTO execution_signals (execution_arn, kind, fields, at, is_processed) "
         "VALUES (?, ?, ?, ?, ?)",
-        (execution_arn, kind, _encode(fields), _text(at), int(is_processed)),
+        (execution_arn, kind, to_json(fields), _text(at), int(is_processed)),
     )
     seq = cursor.lastrowid
     assert seq is not None
@@ -548,7 +547,7 @@ def _write_rows(
                 event["previousEventId"],
                 event["type"],
                 stamps[event["timestamp"]],
-                _encode(rest)
+                to_json(rest)
                 if (rest := {k: v for k, v in event.items() if k not in _EVENT_COLUMNS})
                 else None,
             )
@@ -615,7 +614,7 @@ def _machine_row(record: StateMachineRecord) -> tuple[object, ...]:
         record.revision_id,
         _optional_time(record.update_date),
         record.description,
-        _encode(record.tags),
+        to_json(record.tags),
     )
 
 
