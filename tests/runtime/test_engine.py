@@ -17,12 +17,14 @@ from redstep.runtime.engine import Engine
 from redstep.runtime.errors import (
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
+    ExecutionNotRedrivable,
     InvalidArn,
     InvalidDefinition,
     InvalidExecutionInput,
     InvalidName,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
+    StateMachineTypeNotSupported,
     ValidationException,
 )
 from redstep.runtime.sqlite_store import SqliteExecutionStore
@@ -112,10 +114,15 @@ def test_validate_reports_diagnostics_without_creating(engine: Engine) -> None:
     assert {d["code"] for d in result["diagnostics"]} == {"SCHEMA_VALIDATION_FAILED"}
 
 
-@pytest.mark.parametrize("name", ["", "has space", "semi;colon", "star*"])
+@pytest.mark.parametrize("name", ["has space", "semi;colon", "star*"])
 def test_bad_names_are_refused(engine: Engine, name: str) -> None:
     with pytest.raises(InvalidName, match="Invalid Name"):
         create(engine, PASS, name=name)
+
+
+def test_an_empty_name_breaks_the_model_before_the_naming_rules(engine: Engine) -> None:
+    with pytest.raises(ValidationException, match="length greater than or equal to 1"):
+        create(engine, PASS, name="")
 
 
 def test_a_name_over_80_characters_is_a_validation_error(engine: Engine) -> None:
@@ -157,8 +164,13 @@ def test_input_must_be_json(engine: Engine) -> None:
     arn = create(engine, PASS)
     with pytest.raises(InvalidExecutionInput, match="Invalid State Machine Execution Input"):
         engine.start_execution({"stateMachineArn": arn, "input": "{not json"})
-    with pytest.raises(InvalidExecutionInput):
+    # Over 262,144 characters the model refuses it; under that but over 256 KiB of UTF-8, the
+    # service does.
+    with pytest.raises(ValidationException, match="length less than or equal to 262144"):
         engine.start_execution({"stateMachineArn": arn, "input": json.dumps("x" * 300_000)})
+    wide = json.dumps("é" * 200_000, ensure_ascii=False)
+    with pytest.raises(InvalidExecutionInput, match="exceeds the maximum"):
+        engine.start_execution({"stateMachineArn": arn, "input": wide})
     with pytest.raises(InvalidExecutionInput, match="NaN"):
         engine.start_execution({"stateMachineArn": arn, "input": '{"x": NaN}'})
     with pytest.raises(InvalidExecutionInput, match="Invalid execution input"):
@@ -275,3 +287,74 @@ def test_unknown_execution(engine: Engine) -> None:
     missing = "arn:aws:states:us-east-1:123456789012:execution:Machine:nope"
     with pytest.raises(ExecutionDoesNotExist, match="Execution Does Not Exist"):
         engine.describe_execution({"executionArn": missing})
+
+
+# -- redrive and synchronous executions -------------------------------------------------------
+
+
+def test_no_execution_is_redrivable_and_describe_says_why(tmp_path: Path) -> None:
+    held = HeldTasks()
+    with Engine(SqliteExecutionStore(tmp_path), clock=VirtualClock(), tasks=held) as engine:
+        running = engine.start_execution({"stateMachineArn": create(engine, TASK)})["executionArn"]
+        done = run(engine, create(engine, PASS, name="Pass"))["executionArn"]
+        failing = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}
+        failed = run(engine, create(engine, failing, name="Fail"))["executionArn"]
+        expected = {
+            running: "Execution is RUNNING and cannot be redriven",
+            done: "Execution is SUCCEEDED and cannot be redriven",
+            failed: "Execution is FAILED; redstep does not redrive executions yet "
+            "(start a new execution instead)",
+        }
+        for arn, reason in expected.items():
+            described = engine.describe_execution({"executionArn": arn})
+            assert (described["redriveStatus"], described["redriveStatusReason"]) == (
+                "NOT_REDRIVABLE",
+                reason,
+            )
+            assert described["redriveCount"] == 0
+            with pytest.raises(ExecutionNotRedrivable) as raised:
+                engine.redrive_execution({"executionArn": arn, "clientToken": "token-1"})
+            assert raised.value.message == reason
+            assert raised.value.code == "ExecutionNotRedrivable"
+
+
+def test_redrive_checks_the_execution_first(engine: Engine) -> None:
+    missing = "arn:aws:states:us-east-1:123456789012:execution:Machine:nope"
+    with pytest.raises(ExecutionDoesNotExist):
+        engine.redrive_execution({"executionArn": missing})
+    with pytest.raises(InvalidArn):
+        engine.redrive_execution({"executionArn": "not-an-arn"})
+
+
+def test_a_redriven_filter_lists_nothing(engine: Engine) -> None:
+    arn = create(engine, PASS)
+    run(engine, arn)
+    assert engine.list_executions({"stateMachineArn": arn, "redriveFilter": "REDRIVEN"}) == {
+        "executions": []
+    }
+    not_redriven = engine.list_executions({"stateMachineArn": arn, "redriveFilter": "NOT_REDRIVEN"})
+    assert len(not_redriven["executions"]) == 1
+
+
+def test_a_standard_machine_does_not_run_synchronously(engine: Engine) -> None:
+    arn = create(engine, PASS)
+    with pytest.raises(StateMachineTypeNotSupported) as raised:
+        engine.start_sync_execution({"stateMachineArn": arn, "input": "{}"})
+    assert raised.value.message == "This operation is not supported by this type of state machine"
+    assert engine.list_executions({"stateMachineArn": arn}) == {"executions": []}
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:Missing"
+    with pytest.raises(StateMachineDoesNotExist):
+        engine.start_sync_execution({"stateMachineArn": missing})
+    with pytest.raises(InvalidArn):
+        engine.start_sync_execution({"stateMachineArn": "nope"})
+
+
+def test_metadata_only_leaves_out_input_and_output(engine: Engine) -> None:
+    described = run(engine, create(engine, PASS), {"secret": 1})
+    bare = engine.describe_execution(
+        {"executionArn": described["executionArn"], "includedData": "METADATA_ONLY"}
+    )
+    assert "input" not in bare
+    assert "output" not in bare
+    assert bare["inputDetails"] == {"included": False}
+    assert bare["status"] == "SUCCEEDED"

@@ -176,6 +176,49 @@ def test_deleting_a_state_machine_leaves_its_executions(store: ExecutionStore) -
     assert len(store.signals(arn)) == 1
 
 
+def test_tags_change_in_place_without_a_revision(store: ExecutionStore) -> None:
+    store.put_state_machine(machine())
+    tags = store.update_tags(MACHINE, {"env": "prod", "team": "etl"}, ())
+    assert tags == {"team": "etl", "env": "prod"}
+    assert store.update_tags(MACHINE, {}, {"team", "absent"}) == {"env": "prod"}
+    current = store.get_state_machine(MACHINE)
+    assert current is not None
+    assert current.tags == {"env": "prod"}
+    assert current.revision_id == "r1"
+    assert store.get_revision(MACHINE, "r1") == machine()  # the revision keeps its tags
+    assert store.list_state_machines() == [current]
+
+
+def test_tags_past_the_limit_conflict_and_write_nothing(store: ExecutionStore) -> None:
+    store.put_state_machine(machine())
+    assert store.update_tags(MACHINE, {"a": "1"}, (), limit=2) == {"team": "data", "a": "1"}
+    with pytest.raises(StoreConflict):
+        store.update_tags(MACHINE, {"b": "2"}, (), limit=2)
+    # replacing a value or swapping one tag for another stays within the limit
+    assert store.update_tags(MACHINE, {"b": "2"}, {"a"}, limit=2) == {"team": "data", "b": "2"}
+    current = store.get_state_machine(MACHINE)
+    assert current is not None
+    assert current.tags == {"team": "data", "b": "2"}
+
+
+def test_tagging_an_unknown_state_machine_raises_key_error(store: ExecutionStore) -> None:
+    with pytest.raises(KeyError):
+        store.update_tags(MACHINE, {"a": "1"}, ())
+    store.put_state_machine(machine())
+    store.delete_state_machine(MACHINE)
+    with pytest.raises(KeyError):
+        store.update_tags(MACHINE, {"a": "1"}, ())
+
+
+def test_an_update_after_tagging_carries_the_tags_it_is_given(store: ExecutionStore) -> None:
+    store.put_state_machine(machine())
+    store.update_tags(MACHINE, {"a": "1"}, ())
+    store.update_state_machine(machine(revision="r2", tags={"team": "data", "a": "1"}))
+    current = store.get_state_machine(MACHINE)
+    assert current is not None
+    assert (current.revision_id, current.tags) == ("r2", {"team": "data", "a": "1"})
+
+
 # -- executions ----------------------------------------------------------------------------------
 def test_an_execution_starts_with_one_pending_signal(store: ExecutionStore) -> None:
     arn = start(store, "run-1")

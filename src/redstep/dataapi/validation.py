@@ -1,6 +1,8 @@
 """Input checks driven by botocore's `redshift-data` model: required members, types, lengths,
 ranges, patterns and enums, worded as the Data API words them.
 
+`redstep.wire` finds the violations; this module words the first of them.
+
 AWS answers a malformed id with `id must satisfy regex pattern: ^…$` (the member's name in
 lower camel case, then the constraint); every constraint here follows that form. Of the checks
 the model cannot express, the mutually exclusive targets are here; those that depend on the
@@ -9,15 +11,15 @@ operation (a Sql over 100 KB, SessionId with a target) live in the service.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import Any, assert_never
 
 import botocore.session
-from botocore.model import ListShape, ServiceModel, Shape, StringShape, StructureShape
+from botocore.model import ServiceModel
 
 from redstep.dataapi.errors import ValidationException
+from redstep.wire import Constraint, Segment, Violation, violations
 
 SERVICE_NAME = "redshift-data"
 
@@ -40,66 +42,59 @@ def validate_request(operation: str, request: Mapping[str, Any]) -> None:
         return
     if not isinstance(request, Mapping):
         raise ValidationException("Request body must be a JSON object")
-    _check_structure(shape, request, prefix="")
+    first = next(violations(shape, request), None)
+    if first is not None:
+        raise ValidationException(violation_message(first))
 
 
-def _wire_name(member: str) -> str:
-    return member[:1].lower() + member[1:]
+def violation_message(violation: Violation) -> str:
+    """A violation as the Data API words it: the member, then what it must be."""
+    name = member_name(violation.path)
+    match violation.constraint:
+        case Constraint.REQUIRED:
+            return f"{name} must not be null"
+        case Constraint.TYPE:
+            return f"{name} must be {_TYPE_WORDS.get(violation.expected or '', 'of its type')}"
+        case Constraint.MIN_LENGTH:
+            return f"{name} must have length greater than or equal to {violation.limit}"
+        case Constraint.MAX_LENGTH:
+            return f"{name} must have length less than or equal to {violation.limit}"
+        case Constraint.MIN_VALUE:
+            return f"{name} must be greater than or equal to {violation.limit}"
+        case Constraint.MAX_VALUE:
+            return f"{name} must be less than or equal to {violation.limit}"
+        case Constraint.ENUM:
+            return f"{name} must satisfy enum value set: [{', '.join(violation.allowed)}]"
+        case Constraint.PATTERN:
+            return f"{name} must satisfy regex pattern: ^{violation.pattern}$"
+        case _:
+            assert_never(violation.constraint)
 
 
-def _check_structure(shape: StructureShape, value: Mapping[str, Any], prefix: str) -> None:
-    for member in shape.required_members:
-        if value.get(member) is None:
-            raise ValidationException(f"{prefix}{_wire_name(member)} must not be null")
-    for member, member_shape in shape.members.items():
-        if value.get(member) is not None:
-            _check(member_shape, value[member], f"{prefix}{_wire_name(member)}")
+def member_name(path: tuple[Segment, ...]) -> str:
+    """`parameters[0].name`: members in lower camel case, list items by index."""
+    text = ""
+    for segment in path:
+        if isinstance(segment, int):
+            text += f"[{segment}]"
+        else:
+            text += f"{'.' if text else ''}{segment[:1].lower()}{segment[1:]}"
+    return text
 
 
-def _check(shape: Shape, value: Any, name: str) -> None:
-    kind = shape.type_name
-    if kind == "structure":
-        if not isinstance(value, Mapping):
-            raise ValidationException(f"{name} must be a structure")
-        assert isinstance(shape, StructureShape)
-        _check_structure(shape, value, prefix=f"{name}.")
-    elif kind == "list":
-        if not isinstance(value, list):
-            raise ValidationException(f"{name} must be a list")
-        _check_length(shape, len(value), name)
-        assert isinstance(shape, ListShape)
-        for index, item in enumerate(value):
-            _check(shape.member, item, f"{name}[{index}]")
-    elif kind == "string":
-        if not isinstance(value, str):
-            raise ValidationException(f"{name} must be a string")
-        _check_length(shape, len(value), name)
-        assert isinstance(shape, StringShape)
-        if shape.enum and value not in shape.enum:
-            raise ValidationException(
-                f"{name} must satisfy enum value set: [{', '.join(shape.enum)}]"
-            )
-        pattern = shape.metadata.get("pattern")
-        if pattern and not re.fullmatch(pattern, value):
-            raise ValidationException(f"{name} must satisfy regex pattern: ^{pattern}$")
-    elif kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationException(f"{name} must be an integer")
-        minimum, maximum = shape.metadata.get("min"), shape.metadata.get("max")
-        if minimum is not None and value < minimum:
-            raise ValidationException(f"{name} must be greater than or equal to {minimum}")
-        if maximum is not None and value > maximum:
-            raise ValidationException(f"{name} must be less than or equal to {maximum}")
-    elif kind == "boolean" and not isinstance(value, bool):
-        raise ValidationException(f"{name} must be a boolean")
-
-
-def _check_length(shape: Shape, length: int, name: str) -> None:
-    minimum, maximum = shape.metadata.get("min"), shape.metadata.get("max")
-    if minimum is not None and length < minimum:
-        raise ValidationException(f"{name} must have length greater than or equal to {minimum}")
-    if maximum is not None and length > maximum:
-        raise ValidationException(f"{name} must have length less than or equal to {maximum}")
+_TYPE_WORDS = {
+    "structure": "a structure",
+    "list": "a list",
+    "map": "a map",
+    "string": "a string",
+    "integer": "an integer",
+    "long": "an integer",
+    "float": "a number",
+    "double": "a number",
+    "boolean": "a boolean",
+    "blob": "a string",
+    "timestamp": "a timestamp",
+}
 
 
 def check_exclusive_target(request: Mapping[str, Any]) -> None:

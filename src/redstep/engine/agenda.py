@@ -48,6 +48,11 @@ class Agenda:
         self._next_task_id += 1
         return task_id
 
+    @property
+    def next_task_number(self) -> int:
+        """The id the next scheduled task will get: every lower id (from 1) was scheduled."""
+        return self._next_task_id
+
     def schedule(self, flow: Flow, command: ScheduleTask) -> Task:
         task = Task(flow, command)
         self.tasks[command.task_id] = task

@@ -56,6 +56,7 @@ from redstep.engine.events import (
     resource_parts,
 )
 from redstep.engine.flows import Flow
+from redstep.engine.inspection import Inspector, Stage
 from redstep.engine.resolve import (
     error_text,
     select,
@@ -107,11 +108,14 @@ class Interpreter(ContainerSteps):
         machine: StateMachine,
         info: ExecutionInfo,
         max_events: int | None = MAX_HISTORY_EVENTS,
+        inspector: Inspector | None = None,
     ) -> None:
-        """`max_events=None` lifts AWS's history quota (benchmarks, very long local loops)."""
+        """`max_events=None` lifts AWS's history quota (benchmarks, very long local loops);
+        an `inspector` is told each stage of every state's data flow (TestState)."""
         self.machine = machine
         self.info = info
         self._max_events = max_events
+        self._inspector = inspector
         self.status = ExecutionStatus.RUNNING
         self._random = Random(info.seed)
         self._next_event_id = 1
@@ -136,6 +140,10 @@ class Interpreter(ContainerSteps):
     @property
     def pending_timers(self) -> list[StartTimer]:
         return self._agenda.pending_timers
+
+    def has_scheduled(self, task_id: int) -> bool:
+        """Whether a task with this id was ever scheduled (answered or not)."""
+        return 1 <= task_id < self._agenda.next_task_number
 
     @property
     def has_more(self) -> bool:
@@ -286,6 +294,7 @@ class Interpreter(ContainerSteps):
         state = flow.machine.states[name]
         flow.state = state
         flow.data = data
+        self._inspect(flow, Stage.INPUT, data)
         flow.attempts = {}
         flow.entered_at = self._now
         flow.entered_id = self._emit(
@@ -368,9 +377,11 @@ class Interpreter(ContainerSteps):
     # -- input and output processing ------------------------------------------------------------
 
     def _input(self, flow: Flow, filters: Filters) -> Any:
-        if filters.input_path is None:
-            return {}
-        return self._select(flow, filters.input_path, flow.data)
+        effective = (
+            {} if filters.input_path is None else self._select(flow, filters.input_path, flow.data)
+        )
+        self._inspect(flow, Stage.AFTER_INPUT_PATH, effective)
+        return effective
 
     def _output(self, flow: Flow, filters: Filters, output: Any) -> Any:
         if filters.output_path is None:
@@ -382,9 +393,17 @@ class Interpreter(ContainerSteps):
 
     def _result(self, flow: Flow, results: ResultHandling, result: Any) -> Any:
         """ResultSelector, then ResultPath over the state's raw input."""
+        self._inspect(flow, Stage.RESULT, result)
         if results.result_selector is not None:
             result = results.result_selector.evaluate(result, self._scope(flow))
-        return apply_result_path(flow.data, result, results.result_path)
+        self._inspect(flow, Stage.AFTER_RESULT_SELECTOR, result)
+        output = apply_result_path(flow.data, result, results.result_path)
+        self._inspect(flow, Stage.AFTER_RESULT_PATH, output)
+        return output
+
+    def _inspect(self, flow: Flow, stage: Stage, value: Any) -> None:
+        if self._inspector is not None and flow.state is not None:
+            self._inspector.stage(flow.state.name, stage, value)
 
     def _exit(self, flow: Flow, output: Any) -> str:
         """Record the state's exit with its output; return the output as JSON text."""
@@ -410,11 +429,17 @@ class Interpreter(ContainerSteps):
         effective = self._input(flow, state.filters)
         if state.has_result:
             result = state.result
-        elif state.parameters is not None:
-            result = state.parameters.evaluate(effective, self._scope(flow))
+            self._inspect(flow, Stage.RESULT, result)
         else:
-            result = effective
+            result = (
+                effective
+                if state.parameters is None
+                else state.parameters.evaluate(effective, self._scope(flow))
+            )
+            self._inspect(flow, Stage.AFTER_PARAMETERS, result)
+        self._inspect(flow, Stage.AFTER_RESULT_SELECTOR, result)  # a Pass has no ResultSelector
         output = apply_result_path(flow.data, result, state.result_path)
+        self._inspect(flow, Stage.AFTER_RESULT_PATH, output)
         self._exit_to(flow, state.filters, output, state.transition)
 
     def _run_choice(self, flow: Flow, state: ChoiceState) -> None:
@@ -464,6 +489,7 @@ class Interpreter(ContainerSteps):
             if state.parameters is None
             else state.parameters.evaluate(effective, self._scope(flow))
         )
+        self._inspect(flow, Stage.AFTER_PARAMETERS, parameters)
         scope = self._scope(flow)
         timeouts = state.timeouts
         timeout = task_seconds(
@@ -614,6 +640,8 @@ class Interpreter(ContainerSteps):
         state = flow.state
         assert state is not None
         flow.task_id = None
+        if self._inspector is not None:
+            self._inspector.failed(state.name, failure)
         retriers, catchers = (
             (state.retry, state.catch)
             if isinstance(state, TaskState | ParallelState | MapState)
@@ -625,6 +653,8 @@ class Interpreter(ContainerSteps):
                 made = flow.attempts.get(index, 0)
                 flow.attempts[index] = made + 1
                 delay = retry_delay(retriers[index], made, self._random)
+                if self._inspector is not None:
+                    self._inspector.retrying(state.name, index, delay)
                 flow.timer_id = self._agenda.start_timer(
                     flow, self._now + timedelta(seconds=delay), lambda: self._retry(flow)
                 )
@@ -635,6 +665,8 @@ class Interpreter(ContainerSteps):
         if catcher is None:
             self._flow_failed(flow, failure)
             return
+        if self._inspector is not None:
+            self._inspector.caught(state.name, catchers.index(catcher))
         try:
             output = apply_result_path(flow.data, error_output(failure), catcher.result_path)
         except StatesFailure as path_failure:

@@ -1,7 +1,8 @@
-"""Step Functions ARNs and names, in AWS's forms.
+"""Step Functions ARNs, names and task tokens, in AWS's forms (tokens in redstep's).
 
 arn:aws:states:us-east-1:123456789012:stateMachine:NAME
 arn:aws:states:us-east-1:123456789012:execution:NAME:EXECUTION
+arn:aws:states:us-east-1:123456789012:execution:NAME:EXECUTION#3    (the token of its task 3)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _STATE_MACHINE_ARN = re.compile(
     r"arn:aws[a-z-]*:states:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"stateMachine:(?P<name>[^:]+)\Z"
 )
+_STATES_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:[a-zA-Z]+:[^:]+")
 _EXECUTION_ARN = re.compile(
     r"arn:aws[a-z-]*:states:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):execution:"
     r"(?P<machine>[^:]+):(?P<name>[^:]+)\Z"
@@ -69,3 +71,19 @@ def execution_parts(arn: str) -> tuple[str, str]:
     if match is None:
         raise InvalidArn(f"Invalid Arn: 'Invalid ARN prefix: {arn}'")
     return match["machine"], match["name"]
+
+
+def task_token_parts(token: str) -> tuple[str, int] | None:
+    """(execution ARN, task id) of a task token this engine issued (`$$.Task.Token`, built by the
+    interpreter as `<execution ARN>#<task id>`); None for any other text."""
+    arn, hash_sign, number = token.rpartition("#")
+    if not hash_sign or not number.isascii() or not number.isdigit() or number.startswith("0"):
+        return None
+    if _EXECUTION_ARN.match(arn) is None:
+        return None
+    return arn, int(number)
+
+
+def is_states_arn(text: str) -> bool:
+    """Whether `text` is shaped as a Step Functions ARN of any resource type."""
+    return _STATES_ARN.match(text) is not None

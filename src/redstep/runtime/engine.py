@@ -4,6 +4,15 @@ One method per operation, taking and returning mappings with the wire's member n
 (`stateMachineArn`, `startDate`, …), so that the CLI, the HTTP API and Python callers share
 one implementation; `handle("StartExecution", request)` dispatches by the wire's operation name.
 Dates are timezone-aware datetimes; the HTTP layer writes them as epoch seconds.
+
+Every operation first checks its request against botocore's model (`redstep.runtime.validation`),
+as AWS's front end does, then applies the rules the model cannot express.
+
+Wordings are AWS's where an answer of AWS's was seen (see the tests); those modelled without one
+are said so where they are raised: InvalidOutput's, TaskDoesNotExist's, TooManyTags',
+StateMachineTypeNotSupported's ("This operation is not supported by this type of state
+machine", as two other emulators word it) and ExecutionNotRedrivable's (the documented
+`redriveStatusReason` texts, and redstep's own for what it could redrive but does not yet).
 """
 
 from __future__ import annotations
@@ -21,22 +30,46 @@ from redstep.asl.parse import DefinitionError, parse_definition, validate_defini
 from redstep.engine.commands import ExecutionStatus
 from redstep.engine.context import ExecutionInfo
 from redstep.engine.interpreter import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, Interpreter
-from redstep.engine.signals import Stop
+from redstep.engine.signals import Stop, TaskFailed, TaskHeartbeat, TaskSucceeded
 from redstep.project import Project, StateOwnership
-from redstep.runtime.arns import Region, check_name, execution_parts, state_machine_name
+from redstep.runtime.arns import (
+    Region,
+    check_name,
+    execution_parts,
+    is_states_arn,
+    state_machine_name,
+    task_token_parts,
+)
 from redstep.runtime.clock import Clock, RealClock
 from redstep.runtime.errors import (
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
+    ExecutionNotRedrivable,
+    InvalidArn,
     InvalidDefinition,
     InvalidExecutionInput,
+    InvalidOutput,
     InvalidToken,
     MissingRequiredParameter,
+    ResourceNotFound,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
+    StateMachineTypeNotSupported,
+    StepFunctionsError,
+    TaskDoesNotExist,
+    TaskTimedOut,
+    TooManyTags,
     ValidationException,
 )
-from redstep.runtime.executor import Executor, TaskRunner
+from redstep.runtime.executor import Delivery, Executor, TaskAnswer, TaskRunner, UnsupportedTasks
+from redstep.runtime.single_state import (
+    TEST_SECONDS,
+    InspectionLevel,
+    Mock,
+    SingleStateRun,
+    prepare,
+    run_state_test,
+)
 from redstep.runtime.sqlite_store import SqliteExecutionStore
 from redstep.runtime.store import (
     ExecutionRecord,
@@ -46,10 +79,14 @@ from redstep.runtime.store import (
     StoreConflict,
 )
 from redstep.runtime.tokens import decode_token, encode_token
+from redstep.runtime.validation import validate_request
 
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 STOP_WAIT_SECONDS = 10.0
+#: How long SendTask* waits for the executor to take the answer before giving up.
+ANSWER_WAIT_SECONDS = 10.0
+#: The most tags a state machine may carry (AWS's quota).
+MAX_TAGS = 50
 
 Request = Mapping[str, Any]
 Response = dict[str, Any]
@@ -67,15 +104,19 @@ class Engine:
         region: Region | None = None,
         ownership: StateOwnership | None = None,
         max_history_events: int | None = MAX_HISTORY_EVENTS,
+        test_state_seconds: float = TEST_SECONDS,
     ) -> None:
-        """`max_history_events=None` lifts AWS's 25,000-event quota on one execution."""
+        """`max_history_events=None` lifts AWS's 25,000-event quota on one execution;
+        `test_state_seconds` bounds one TestState call (a Task still running then fails)."""
         self.store = store
         self.clock = clock or RealClock()
         self.region = region or Region()
         self._ownership = ownership
         self._machines = lru_cache(maxsize=256)(self._parse_revision)
         self._max_history_events = max_history_events
-        self.executor = Executor(store, self.clock, self._interpreter_for, tasks)
+        self._tasks = tasks or UnsupportedTasks()
+        self._test_state_seconds = test_state_seconds
+        self.executor = Executor(store, self.clock, self._interpreter_for, self._tasks)
         self._operations: dict[str, Callable[[Request], Response]] = {
             "CreateStateMachine": self.create_state_machine,
             "UpdateStateMachine": self.update_state_machine,
@@ -89,6 +130,15 @@ class Engine:
             "ListExecutions": self.list_executions,
             "GetExecutionHistory": self.get_execution_history,
             "StopExecution": self.stop_execution,
+            "StartSyncExecution": self.start_sync_execution,
+            "RedriveExecution": self.redrive_execution,
+            "SendTaskSuccess": self.send_task_success,
+            "SendTaskFailure": self.send_task_failure,
+            "SendTaskHeartbeat": self.send_task_heartbeat,
+            "TagResource": self.tag_resource,
+            "UntagResource": self.untag_resource,
+            "ListTagsForResource": self.list_tags_for_resource,
+            "TestState": self.test_state,
         }
         self.executor.start()
 
@@ -141,10 +191,11 @@ class Engine:
     # -- state machines ----------------------------------------------------------------------
 
     def create_state_machine(self, request: Request) -> Response:
-        name = check_name(_required(request, "name"))
-        definition = _required(request, "definition")
-        role_arn = _required(request, "roleArn")
-        machine_type = request.get("type", "STANDARD")
+        validate_request("CreateStateMachine", request)
+        name = check_name(request["name"])
+        definition = request["definition"]
+        role_arn = request["roleArn"]
+        machine_type = request.get("type") or "STANDARD"
         if machine_type != "STANDARD":
             raise ValidationException(
                 f"Value '{machine_type}' at 'type' failed to satisfy constraint: redstep runs "
@@ -152,6 +203,9 @@ class Engine:
             )
         _parse(definition)
         arn = self.region.state_machine_arn(name)
+        tags = _tags(request.get("tags") or ())
+        if len(tags) > MAX_TAGS:
+            raise _too_many_tags(arn)
         existing = self.store.get_state_machine(arn)
         if existing is not None:
             return _same_state_machine(existing, definition, machine_type)
@@ -165,7 +219,7 @@ class Engine:
             creation_date=now,
             revision_id=uuid.uuid4().hex,
             description=str(request.get("description", "")),
-            tags={tag["key"]: tag["value"] for tag in request.get("tags", ())},
+            tags=tags,
         )
         try:
             self.store.put_state_machine(record)
@@ -176,7 +230,8 @@ class Engine:
         return {"stateMachineArn": arn, "creationDate": now}
 
     def update_state_machine(self, request: Request) -> Response:
-        current = self._state_machine(_required(request, "stateMachineArn"))
+        validate_request("UpdateStateMachine", request)
+        current = self._state_machine(request["stateMachineArn"])
         definition = request.get("definition", current.definition)
         if "definition" not in request and "roleArn" not in request:
             raise MissingRequiredParameter(
@@ -201,10 +256,12 @@ class Engine:
         return {"updateDate": now, "revisionId": record.revision_id}
 
     def describe_state_machine(self, request: Request) -> Response:
-        return _describe_machine(self._state_machine(_required(request, "stateMachineArn")))
+        validate_request("DescribeStateMachine", request)
+        return _describe_machine(self._state_machine(request["stateMachineArn"]))
 
     def describe_state_machine_for_execution(self, request: Request) -> Response:
-        execution = self._execution(_required(request, "executionArn"))
+        validate_request("DescribeStateMachineForExecution", request)
+        execution = self._execution(request["executionArn"])
         record = self.store.get_revision(execution.state_machine_arn, execution.revision_id)
         if record is None:
             raise StateMachineDoesNotExist(
@@ -222,6 +279,7 @@ class Engine:
         }
 
     def list_state_machines(self, request: Request) -> Response:
+        validate_request("ListStateMachines", request)
         machines = self.store.list_state_machines()
         offset, size = _page(request, "list_state_machines")
         page = machines[offset : offset + size]
@@ -241,14 +299,16 @@ class Engine:
         return response
 
     def delete_state_machine(self, request: Request) -> Response:
-        arn = _required(request, "stateMachineArn")
+        validate_request("DeleteStateMachine", request)
+        arn = request["stateMachineArn"]
         state_machine_name(arn)
         self.store.delete_state_machine(arn)
         return {}
 
     def validate_state_machine_definition(self, request: Request) -> Response:
-        validation = validate_definition(_required(request, "definition"))
-        max_results = int(request.get("maxResults", 100) or 100)
+        validate_request("ValidateStateMachineDefinition", request)
+        validation = validate_definition(request["definition"])
+        max_results = request.get("maxResults") or 100
         diagnostics = [d.to_wire() for d in validation.diagnostics]
         return {
             "result": "OK" if validation.is_ok else "FAIL",
@@ -259,7 +319,8 @@ class Engine:
     # -- executions --------------------------------------------------------------------------
 
     def start_execution(self, request: Request) -> Response:
-        machine = self._state_machine(_required(request, "stateMachineArn"))
+        validate_request("StartExecution", request)
+        machine = self._state_machine(request["stateMachineArn"])
         name = check_name(request.get("name") or str(uuid.uuid4()))
         text = request.get("input")
         text = "{}" if text is None else text
@@ -288,46 +349,48 @@ class Engine:
         return {"executionArn": arn, "startDate": now}
 
     def describe_execution(self, request: Request) -> Response:
-        record = self._execution(_required(request, "executionArn"))
+        validate_request("DescribeExecution", request)
+        record = self._execution(request["executionArn"])
+        with_data = request.get("includedData", "ALL_DATA") != "METADATA_ONLY"
         response: Response = {
             "executionArn": record.arn,
             "stateMachineArn": record.state_machine_arn,
             "name": record.name,
             "status": record.status.value,
             "startDate": record.start_date,
-            "input": record.input,
-            "inputDetails": {"included": True},
+            "inputDetails": {"included": with_data},
             "redriveCount": 0,
+            # Nothing is redrivable here: RedriveExecution answers ExecutionNotRedrivable for
+            # every execution, and AWS defines NOT_REDRIVABLE as exactly that.
             "redriveStatus": "NOT_REDRIVABLE",
+            "redriveStatusReason": _not_redrivable_reason(record),
         }
+        if with_data:
+            response["input"] = record.input
         if record.stop_date is not None:
             response["stopDate"] = record.stop_date
         if record.status is ExecutionStatus.SUCCEEDED:
-            response["output"] = record.output
-            response["outputDetails"] = {"included": True}
+            if with_data:
+                response["output"] = record.output
+            response["outputDetails"] = {"included": with_data}
         if record.error is not None:
             response["error"] = record.error
         if record.cause is not None:
             response["cause"] = record.cause
-        if record.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.RUNNING):
-            response["redriveStatusReason"] = (
-                f"Execution is {record.status.value} and cannot be redriven"
-            )
-        else:
-            response["redriveStatus"] = "REDRIVABLE"
         return response
 
     def list_executions(self, request: Request) -> Response:
+        validate_request("ListExecutions", request)
+        map_run = request.get("mapRunArn")
+        if map_run is not None and request.get("stateMachineArn") is None:
+            # redstep runs no distributed Map, so no Map Run exists (modelled message).
+            raise ResourceNotFound(f"Resource not found: '{map_run}'", map_run)
         arn = _required(request, "stateMachineArn")
         self._state_machine(arn)
         status = request.get("statusFilter")
-        if status is not None and status not in tuple(ExecutionStatus):
-            raise ValidationException(
-                f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
-                "satisfy constraint: Member must satisfy enum value set: "
-                "[SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
-            )
-        size = _page_size(request)
+        if request.get("redriveFilter") == "REDRIVEN":
+            return {"executions": []}  # no execution here was ever redriven
+        size = request.get("maxResults") or DEFAULT_PAGE_SIZE
         page = self.store.list_executions(
             arn, ExecutionStatus(status) if status else None, size, request.get("nextToken")
         )
@@ -349,9 +412,10 @@ class Engine:
         return response
 
     def get_execution_history(self, request: Request) -> Response:
-        arn = _required(request, "executionArn")
+        validate_request("GetExecutionHistory", request)
+        arn = request["executionArn"]
         self._execution(arn)
-        size = _page_size(request)
+        size = request.get("maxResults") or DEFAULT_PAGE_SIZE
         reverse = bool(request.get("reverseOrder", False))
         token = request.get("nextToken")
         scope = f"history:{arn}:{reverse}"
@@ -365,13 +429,149 @@ class Engine:
         return response
 
     def stop_execution(self, request: Request) -> Response:
-        arn = _required(request, "executionArn")
+        validate_request("StopExecution", request)
+        arn = request["executionArn"]
         record = self._execution(arn)
         if record.status is ExecutionStatus.RUNNING:
             self.executor.signal(arn, Stop(request.get("error"), request.get("cause")))
             self.executor.wait(arn, STOP_WAIT_SECONDS)
             record = self._execution(arn)
         return {"stopDate": record.stop_date or self.clock.now()}
+
+    def start_sync_execution(self, request: Request) -> Response:
+        """Only EXPRESS state machines run synchronously, and redstep's are all STANDARD: the
+        answer is AWS's for a STANDARD machine, after the ARN and existence checks (wording
+        modelled)."""
+        validate_request("StartSyncExecution", request)
+        machine = self._state_machine(request["stateMachineArn"])
+        if machine.type == "STANDARD":
+            raise StateMachineTypeNotSupported(
+                "This operation is not supported by this type of state machine"
+            )
+        raise StateMachineTypeNotSupported(f"redstep does not run {machine.type} state machines")
+
+    def redrive_execution(self, request: Request) -> Response:
+        """redstep does not redrive yet: every execution is answered ExecutionNotRedrivable, with
+        AWS's documented reason for a RUNNING or SUCCEEDED one and redstep's own for the rest."""
+        validate_request("RedriveExecution", request)
+        record = self._execution(request["executionArn"])
+        raise ExecutionNotRedrivable(_not_redrivable_reason(record))
+
+    # -- callbacks -----------------------------------------------------------------------------
+
+    def send_task_success(self, request: Request) -> Response:
+        """The task of `taskToken` succeeded with `output` (JSON text). InvalidOutput's wording
+        is modelled."""
+        validate_request("SendTaskSuccess", request)
+        execution_arn, task_id = _task_of(request["taskToken"])
+        text = request["output"]
+        try:
+            output = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        except ValueError as error:
+            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            raise InvalidOutput(f"Invalid Output: '{message}'") from None
+        self._answer_task(execution_arn, TaskSucceeded(task_id, output))
+        return {}
+
+    def send_task_failure(self, request: Request) -> Response:
+        """The task of `taskToken` failed with `error` and `cause` (either may be absent)."""
+        validate_request("SendTaskFailure", request)
+        execution_arn, task_id = _task_of(request["taskToken"])
+        failed = TaskFailed(task_id, request.get("error"), request.get("cause"))
+        self._answer_task(execution_arn, failed)
+        return {}
+
+    def send_task_heartbeat(self, request: Request) -> Response:
+        """The task of `taskToken` is alive: its HeartbeatSeconds starts over."""
+        validate_request("SendTaskHeartbeat", request)
+        execution_arn, task_id = _task_of(request["taskToken"])
+        self._answer_task(execution_arn, TaskHeartbeat(task_id))
+        return {}
+
+    def _answer_task(self, execution_arn: str, answer: TaskAnswer) -> None:
+        try:
+            delivery = self.executor.answer_task(execution_arn, answer, ANSWER_WAIT_SECONDS)
+        except TimeoutError:
+            raise StepFunctionsError(
+                f"The executor did not take the answer within {ANSWER_WAIT_SECONDS:g} seconds"
+            ) from None
+        match delivery:
+            case Delivery.DELIVERED:
+                return
+            case Delivery.TASK_CLOSED:
+                raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
+            case Delivery.NO_TASK:  # wording modelled on TaskTimedOut's
+                raise TaskDoesNotExist("Task Does Not Exist: 'Provided task does not exist'")
+
+    # -- tags ------------------------------------------------------------------------------------
+
+    def tag_resource(self, request: Request) -> Response:
+        """Add or replace tags of a state machine; no new revision is made. TooManyTags'
+        wording is modelled."""
+        validate_request("TagResource", request)
+        arn = self._tagged(request["resourceArn"])
+        try:
+            self.store.update_tags(arn, _tags(request["tags"]), (), MAX_TAGS)
+        except KeyError:
+            raise _resource_not_found(arn) from None
+        except StoreConflict:
+            raise _too_many_tags(arn) from None
+        return {}
+
+    def untag_resource(self, request: Request) -> Response:
+        """Drop tags of a state machine by key (keys it does not carry are no error)."""
+        validate_request("UntagResource", request)
+        arn = self._tagged(request["resourceArn"])
+        try:
+            self.store.update_tags(arn, {}, set(request["tagKeys"]))
+        except KeyError:
+            raise _resource_not_found(arn) from None
+        return {}
+
+    def list_tags_for_resource(self, request: Request) -> Response:
+        """Every tag of a state machine, in one answer (AWS's quota keeps it short)."""
+        validate_request("ListTagsForResource", request)
+        arn = self._tagged(request["resourceArn"])
+        record = self.store.get_state_machine(arn)
+        if record is None:
+            raise _resource_not_found(arn)
+        return {"tags": [{"key": key, "value": value} for key, value in record.tags.items()]}
+
+    def _tagged(self, arn: str) -> str:
+        """A resource ARN that may carry tags here: a state machine's. Any other Step Functions
+        ARN names nothing redstep has (ResourceNotFound); anything else is no ARN (InvalidArn)."""
+        try:
+            state_machine_name(arn)
+        except InvalidArn:
+            if is_states_arn(arn):
+                raise _resource_not_found(arn) from None
+            raise
+        return arn
+
+    # -- TestState -------------------------------------------------------------------------------
+
+    def test_state(self, request: Request) -> Response:
+        """Run one state on one input (see `redstep.runtime.single_state`)."""
+        validate_request("TestState", request)
+        for member in ("context", "stateConfiguration", "variables"):
+            if request.get(member) is not None:
+                raise ValidationException(f"redstep's TestState does not take '{member}' yet")
+        under_test = prepare(request["definition"], request.get("stateName"))
+        text = request.get("input")
+        text = "{}" if text is None else text
+        _check_input(text)
+        mock = request.get("mock")
+        run = SingleStateRun(
+            input=text,
+            level=InspectionLevel(request.get("inspectionLevel") or InspectionLevel.INFO),
+            role_arn=request.get("roleArn") or "",
+            region=self.region,
+            clock=self.clock,
+            tasks=self._tasks,
+            mock=None if mock is None else Mock.from_wire(mock),
+            timeout=self._test_state_seconds,
+        )
+        return run_state_test(under_test, run)
 
     def wait(self, execution_arn: str, timeout: float | None = None) -> Response:
         """Block until an execution ends (or `timeout` passes); describe it."""
@@ -461,6 +661,7 @@ def _describe_machine(record: StateMachineRecord) -> Response:
 
 
 def _required(request: Request, member: str) -> Any:
+    """A member the model leaves optional that this operation needs all the same."""
     value = request.get(member)
     if value is None:
         raise ValidationException(
@@ -468,6 +669,38 @@ def _required(request: Request, member: str) -> Any:
             "constraint: Member must not be null"
         )
     return value
+
+
+def _not_redrivable_reason(record: ExecutionRecord) -> str:
+    if record.status in (ExecutionStatus.RUNNING, ExecutionStatus.SUCCEEDED):
+        return f"Execution is {record.status.value} and cannot be redriven"  # AWS's, documented
+    return (
+        f"Execution is {record.status.value}; redstep does not redrive executions yet "
+        "(start a new execution instead)"
+    )
+
+
+def _task_of(token: str) -> tuple[str, int]:
+    """(execution ARN, task id) of a task token; InvalidToken, worded as AWS's, when the token
+    is not one this engine issued."""
+    parts = task_token_parts(token)
+    if parts is None:
+        raise InvalidToken("Invalid Token: 'Invalid token'")
+    return parts
+
+
+def _tags(items: Any) -> dict[str, str]:
+    return {tag["key"]: tag.get("value") or "" for tag in items}
+
+
+def _resource_not_found(arn: str) -> ResourceNotFound:
+    return ResourceNotFound(f"Resource not found: '{arn}'", arn)
+
+
+def _too_many_tags(arn: str) -> TooManyTags:
+    return TooManyTags(
+        f"Too many tags: a state machine may carry at most {MAX_TAGS} tags ('{arn}')", arn
+    )
 
 
 def _check_input(text: Any) -> None:
@@ -502,22 +735,12 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"Non-standard token '{constant}'")
 
 
-def _page_size(request: Request) -> int:
-    size = request.get("maxResults") or DEFAULT_PAGE_SIZE
-    if not isinstance(size, int) or not 0 <= size <= MAX_PAGE_SIZE:
-        raise ValidationException(
-            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy "
-            f"constraint: Member must have value less than or equal to {MAX_PAGE_SIZE}"
-        )
-    return size
-
-
 def _page(request: Request, scope: str) -> tuple[int, int]:
     token = request.get("nextToken")
     offset = decode_token(token, scope, 1)[0] if token else 0
     if not isinstance(offset, int):
         raise InvalidToken(f"Invalid Token: '{token}'")
-    return offset, _page_size(request)
+    return offset, request.get("maxResults") or DEFAULT_PAGE_SIZE
 
 
 def _without_data(event: dict[str, Any]) -> dict[str, Any]:

@@ -9,12 +9,14 @@ that had not answered.
 
 Signals from other threads (StopExecution, a task's result) are written to the store first and
 then handed to the loop, so a crash between the two loses nothing: the restarted executor finds
-them unprocessed in the journal.
+them unprocessed in the journal. A task's answer from outside (SendTaskSuccess and its kin) is
+first checked, on the loop, against the tasks the live interpreter still waits on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import heapq
@@ -25,6 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from redstep.asl.errors import StatesError
@@ -42,6 +45,7 @@ from redstep.engine.signals import (
     Signal,
     Start,
     TaskFailed,
+    TaskHeartbeat,
     TaskSucceeded,
     TimerFired,
     signal_from_record,
@@ -54,6 +58,18 @@ logger = logging.getLogger(__name__)
 
 #: How long after a failed commit the executor tries the execution again from the store.
 RETRY_COMMIT_SECONDS = 1.0
+
+
+#: A task's answer from outside (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
+TaskAnswer = TaskSucceeded | TaskFailed | TaskHeartbeat
+
+
+class Delivery(StrEnum):
+    """What became of a task's answer from outside."""
+
+    DELIVERED = "DELIVERED"  # the task was open: the answer is journaled and consumed
+    TASK_CLOSED = "TASK_CLOSED"  # answered already, timed out, or its execution has ended
+    NO_TASK = "NO_TASK"  # the execution never scheduled a task with that id, or is unknown
 
 
 class ReplayMismatch(RuntimeError):
@@ -168,9 +184,11 @@ class Executor:
 
     async def _stop_ringing(self) -> None:
         if self._ringer is not None:
+            # Python 3.11's wait_for swallows a cancellation that arrives as the event it waits
+            # on is set; the ringer then finds `_closed` set at the top of its loop and returns.
             self._ringer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ringer
+            self._poke()
+            await asyncio.wait({self._ringer})
         self._loop.stop()
 
     def _call(self, action: Callable[..., None], *args: object) -> None:
@@ -206,6 +224,32 @@ class Executor:
         fields = json.loads(to_json(fields))
         seq = self.store.add_signal(execution_arn, kind, fields, self.clock.now())
         self._call(self._deliver, execution_arn, seq, signal_from_record(kind, fields))
+
+    def answer_task(
+        self, execution_arn: str, answer: TaskAnswer, timeout: float | None = None
+    ) -> Delivery:
+        """Deliver a task's answer from outside, if the task is still open; say what became of it.
+
+        The check and the delivery run as one step on the loop, which owns every live
+        interpreter, so two answers to one task cannot both find it open. The answer is journaled
+        before it is consumed, like every signal from outside; when this returns DELIVERED it has
+        been consumed (what the execution did next is committed). TimeoutError when the loop does
+        not get to it within `timeout` seconds.
+        """
+        if threading.current_thread() is self._thread:
+            # A runner answering while it is being started, inside an activation: the answer is
+            # consumed once that activation is done, never in the middle of it.
+            return self._answer(execution_arn, answer, at_once=False)
+        done: concurrent.futures.Future[Delivery] = concurrent.futures.Future()
+
+        def answer_on_loop() -> None:
+            try:
+                done.set_result(self._answer(execution_arn, answer, at_once=True))
+            except Exception as error:  # the caller raises it; the loop carries on
+                done.set_exception(error)
+
+        self._call(answer_on_loop)
+        return done.result(timeout)
 
     def wait(self, execution_arn: str, timeout: float | None = None) -> bool:
         """Block until the execution has ended; whether it did within `timeout` seconds."""
@@ -264,6 +308,28 @@ class Executor:
                 self._start_task(execution_arn, command)
         if interpreter.has_more:
             self._call(self._run_internal, execution_arn, Continue())
+
+    def _answer(self, execution_arn: str, answer: TaskAnswer, *, at_once: bool) -> Delivery:
+        live = self._live.get(execution_arn)
+        if live is None:
+            self._resume(execution_arn)  # RUNNING but not yet resumed (just after a restart)
+            live = self._live.get(execution_arn)
+        if live is None:
+            record = self.store.get_execution(execution_arn)
+            return Delivery.NO_TASK if record is None else Delivery.TASK_CLOSED
+        interpreter = live.interpreter
+        if not any(task.task_id == answer.task_id for task in interpreter.pending_tasks):
+            closed = interpreter.has_scheduled(answer.task_id)
+            return Delivery.TASK_CLOSED if closed else Delivery.NO_TASK
+        kind, fields = signal_to_record(answer)
+        fields = json.loads(to_json(fields))
+        seq = self.store.add_signal(execution_arn, kind, fields, self.clock.now())
+        signal = signal_from_record(kind, fields)
+        if at_once:
+            self._deliver(execution_arn, seq, signal)
+        else:
+            self._call(self._deliver, execution_arn, seq, signal)
+        return Delivery.DELIVERED
 
     def _deliver(self, execution_arn: str, seq: int, signal: Signal) -> None:
         live = self._live.get(execution_arn)
@@ -378,7 +444,7 @@ class Executor:
 
     async def _ring_alarms(self) -> None:
         assert self._alarms_changed is not None
-        while True:
+        while not self._closed:
             while (
                 self._alarms
                 and (self._alarms[0].execution_arn, self._alarms[0].timer_id) not in self._armed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from redstep.runtime.store import (
     StateMachineRecord,
     StoreConflict,
     TimerRecord,
+    changed_tags,
 )
 from redstep.runtime.tokens import decode_token, encode_token
 
@@ -101,6 +102,21 @@ class MemoryExecutionStore:
     def delete_state_machine(self, arn: str) -> None:
         with self._lock:
             self._machines.pop(arn, None)  # revisions stay: see SqliteExecutionStore
+
+    def update_tags(
+        self,
+        arn: str,
+        add: Mapping[str, str],
+        remove: Collection[str],
+        limit: int | None = None,
+    ) -> dict[str, str]:
+        with self._lock:
+            record = self._machines.get(arn)
+            if record is None:
+                raise KeyError(arn)
+            tags = changed_tags(record.tags, add, remove, limit, arn)
+            self._machines[arn] = replace(record, tags=tags)
+        return dict(tags)
 
     # -- executions ------------------------------------------------------------------------------
     def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:

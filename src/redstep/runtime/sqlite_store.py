@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from redstep.runtime.store import (
     StateMachineRecord,
     StoreConflict,
     TimerRecord,
+    changed_tags,
 )
 from redstep.runtime.tokens import decode_token, encode_token
 
@@ -259,6 +260,22 @@ class SqliteExecutionStore:
         only once its executions are done)."""
         with self._transaction() as db:
             db.execute("DELETE FROM state_machines WHERE arn = ?", (arn,))
+
+    def update_tags(
+        self,
+        arn: str,
+        add: Mapping[str, str],
+        remove: Collection[str],
+        limit: int | None = None,
+    ) -> dict[str, str]:
+        """Change the current tags only: the revision rows keep theirs (see ExecutionStore)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT tags FROM state_machines WHERE arn = ?", (arn,)).fetchone()
+            if row is None:
+                raise KeyError(arn)
+            tags = changed_tags(_decode(row[0]), add, remove, limit, arn)
+            db.execute("UPDATE state_machines SET tags = ? WHERE arn = ?", (to_json(tags), arn))
+        return tags
 
     # -- executions ------------------------------------------------------------------------------
     def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:

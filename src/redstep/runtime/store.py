@@ -9,7 +9,7 @@ transaction: after a crash, an execution is exactly its committed journal.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,7 +19,8 @@ from redstep.engine.commands import ExecutionStatus
 
 class StoreConflict(Exception):
     """A write that would break the store's invariants: a state machine or execution ARN that
-    exists already, or a commit of a signal that is not pending (two activations racing)."""
+    exists already, a commit of a signal that is not pending (two activations racing), or more
+    tags than the caller's limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,20 @@ class ExecutionStore(Protocol):
     def delete_state_machine(self, arn: str) -> None:
         """Forget the state machine but keep its revisions for the executions that ran it."""
 
+    def update_tags(
+        self,
+        arn: str,
+        add: Mapping[str, str],
+        remove: Collection[str],
+        limit: int | None = None,
+    ) -> dict[str, str]:
+        """Set the tags in `add` and drop the keys in `remove`, in one transaction, and return
+        the state machine's tags as they now stand.
+
+        Tags belong to the state machine, not to a revision: no revision is made, and those
+        already recorded keep the tags they had. KeyError when the ARN is unknown; StoreConflict,
+        with nothing written, when the tags would number more than `limit`."""
+
     # -- executions ------------------------------------------------------------------------
     def put_execution(self, record: ExecutionRecord, start: SignalRecord) -> None:
         """Insert a RUNNING execution and its first, unprocessed signal (StoreConflict on ARN).
@@ -172,3 +187,18 @@ class ExecutionStore(Protocol):
     def timers(self, execution_arn: str) -> list[TimerRecord]: ...
 
     def close(self) -> None: ...
+
+
+def changed_tags(
+    tags: Mapping[str, str],
+    add: Mapping[str, str],
+    remove: Collection[str],
+    limit: int | None,
+    arn: str,
+) -> dict[str, str]:
+    """`tags` with `add` set and `remove` dropped; StoreConflict past `limit` (for the stores)."""
+    changed = {key: value for key, value in tags.items() if key not in remove}
+    changed.update(add)
+    if limit is not None and len(changed) > limit:
+        raise StoreConflict(f"state machine {arn} would have {len(changed)} tags")
+    return changed
