@@ -109,3 +109,109 @@ def test_one_process_owns_the_state_at_a_time(tmp_path: Path) -> None:
         check=False,
     )
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def write_definition(folder: Path, text: str = '{"StartAt": "${Start}", "States": {}}') -> None:
+    (folder / "flow.asl.json").write_text(text, encoding="utf-8")
+
+
+def test_state_machines_read_their_definition_with_substitutions(tmp_path: Path) -> None:
+    write_definition(tmp_path, '{"Comment": "${Bucket} ${Retries} ${Strict}", "x": "$.path"}')
+    write_config(
+        tmp_path,
+        """
+        [state_machines.flow]
+        definition = "flow.asl.json"
+        substitutions = { Bucket = "sales-data", Retries = 3, Strict = true }
+        """,
+    )
+    machine = load_project(tmp_path).state_machines["flow"]
+    assert machine.definition == '{"Comment": "sales-data 3 true", "x": "$.path"}'
+    assert machine.source == (tmp_path / "flow.asl.json").resolve()
+    assert machine.role_arn.startswith("arn:aws:iam::123456789012:role/")
+
+
+def test_triggers_take_a_schedule_or_a_bucket(tmp_path: Path) -> None:
+    write_definition(tmp_path, "{}")
+    write_config(
+        tmp_path,
+        """
+        [buckets.landing]
+        path = "landing"
+        [state_machines.flow]
+        definition = "flow.asl.json"
+        [triggers.nightly]
+        state_machine = "flow"
+        schedule = "cron(0 2 * * ? *)"
+        input = { run_date = 2024-01-01, tries = 2 }
+        catch_up = true
+        [triggers.upload]
+        state_machine = "flow"
+        bucket = "landing"
+        prefix = "incoming/"
+        [triggers.text]
+        state_machine = "flow"
+        schedule = "rate(1 hour)"
+        input = '{"a": [1, 2]}'
+        """,
+    )
+    triggers = load_project(tmp_path).triggers
+    assert triggers["nightly"].input == '{"run_date": "2024-01-01", "tries": 2}'
+    assert (triggers["nightly"].schedule, triggers["nightly"].catch_up) == (
+        "cron(0 2 * * ? *)",
+        True,
+    )
+    assert (triggers["upload"].bucket, triggers["upload"].prefix) == ("landing", "incoming/")
+    assert triggers["upload"].input is None, "without input, the event is the input"
+    assert triggers["text"].input == '{"a": [1, 2]}'
+
+
+FLOW = '[state_machines.flow]\ndefinition = "flow.asl.json"\n'
+TRIGGER = FLOW + "substitutions = { Start = 'A' }\n[triggers.t]\n"
+HOURLY = "state_machine = 'flow'\nschedule = 'rate(1 hour)'\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[state_machines.flow]\ndefinition = "absent.json"\n',
+            r"state_machines\.flow\.definition: cannot read",
+        ),
+        (
+            "[state_machines.flow]\ndefinition = 3\n",
+            r"state_machines\.flow\.definition must be the path",
+        ),
+        (FLOW, r"state_machines\.flow\.substitutions: nothing given for \$\{Start\}"),
+        (FLOW + "substitutions = { Start = [1] }\n", r"substitutions must map names to strings"),
+        (FLOW + "role = 'x'\n", r"unknown key 'state_machines\.flow\.role'"),
+        (
+            TRIGGER + "state_machine = 'other'\nschedule = 'rate(1 hour)'\n",
+            r"triggers\.t\.state_machine must name a \[state_machines\.<name>\] table "
+            r"\(declared: flow\)",
+        ),
+        (
+            TRIGGER + "state_machine = 'flow'\n",
+            r"triggers\.t needs either `schedule` or `bucket`, not both",
+        ),
+        (
+            TRIGGER + "state_machine = 'flow'\nbucket = 'nowhere'\n",
+            r"triggers\.t\.bucket must name a \[buckets\.<name>\] table",
+        ),
+        (
+            TRIGGER + HOURLY + "input = '{oops'\n",
+            r"triggers\.t\.input is not JSON",
+        ),
+        (
+            TRIGGER + HOURLY + "prefix = 'x/'\n",
+            r"triggers\.t\.prefix belongs to bucket triggers",
+        ),
+    ],
+)
+def test_bad_state_machines_and_triggers_name_the_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    write_definition(tmp_path)
+    write_config(tmp_path, text)
+    with pytest.raises(ProjectError, match=expected):
+        load_project(tmp_path)

@@ -11,13 +11,30 @@ The file this module reads:
     [buckets.sales-data]              # s3://sales-data/... -> a local folder
     path = "data/sales"
 
+    [state_machines.sales_data_pipeline]       # created (or updated) when redstep starts
+    definition = "workflows/sales_data_pipeline.asl.json"
+    substitutions = { Bucket = "sales-data" }  # ${Bucket} in the definition, as CloudFormation's
+                                               # DefinitionSubstitutions
+    [triggers.nightly]                # starts an execution on a schedule (EventBridge syntax, UTC)
+    state_machine = "sales_data_pipeline"
+    input = { run_date = "2024-01-01" }        # a table, or a JSON text
+    schedule = "cron(0 2 * * ? *)"
+    catch_up = false                  # fire the times missed while redstep was down
+
+    [triggers.on-upload]              # ... or once per object written under a prefix of a bucket
+    state_machine = "sales_data_pipeline"
+    bucket = "sales-data"
+    prefix = "incoming/"
+
 Every problem is reported with the file and the key it concerns.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +42,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from redstep.schedules import ScheduleError, parse_schedule
 from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError, check_url
 
 CONFIG_FILE = "redstep.toml"
@@ -33,6 +51,10 @@ OWNER_FILE = "owner.lock"
 DEFAULT_WAREHOUSE_URL = f"duckdb:///{STATE_DIR}/warehouse.duckdb"
 DEFAULT_WAREHOUSE = "default"
 """The name under which the `[warehouse]` table's warehouse is known."""
+DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/redstep"
+"""The role a project's state machine carries when its table names none (nothing checks it)."""
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
 
 
 class ProjectError(ValueError):
@@ -41,6 +63,36 @@ class ProjectError(ValueError):
 
 class ProjectInUse(RuntimeError):
     """Another redstep process owns the project's state."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateMachineConfig:
+    """A `[state_machines.<name>]` table: a definition file, its placeholders filled in."""
+
+    name: str
+    definition: str
+    """The definition's text with every `${Name}` replaced from `substitutions`."""
+    source: Path
+    role_arn: str = DEFAULT_ROLE_ARN
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerConfig:
+    """A `[triggers.<name>]` table: what starts `state_machine`, and with which input.
+
+    Exactly one of `schedule` (EventBridge's `cron(…)` / `rate(…)`, in UTC) and `bucket` is set;
+    a bucket trigger fires for each object written under `prefix`.
+    """
+
+    name: str
+    state_machine: str
+    input: str | None
+    """The execution input as JSON text; None to pass the event that fired, as EventBridge does
+    for a target without a constant input."""
+    schedule: str | None = None
+    bucket: str | None = None
+    prefix: str = ""
+    catch_up: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +106,10 @@ class Project:
     """Warehouse name -> URL; `default` is always present."""
     buckets: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
     """Bucket name -> absolute local folder."""
+    state_machines: Mapping[str, StateMachineConfig] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    triggers: Mapping[str, TriggerConfig] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def state_dir(self) -> Path:
@@ -123,7 +179,8 @@ def load_project(root: Path | str = ".") -> Project:
 
 
 def _parse(document: Mapping[str, Any], folder: Path, path: Path) -> Project:
-    _reject_unknown(document, {"warehouse", "warehouses", "buckets"}, path, prefix="")
+    known = {"warehouse", "warehouses", "buckets", "state_machines", "triggers"}
+    _reject_unknown(document, known, path, prefix="")
     warehouses = {DEFAULT_WAREHOUSE: DEFAULT_WAREHOUSE_URL}
     if "warehouse" in document:
         warehouses[DEFAULT_WAREHOUSE] = _warehouse_url(document["warehouse"], path, "warehouse")
@@ -137,11 +194,121 @@ def _parse(document: Mapping[str, Any], folder: Path, path: Path) -> Project:
         if not isinstance(bucket_path, str) or not bucket_path:
             raise ProjectError(f"{path}: {key}.path must be a folder path (a string)")
         buckets[name] = (folder / bucket_path).resolve()
+    state_machines = {
+        name: _state_machine(name, table, folder, path)
+        for name, table in _tables(
+            document.get("state_machines", {}), path, "state_machines"
+        ).items()
+    }
+    triggers = {
+        name: _trigger(name, table, path, state_machines, buckets)
+        for name, table in _tables(document.get("triggers", {}), path, "triggers").items()
+    }
     return Project(
         root=folder,
         warehouses=MappingProxyType(warehouses),
         buckets=MappingProxyType(buckets),
+        state_machines=MappingProxyType(state_machines),
+        triggers=MappingProxyType(triggers),
     )
+
+
+def _state_machine(
+    name: str, table: Mapping[str, Any], folder: Path, path: Path
+) -> StateMachineConfig:
+    key = f"state_machines.{name}"
+    _reject_unknown(table, {"definition", "substitutions", "role_arn"}, path, prefix=key)
+    source = table.get("definition")
+    if not isinstance(source, str) or not source:
+        raise ProjectError(f"{path}: {key}.definition must be the path of a definition file")
+    source_path = (folder / source).resolve()
+    try:
+        text = source_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProjectError(
+            f"{path}: {key}.definition: cannot read {source_path}: {error}"
+        ) from None
+    substitutions = table.get("substitutions", {})
+    if not isinstance(substitutions, dict) or not all(
+        isinstance(v, str | int | float | bool) for v in substitutions.values()
+    ):
+        raise ProjectError(f"{path}: {key}.substitutions must map names to strings or numbers")
+    missing = sorted({m for m in _PLACEHOLDER.findall(text) if m not in substitutions})
+    if missing:
+        names = ", ".join(f"${{{m}}}" for m in missing)
+        raise ProjectError(f"{path}: {key}.substitutions: nothing given for {names} in {source}")
+
+    def substitute(match: re.Match[str]) -> str:
+        value = substitutions[match[1]]
+        return json.dumps(value) if isinstance(value, bool) else str(value)
+
+    role_arn = table.get("role_arn", DEFAULT_ROLE_ARN)
+    if not isinstance(role_arn, str):
+        raise ProjectError(f"{path}: {key}.role_arn must be a string")
+    return StateMachineConfig(name, _PLACEHOLDER.sub(substitute, text), source_path, role_arn)
+
+
+def _trigger(
+    name: str,
+    table: Mapping[str, Any],
+    path: Path,
+    state_machines: Mapping[str, StateMachineConfig],
+    buckets: Mapping[str, Path],
+) -> TriggerConfig:
+    key = f"triggers.{name}"
+    known = {"state_machine", "input", "schedule", "catch_up", "bucket", "prefix"}
+    _reject_unknown(table, known, path, prefix=key)
+    machine = table.get("state_machine")
+    if not isinstance(machine, str) or machine not in state_machines:
+        declared = ", ".join(sorted(state_machines)) or "none"
+        raise ProjectError(
+            f"{path}: {key}.state_machine must name a [state_machines.<name>] table "
+            f"(declared: {declared})"
+        )
+    schedule, bucket = table.get("schedule"), table.get("bucket")
+    if (schedule is None) == (bucket is None):
+        raise ProjectError(f"{path}: {key} needs either `schedule` or `bucket`, not both")
+    if schedule is not None:
+        if not isinstance(schedule, str):
+            raise ProjectError(f"{path}: {key}.schedule must be a string")
+        try:
+            parse_schedule(schedule)
+        except ScheduleError as error:
+            raise ProjectError(f"{path}: {key}.schedule: {error}") from None
+        if "prefix" in table:
+            raise ProjectError(f"{path}: {key}.prefix belongs to bucket triggers")
+    if bucket is not None:
+        if bucket not in buckets:
+            raise ProjectError(f"{path}: {key}.bucket must name a [buckets.<name>] table")
+        if "catch_up" in table:
+            raise ProjectError(f"{path}: {key}.catch_up belongs to schedule triggers")
+    prefix, catch_up = table.get("prefix", ""), table.get("catch_up", False)
+    if not isinstance(prefix, str):
+        raise ProjectError(f"{path}: {key}.prefix must be a string")
+    if not isinstance(catch_up, bool):
+        raise ProjectError(f"{path}: {key}.catch_up must be true or false")
+    return TriggerConfig(
+        name=name,
+        state_machine=machine,
+        input=_input_text(table["input"], path, key) if "input" in table else None,
+        schedule=schedule,
+        bucket=bucket,
+        prefix=prefix,
+        catch_up=catch_up,
+    )
+
+
+def _input_text(value: object, path: Path, key: str) -> str:
+    """A trigger's input: a TOML table, or a string of JSON."""
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError as error:
+            raise ProjectError(f"{path}: {key}.input is not JSON: {error}") from None
+        return value
+    raise ProjectError(f"{path}: {key}.input must be a table or a string of JSON")
 
 
 def _warehouse_url(table: object, path: Path, key: str) -> str:
