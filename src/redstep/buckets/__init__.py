@@ -1,0 +1,78 @@
+"""Buckets: `s3://bucket/key` over local folders named in redstep.toml.
+
+`Buckets` is the store (`store.py`); `ObjectInfo`, `ObjectListing` and `BucketInfo` are what it
+answers (`objects.py`); multipart uploads are staged apart from the buckets and answered as
+`MultipartUpload`, `Part`, `PartListing` and `UploadListing` (`uploads.py`); its errors are S3's
+(`errors.py`, where the tree is drawn).
+"""
+
+from __future__ import annotations
+
+from redstep.buckets.errors import (
+    AccessDenied,
+    BucketError,
+    EntityTooSmall,
+    InternalError,
+    InvalidArgument,
+    InvalidKey,
+    InvalidPart,
+    InvalidPartOrder,
+    KeyConflict,
+    KeyTooLongError,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+)
+from redstep.buckets.objects import (
+    DEFAULT_CONTENT_TYPE,
+    BucketInfo,
+    ObjectInfo,
+    ObjectListing,
+    etag_of,
+    guess_content_type,
+)
+from redstep.buckets.store import Buckets, PutSubscriber, RangeChoice, SourceCondition
+from redstep.buckets.uploads import (
+    MAX_PART_NUMBER,
+    MIN_PART_SIZE,
+    CompletedPart,
+    MultipartUpload,
+    Part,
+    PartListing,
+    UploadListing,
+    multipart_etag,
+)
+
+__all__ = [
+    "DEFAULT_CONTENT_TYPE",
+    "MAX_PART_NUMBER",
+    "MIN_PART_SIZE",
+    "AccessDenied",
+    "BucketError",
+    "BucketInfo",
+    "Buckets",
+    "CompletedPart",
+    "EntityTooSmall",
+    "InternalError",
+    "InvalidArgument",
+    "InvalidKey",
+    "InvalidPart",
+    "InvalidPartOrder",
+    "KeyConflict",
+    "KeyTooLongError",
+    "MultipartUpload",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "ObjectInfo",
+    "ObjectListing",
+    "Part",
+    "PartListing",
+    "PutSubscriber",
+    "RangeChoice",
+    "SourceCondition",
+    "UploadListing",
+    "etag_of",
+    "guess_content_type",
+    "multipart_etag",
+]
