@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from redstep import __version__
+from redstep.cli.serve import serve_command
 from redstep.cli.sql import sql
+from redstep.cli.triggers import triggers
 
 
 @click.group()
@@ -14,4 +16,6 @@ def main() -> None:
     """Run Step Functions workflows and the Redshift Data API on one machine."""
 
 
+main.add_command(serve_command)
 main.add_command(sql)
+main.add_command(triggers)

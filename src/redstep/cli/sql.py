@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from redstep.cli.options import project_option
 from redstep.cli.render import OutputFormat, Rows, render
 from redstep.dataapi import DataApiError, DataApiService
 from redstep.dataapi.service import DEFAULT_DATABASE
@@ -33,14 +34,7 @@ class SqlFailed(Exception):
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Read the SQL from a file instead of the argument.",
 )
-@click.option(
-    "--project",
-    "project_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="The project folder (redstep.toml); a folder without one uses every default.",
-)
+@project_option
 @click.option(
     "--warehouse",
     default=None,

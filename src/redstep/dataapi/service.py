@@ -65,7 +65,7 @@ from redstep.dataapi.statements import (
 from redstep.dataapi.store import StatementFilter, StatementStore
 from redstep.dataapi.validation import check_exclusive_target, validate_request
 from redstep.dataapi.workers import DEFAULT_POOL_SIZE, Job, SessionWorker, Warehouses, WorkerPool
-from redstep.project import Project
+from redstep.project import Project, StateOwnership
 from redstep.warehouse.base import Connection, Warehouse, WarehouseError
 from redstep.warehouse.registry import WarehouseOptions, open_warehouse
 
@@ -106,17 +106,24 @@ class DataApiService:
         max_active_statements: int = MAX_ACTIVE_STATEMENTS,
         page_bytes: int = PAGE_BYTES,
         warehouse_opener: Callable[[str, WarehouseOptions], Warehouse] = open_warehouse,
+        ownership: StateOwnership | None = None,
     ) -> None:
         """Take the project's state (ProjectInUse when another service holds it), mark the
-        statements an earlier process left active as interrupted, and start the workers."""
-        self._ownership = project.own_state()
+        statements an earlier process left active as interrupted, and start the workers.
+
+        A caller that already owns the state (running other services over the same project)
+        passes its `ownership`; it stays the caller's to release.
+        """
+        self._owned = ownership is None
+        self._ownership = project.own_state() if ownership is None else ownership
         try:
             self.store = StatementStore(project.state_dir)
             # Owning the state, no other process runs these: they were left by one that died.
             for record in self.store.active():
                 self.store.save(interrupted(record, now()))
         except BaseException:
-            self._ownership.release()
+            if self._owned:
+                self._ownership.release()
             raise
         self.project = project
         self.now = now
@@ -180,7 +187,8 @@ class DataApiService:
         self.sessions.close(self.now())
         self.warehouses.close()
         self.store.close()
-        self._ownership.release()
+        if self._owned:
+            self._ownership.release()
 
     def __enter__(self) -> DataApiService:
         return self

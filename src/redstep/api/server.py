@@ -1,0 +1,105 @@
+"""Running the app: uvicorn on the address asked for, over a project's open services.
+
+The server binds 127.0.0.1 unless told otherwise; any other address is reachable by others, so it
+requires credentials and then checks every request's signature. SIGTERM and SIGINT stop it
+cleanly: uvicorn finishes the calls in flight, then the services close, leaving running
+executions RUNNING in the store to resume at the next start.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import uvicorn
+
+from redstep.api.app import build_app
+from redstep.api.sigv4 import Credentials
+from redstep.services import Services
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8642
+
+
+class ServeError(ValueError):
+    """The server cannot start as asked."""
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGINT arrived: stop serving and return."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(host: str, credentials: Credentials | None) -> None:
+    """Refuse to serve an address others can reach without credentials to check requests."""
+    if credentials is None and not is_loopback(host):
+        raise ServeError(
+            f"binding {host} makes redstep reachable from other machines: give credentials "
+            "(--access-key and --secret-key, or REDSTEP_ACCESS_KEY_ID and "
+            "REDSTEP_SECRET_ACCESS_KEY) so that every request's signature is checked"
+        )
+
+
+def serve(
+    services: Services,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    credentials: Credentials | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve until SIGTERM or SIGINT; the caller closes `services` afterwards."""
+    check_binding(host, credentials)
+    config = uvicorn.Config(
+        build_app(services, credentials=credentials),
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        access_log=False,  # the app writes its own line per call
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    logging.getLogger("redstep.api").info(
+        "redstep serving %s on http://%s:%d", services.project.root, host, port
+    )
+    with _returning_on_signals():
+        server.run()
+
+
+@contextmanager
+def _returning_on_signals() -> Iterator[None]:
+    """Make SIGTERM and SIGINT end the block normally.
+
+    uvicorn shuts down gracefully on either, then raises the signal again for the handler it
+    found; with the default one the process would die there, before the services close.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stopped
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except _Stopped:
+        logging.getLogger("redstep.api").info("redstep stopped")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,186 @@
+"""Requests no client library would send get well-formed AWS errors, never a 500 with a traceback:
+malformed bodies, wrong content types, unknown targets, oversized inputs, and, on a server that
+holds credentials, unsigned or badly signed requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from xml.etree import ElementTree
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from live_server import live_server
+
+from redstep.api.app import HEALTH_PATH, build_app
+from redstep.api.awsjson import MAX_BODY_BYTES
+from redstep.api.sigv4 import Credentials
+from redstep.services import Services
+
+SFN = {"X-Amz-Target": "AWSStepFunctions.ListStateMachines"}
+JSON_10 = "application/x-amz-json-1.0"
+HELLO_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:hello"
+
+
+def post(endpoint: str, body: bytes, **headers: str) -> httpx.Response:
+    return httpx.post(endpoint, content=body, headers=headers, timeout=30)
+
+
+def error_type(response: httpx.Response) -> str:
+    assert response.headers["content-type"].startswith("application/x-amz-json-1.")
+    document = json.loads(response.content)
+    assert set(document) <= {"__type", "message", "Message"}, document
+    assert "Traceback" not in response.text
+    return str(document["__type"])
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "code"),
+    [
+        (
+            {"X-Amz-Target": "AWSStepFunctions.ListStateMachines", "Content-Type": JSON_10},
+            b"{not json",
+            400,
+            "com.amazon.coral.service#SerializationException",
+        ),
+        (
+            {"X-Amz-Target": "AWSStepFunctions.ListStateMachines", "Content-Type": JSON_10},
+            b"[1, 2]",
+            400,
+            "com.amazon.coral.service#SerializationException",
+        ),
+        (
+            {"X-Amz-Target": "AWSStepFunctions.ListStateMachines", "Content-Type": "text/plain"},
+            b"{}",
+            400,
+            "com.amazon.coral.service#UnknownOperationException",
+        ),
+        (
+            {"X-Amz-Target": "AWSStepFunctions.DropEverything", "Content-Type": JSON_10},
+            b"{}",
+            400,
+            "com.amazon.coral.service#UnknownOperationException",
+        ),
+        (
+            {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": JSON_10},
+            b"{}",
+            400,
+            "com.amazon.coral.service#UnknownOperationException",
+        ),
+        (
+            {"X-Amz-Target": "RedshiftData.ExecuteStatement", "Content-Type": JSON_10},
+            b"{}",
+            400,
+            "com.amazon.coral.service#UnknownOperationException",
+        ),
+        (
+            {
+                "X-Amz-Target": "RedshiftData.ExecuteStatement",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+            b'{"Sql": 7}',
+            400,
+            "ValidationException",
+        ),
+        (
+            {"X-Amz-Target": "AWSStepFunctions.StartExecution", "Content-Type": JSON_10},
+            json.dumps({"stateMachineArn": HELLO_ARN, "input": {"not": "a string"}}).encode(),
+            400,
+            "com.amazon.coral.service#SerializationException",
+        ),
+    ],
+)
+def test_malformed_requests_get_aws_errors(
+    endpoint: str, headers: dict[str, str], body: bytes, status: int, code: str
+) -> None:
+    response = post(endpoint, body, **headers)
+    assert (response.status_code, error_type(response)) == (status, code)
+
+
+def test_an_oversized_body_is_refused_before_it_is_read_as_json(endpoint: str) -> None:
+    body = b'{"input": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    response = post(endpoint, body, **SFN, **{"Content-Type": JSON_10})
+    assert response.status_code == 413
+    assert error_type(response) == "RequestEntityTooLargeException"
+
+
+def test_an_oversized_execution_input_is_refused(endpoint: str) -> None:
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    with pytest.raises(sfn.exceptions.ValidationException, match="less than or equal to 262144"):
+        sfn.start_execution(stateMachineArn=HELLO_ARN, input=json.dumps("x" * 300_000))
+
+
+def test_health(endpoint: str) -> None:
+    response = httpx.get(endpoint + HEALTH_PATH)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+CREDENTIALS = Credentials("AKIDREDSTEP", "the-secret-key")
+
+
+@pytest.fixture
+def guarded(services: Services) -> Iterator[str]:
+    """A server that holds credentials: every request must be signed with them."""
+    with live_server(build_app(services, credentials=CREDENTIALS)) as url:
+        yield url
+
+
+def signed_client(endpoint: str, service: str, access_key: str, secret_key: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
+    )
+
+
+def test_a_credentialed_server_takes_signed_requests(guarded: str) -> None:
+    sfn = signed_client(guarded, "stepfunctions", CREDENTIALS.access_key, CREDENTIALS.secret_key)
+    assert [m["name"] for m in sfn.list_state_machines()["stateMachines"]] == ["hello"]
+    s3 = signed_client(guarded, "s3", CREDENTIALS.access_key, CREDENTIALS.secret_key)
+    s3.put_object(Bucket="data", Key="signed.txt", Body=b"ok")
+    assert s3.get_object(Bucket="data", Key="signed.txt")["Body"].read() == b"ok"
+
+
+def test_unsigned_requests_are_refused(guarded: str) -> None:
+    response = post(guarded, b"{}", **SFN, **{"Content-Type": JSON_10})
+    assert response.status_code == 403
+    assert error_type(response) == "MissingAuthenticationTokenException"
+    s3 = httpx.get(guarded + "/data/anything")
+    assert s3.status_code == 403
+    assert ElementTree.fromstring(s3.content).findtext("Code") == "AccessDenied"
+
+
+@pytest.mark.parametrize(
+    ("access_key", "secret_key", "json_code", "s3_code"),
+    [
+        ("AKIDREDSTEP", "a-wrong-secret", "InvalidSignatureException", "SignatureDoesNotMatch"),
+        ("AKIDSOMEONE", "the-secret-key", "UnrecognizedClientException", "InvalidAccessKeyId"),
+    ],
+)
+def test_badly_signed_requests_are_refused(
+    guarded: str, access_key: str, secret_key: str, json_code: str, s3_code: str
+) -> None:
+    sfn = signed_client(guarded, "stepfunctions", access_key, secret_key)
+    with pytest.raises(ClientError) as raised:
+        sfn.list_state_machines()
+    assert raised.value.response["Error"]["Code"] == json_code
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    s3 = signed_client(guarded, "s3", access_key, secret_key)
+    with pytest.raises(ClientError) as raised:
+        s3.get_object(Bucket="data", Key="anything")
+    assert raised.value.response["Error"]["Code"] == s3_code
+    assert CREDENTIALS.secret_key not in str(raised.value)
