@@ -4,7 +4,8 @@ Two sources of signed requests: `AWSRequest`s signed by botocore's signers at a 
 (exact wordings, edge cases), and requests that boto3, the AWS CLI and a plain HTTP client sent
 to a small recording server on 127.0.0.1, captured as the app sees them (raw path, raw query,
 every header, the body). Every recorded request must pass with the right key and fail, in its
-protocol's words, with anything changed. No test sleeps: `now` is an argument.
+protocol's words, with anything changed. No test sleeps: `now` is an argument. `check_headers`,
+the check made before a body is read, is held to the same refusals without the body.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ import boto3
 import httpx
 import pytest
 import uvicorn
-from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.config import Config
 from botocore.credentials import Credentials as BotocoreCredentials
 from starlette.applications import Starlette
@@ -38,7 +40,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from redstep.api.sigv4 import AuthFailure, Credentials, Protocol, Reason, verify
+from redstep.api.sigv4 import (
+    AuthFailure,
+    Credentials,
+    Protocol,
+    Reason,
+    check_headers,
+    verify,
+)
 
 ACCESS_KEY = "AKIDTEST"
 SECRET = "secret"
@@ -76,7 +85,7 @@ EXPECTED = {
     ),
     Reason.MISSING_CONTENT_SHA256: ("InvalidSignatureException", 400, "InvalidRequest", 400),
     Reason.INVALID_CONTENT_SHA256: ("InvalidSignatureException", 400, "InvalidArgument", 400),
-    Reason.UNSIGNED_HEADERS: ("IncompleteSignatureException", 400, "AccessDenied", 403),
+    Reason.UNSIGNED_HEADERS: ("InvalidSignatureException", 403, "AccessDenied", 403),
 }
 
 
@@ -141,10 +150,46 @@ def check(
     )
 
 
+def check_only_headers(
+    wire: Wire,
+    credentials: Credentials = CREDENTIALS,
+    *,
+    now: datetime | None = None,
+    protocol: Protocol | None = None,
+) -> None:
+    """`check_headers` as the app calls it before reading the body: no method, path or body."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in wire.headers]
+    check_headers(
+        credentials,
+        query=wire.query,
+        headers=Headers(raw=raw),
+        now=wire.signed_at() if now is None else now,
+        protocol=wire.protocol if protocol is None else protocol,
+    )
+
+
 def refusal(wire: Wire, credentials: Credentials = CREDENTIALS, **kwargs: Any) -> AuthFailure:
     with pytest.raises(AuthFailure) as caught:
         check(wire, credentials, **kwargs)
     return caught.value
+
+
+def refusal_before_body(
+    wire: Wire, credentials: Credentials = CREDENTIALS, **kwargs: Any
+) -> AuthFailure:
+    with pytest.raises(AuthFailure) as caught:
+        check_only_headers(wire, credentials, **kwargs)
+    return caught.value
+
+
+def same_refusal(first: AuthFailure, second: AuthFailure) -> bool:
+    return (first.reason, first.code, first.http_status, first.message, dict(first.details)) == (
+        second.reason,
+        second.code,
+        second.http_status,
+        second.message,
+        dict(second.details),
+    )
 
 
 def assert_refused(failure: AuthFailure, reason: Reason, protocol: Protocol) -> None:
@@ -186,6 +231,20 @@ def signed(
     with mock.patch("botocore.auth.get_current_datetime", return_value=at):
         signer(BotocoreCredentials(ACCESS_KEY, SECRET), service, "us-east-1").add_auth(request)
     return from_request(request)
+
+
+def signing_only(names: set[str], signer: type[SigV4Auth] = SigV4Auth) -> type[SigV4Auth]:
+    """botocore's `signer`, signing only the headers in `names`: a client that leaves some out."""
+
+    class Partial(signer):  # type: ignore[misc]  # botocore ships no type hints
+        def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+            kept = HTTPHeaders()
+            for name, value in super().headers_to_sign(request).items():
+                if name in names:
+                    kept[name] = value
+            return kept
+
+    return Partial
 
 
 def states_call(body: bytes = b'{"maxResults": 10}') -> AWSRequest:
@@ -523,6 +582,232 @@ def test_now_must_be_aware() -> None:
         check(signed(states_call(), "states"), now=datetime(2024, 1, 1))
 
 
+# --- what a signature must cover ------------------------------------------------------------
+
+
+HOST_NOT_SIGNED = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+TARGET_NOT_SIGNED = "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
+CONTENT_TYPE_NOT_SIGNED = "'Content-Type' must be a 'SignedHeader' in the AWS Authorization."
+
+
+def describe_execution() -> AWSRequest:
+    return AWSRequest(
+        "POST",
+        "http://localhost:8642/",
+        headers={
+            "X-Amz-Target": "AWSStepFunctions.DescribeExecution",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+        data=b'{"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:e"}',
+    )
+
+
+def test_a_json_signature_must_cover_host() -> None:
+    wire = signed(states_call(), "states", signer=signing_only({"x-amz-date"}))
+    assert "SignedHeaders=x-amz-date," in (wire.header("authorization") or "")
+    failure = refusal(wire)
+    assert_refused(failure, Reason.UNSIGNED_HEADERS, Protocol.JSON)
+    assert failure.message == " ".join(
+        [HOST_NOT_SIGNED, TARGET_NOT_SIGNED, CONTENT_TYPE_NOT_SIGNED]
+    )
+    assert same_refusal(refusal_before_body(wire), failure)
+
+
+def test_a_json_signature_must_cover_the_operation() -> None:
+    wire = signed(describe_execution(), "states", signer=signing_only({"host", "x-amz-date"}))
+    swapped = wire.with_header("X-Amz-Target", "AWSStepFunctions.StopExecution")
+    for request in (wire, swapped):
+        failure = refusal(request)
+        assert_refused(failure, Reason.UNSIGNED_HEADERS, Protocol.JSON)
+        assert failure.message == f"{TARGET_NOT_SIGNED} {CONTENT_TYPE_NOT_SIGNED}"
+        assert same_refusal(refusal_before_body(request), failure)
+    # What the rule stops: the signature itself is good, and stays good over the other operation.
+    with mock.patch("redstep.api.sigv4._check_signed_headers"):
+        check(swapped)
+
+
+def test_a_json_signature_must_cover_a_content_type_sent() -> None:
+    covered = {"host", "x-amz-date", "x-amz-target"}
+    wire = signed(describe_execution(), "states", signer=signing_only(covered))
+    failure = refusal(wire)
+    assert_refused(failure, Reason.UNSIGNED_HEADERS, Protocol.JSON)
+    assert failure.message == CONTENT_TYPE_NOT_SIGNED
+    # A request without a Content-Type need not sign one.
+    request = describe_execution()
+    del request.headers["Content-Type"]
+    check(signed(request, "states", signer=signing_only(covered)))
+
+
+def test_a_json_call_without_a_target_cannot_be_given_one() -> None:
+    request = states_call()
+    del request.headers["X-Amz-Target"]
+    wire = signed(request, "states")
+    check(wire, protocol=Protocol.JSON)  # no operation named: the app answers that, not sigv4
+    added = wire.with_header("X-Amz-Target", "AWSStepFunctions.StopExecution")
+    failure = refusal(added, protocol=Protocol.JSON)
+    assert_refused(failure, Reason.UNSIGNED_HEADERS, Protocol.JSON)
+    assert failure.message == TARGET_NOT_SIGNED
+
+
+def test_a_json_signature_must_cover_every_amz_header() -> None:
+    wire = signed(states_call(), "states")
+    failure = refusal(wire.with_header("X-Amz-Security-Token", "a-token"))
+    assert_refused(failure, Reason.UNSIGNED_HEADERS, Protocol.JSON)
+    assert failure.message == (
+        "'x-amz-security-token' must be a 'SignedHeader' in the AWS Authorization."
+    )
+    # Headers a client or proxy adds unsigned, and one the JSON services never read, may pass.
+    check(
+        wire.with_header("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793")
+        .with_header("User-Agent", "aws-cli/2")
+        .with_header("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD")
+    )
+
+
+def test_an_s3_signature_must_cover_host() -> None:
+    request = AWSRequest("GET", "http://127.0.0.1:9000/bucket/key")
+    wire = signed(
+        request,
+        "s3",
+        signer=signing_only({"x-amz-date", "x-amz-content-sha256"}, S3SigV4Auth),
+    )
+    failure = refusal(wire)
+    assert_refused(failure, Reason.UNSIGNED_HEADERS, Protocol.S3)
+    assert failure.message == "There were headers present in the request which were not signed"
+    assert dict(failure.details) == {"HeadersNotSigned": "host"}
+    assert same_refusal(refusal_before_body(wire), failure)
+
+
+def test_a_presigned_url_must_cover_host() -> None:
+    request = AWSRequest(
+        "GET", "http://127.0.0.1:9000/bucket/key", headers={"x-amz-acl": "private"}
+    )
+    signer = signing_only({"x-amz-acl"}, S3SigV4QueryAuth)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=T0):
+        signer(BotocoreCredentials(ACCESS_KEY, SECRET), "s3", "us-east-1", 60).add_auth(request)
+    wire = from_url("GET", request.url).with_header("x-amz-acl", "private")
+    assert "X-Amz-SignedHeaders=x-amz-acl&" in wire.query
+    failure = refusal(wire)
+    assert_refused(failure, Reason.UNSIGNED_HEADERS, Protocol.S3)
+    assert dict(failure.details) == {"HeadersNotSigned": "host"}
+    with mock.patch("redstep.api.sigv4._check_signed_headers"):
+        check(wire)  # the URL is well signed, only not over its host
+
+
+# --- before the body: check_headers ---------------------------------------------------------
+
+
+def test_check_headers_takes_a_good_request_without_its_body() -> None:
+    check_only_headers(signed(states_call(), "states"))
+    check_only_headers(presigned("PUT", "put_object"))
+    s3_put = AWSRequest("PUT", "http://127.0.0.1:9000/bucket/key", data=b"hello")
+    check_only_headers(signed(s3_put, "s3", signer=S3SigV4Auth))
+
+
+def test_check_headers_leaves_the_signature_and_the_body_to_verify() -> None:
+    # Both need the body (the JSON services sign its hash): what passes here may yet fail.
+    json_call = signed(states_call(), "states")
+    check_only_headers(json_call, WRONG_SECRET)
+    assert_refused(refusal(json_call, WRONG_SECRET), Reason.SIGNATURE_MISMATCH, Protocol.JSON)
+    s3_put = signed(
+        AWSRequest("PUT", "http://127.0.0.1:9000/bucket/key", data=b"hello"),
+        "s3",
+        signer=S3SigV4Auth,
+    )
+    tampered = replace(s3_put, body=b"hellO")
+    check_only_headers(tampered)
+    assert_refused(refusal(tampered), Reason.CONTENT_SHA256_MISMATCH, Protocol.S3)
+
+
+def _invalid_sha256(wire: Wire) -> Wire:
+    return wire.with_header("x-amz-content-sha256", "SIGNED-WITH-LOVE")
+
+
+BEFORE_THE_BODY = [
+    pytest.param(
+        lambda: signed(states_call(), "states").without_header("authorization"),
+        {},
+        Reason.MISSING,
+        id="missing",
+    ),
+    pytest.param(
+        lambda: signed(states_call(), "states"),
+        {"credentials": UNKNOWN_KEY},
+        Reason.UNKNOWN_ACCESS_KEY,
+        id="unknown-key",
+    ),
+    pytest.param(
+        lambda: signed(states_call(), "states"),
+        {"now": T0 + timedelta(minutes=16)},
+        Reason.SKEWED,
+        id="skewed",
+    ),
+    pytest.param(
+        lambda: presigned("GET", "get_object"),
+        {"now": T0 + timedelta(minutes=2)},
+        Reason.EXPIRED,
+        id="expired",
+    ),
+    pytest.param(
+        lambda: presigned("GET", "get_object"),
+        {"now": T0 - timedelta(minutes=16)},
+        Reason.NOT_YET_VALID,
+        id="not-yet-valid",
+    ),
+    pytest.param(
+        lambda: signed(states_call(), "states").with_header("authorization", "AWS4-HMAC-SHA256 x"),
+        {},
+        Reason.MALFORMED,
+        id="malformed",
+    ),
+    pytest.param(
+        lambda: presigned("GET", "get_object").with_query(lambda ps: ps[1:]),
+        {},
+        Reason.MALFORMED_QUERY,
+        id="malformed-query",
+    ),
+    pytest.param(
+        lambda: signed(AWSRequest("GET", "http://127.0.0.1:9000/bucket/key"), "s3"),
+        {},
+        Reason.MISSING_CONTENT_SHA256,
+        id="missing-content-sha256",
+    ),
+    pytest.param(
+        lambda: _invalid_sha256(
+            signed(AWSRequest("GET", "http://127.0.0.1:9000/b/k"), "s3", signer=S3SigV4Auth)
+        ),
+        {},
+        Reason.INVALID_CONTENT_SHA256,
+        id="invalid-content-sha256",
+    ),
+    pytest.param(
+        lambda: signed(states_call(), "states").with_header("x-amz-meta-a", "1"),
+        {},
+        Reason.UNSIGNED_HEADERS,
+        id="unsigned-headers",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "kwargs", "reason"), BEFORE_THE_BODY)
+def test_check_headers_refuses_as_verify_does(
+    make: Callable[[], Wire], kwargs: dict[str, Any], reason: Reason
+) -> None:
+    wire = make()
+    credentials = kwargs.pop("credentials", CREDENTIALS)
+    before = refusal_before_body(wire, credentials, **kwargs)
+    assert_refused(before, reason, wire.protocol)
+    # verify refuses it the same way, whatever the body: it never gets as far as reading it.
+    with mock.patch("hashlib.sha256", side_effect=AssertionError("the body was hashed")):
+        after = refusal(replace(wire, body=b"x" * 1024), credentials, **kwargs)
+    assert same_refusal(before, after)
+
+
+def test_check_headers_needs_an_aware_now() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        check_only_headers(signed(states_call(), "states"), now=datetime(2024, 1, 1))
+
+
 # --- presigned URLs ----------------------------------------------------------------------
 
 
@@ -649,7 +934,7 @@ def test_no_refusal_or_log_line_shows_the_secret(caplog: pytest.LogCaptureFixtur
     with_token = from_request(other)
     assert with_token.header("x-amz-security-token") == token
     secret_in_header = with_token.with_header("authorization", f"AWS4-HMAC-SHA256 {secret}")
-    refused = [
+    refused: list[tuple[Wire, dict[str, Any]]] = [
         (with_token, {}),
         (with_token, {"now": T0 + timedelta(hours=1)}),
         (with_token.without_header("authorization"), {}),
@@ -663,6 +948,11 @@ def test_no_refusal_or_log_line_shows_the_secret(caplog: pytest.LogCaptureFixtur
     check(from_request(good), ours)
     failures = [refusal(wire, ours, **kwargs) for wire, kwargs in refused]
     failures.append(refusal(with_token, Credentials("AKIDELSE", secret)))
+    failures += [
+        refusal_before_body(secret_in_header, ours),
+        refusal_before_body(secret_in_header, ours, protocol=Protocol.JSON),
+        refusal_before_body(with_token.with_header("x-amz-content-sha256", secret), ours),
+    ]
     for failure in failures:
         shown = [str(failure), repr(failure), failure.message, *failure.details.values()]
         assert not any(secret in text for text in shown), failure
@@ -872,6 +1162,9 @@ def test_the_clients_sent_what_the_module_docstring_says(recorded: dict[str, Wir
     assert over_tls.header("x-amz-content-sha256") == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
     assert over_tls.header("content-encoding") == "aws-chunked"
     assert recorded["presigned get_object by httpx"].header("user-agent") is not None
+    for label in ("stepfunctions list_state_machines", "redshift-data execute_statement"):
+        authorization = recorded[label].header("authorization") or ""
+        assert "SignedHeaders=content-type;host;x-amz-date;x-amz-target," in authorization
 
 
 @pytest.mark.parametrize("label", SCENARIOS)
@@ -879,6 +1172,13 @@ def test_recorded_requests_pass(recorded: dict[str, Wire], label: str) -> None:
     wire = recorded[label]
     check(wire)
     check(wire, now=wire.signed_at() + timedelta(minutes=5))
+
+
+@pytest.mark.parametrize("label", SCENARIOS)
+def test_recorded_requests_pass_before_their_body(recorded: dict[str, Wire], label: str) -> None:
+    wire = recorded[label]
+    check_only_headers(wire)
+    check_only_headers(wire, WRONG_SECRET)  # the secret is only needed for the signature
 
 
 @pytest.mark.parametrize("label", SCENARIOS)

@@ -1,10 +1,11 @@
 """Why a signed request was refused, and what AWS answers for it in each protocol's words.
 
-`AuthFailure` is the one exception `sigv4.verify` raises. It names its `Reason` (a closed
-vocabulary: missing, malformed, unknown key, skewed, expired, mismatched, ...) and, for the
-`Protocol` the request was made in (the JSON services' or S3's), carries AWS's `code`, `message`
-and `http_status`, plus the extra elements S3 writes into its error document (`details`, by their
-XML names). Every reason has words in both protocols; a test checks the tables are complete.
+`AuthFailure` is the one exception `sigv4.check_headers` and `sigv4.verify` raise. It names its
+`Reason` (a closed vocabulary: missing, malformed, unknown key, skewed, expired, mismatched, ...)
+and, for the `Protocol` the request was made in (the JSON services' or S3's), carries AWS's
+`code`, `message` and `http_status`, plus the extra elements S3 writes into its error document
+(`details`, by their XML names). Every reason has words in both protocols; a test checks the
+tables are complete.
 
 The wordings are AWS's own as quoted in AWS's documentation and in public bug reports; where each
 was found is noted beside it in the tables below.
@@ -12,22 +13,26 @@ was found is noted beside it in the tables below.
 Confirmed (message and status):
 
 * JSON: MissingAuthenticationTokenException "Missing Authentication Token" (its 403 is the Common
-  Errors page's), UnrecognizedClientException, InvalidSignatureException for a mismatch and for
-  "Signature expired: … is now earlier than … (… - 15 min.)", IncompleteSignatureException for
-  missing parts, a missing date and a part without `=`.
+  Errors page's), UnrecognizedClientException, InvalidSignatureException for a mismatch, for
+  "Signature expired: … is now earlier than … (… - 15 min.)" and (403) for "'Host' or ':authority'
+  must be a 'SignedHeader' in the AWS Authorization.", IncompleteSignatureException for missing
+  parts, a missing date and a part without `=`.
 * S3: AccessDenied ("Access Denied", "Request has expired", "Request is not yet valid", "There were
   headers present in the request which were not signed"), InvalidAccessKeyId,
   SignatureDoesNotMatch, RequestTimeTooSkewed, AuthorizationHeaderMalformed (three components,
   mal-formed Credential, credential date), AuthorizationQueryParametersError (missing
   parameters), InvalidRequest (unsupported mechanism; missing x-amz-content-sha256),
   InvalidArgument (bad x-amz-content-sha256), XAmzContentSHA256Mismatch; with the extra elements
-  S3 sends for each.
+  S3 sends for each (`HeadersNotSigned` naming `host` as it names `x-amz-*` headers).
 
 Modelled on AWS's neighbouring messages:
 
 * JSON: "Signature not yet current: …" and the presigned forms of the time messages; the messages
   for a malformed Credential, a credential date unlike the request's, malformed query
-  parameters, unsigned headers and a request signed both ways.
+  parameters and a request signed both ways; "'X-Amz-Target' (or 'Content-Type', or an
+  `x-amz-*` header) must be a 'SignedHeader' in the AWS Authorization.", on the `Host` one
+  (scratchstack-aws-signature, a SigV4 verifier built to AWS's error order, words its
+  'Content-Type' and `x-amz-*` refusals the same way).
 * S3: AuthorizationQueryParametersError's messages other than the missing parameters, AccessDenied
   "AWS authentication requires a valid Date or x-amz-date header", InvalidArgument "Only one auth
   mechanism allowed; …".
@@ -75,7 +80,8 @@ class Reason(StrEnum):
     INVALID_CONTENT_SHA256 = "invalid-content-sha256"
     """An `x-amz-content-sha256` that is neither a SHA-256 nor a payload form S3 knows."""
     UNSIGNED_HEADERS = "unsigned-headers"
-    """An S3 request carrying `x-amz-*` headers its signature does not cover."""
+    """A signature leaving out a header it must cover: `host`; for the JSON services
+    `X-Amz-Target` and `Content-Type` when sent; any `x-amz-*` header sent."""
     SIGNATURE_MISMATCH = "signature-mismatch"
     CONTENT_SHA256_MISMATCH = "content-sha256-mismatch"
     """A correctly signed S3 request whose body is not the one its signature declared."""
@@ -89,6 +95,7 @@ _REQUIRES_ALL_PARTS = (
 _S3_MALFORMED = "The authorization header is malformed; "
 _MISMATCH = "The request signature we calculated does not match the signature you provided."
 _NOT_SIGNED = "There were headers present in the request which were not signed"
+_HOST_NOT_SIGNED = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
 _JSON_MISMATCH = (
     f"{_MISMATCH} Check your AWS Secret Access Key and signing method. Consult the service "
     "documentation for details."
@@ -139,7 +146,10 @@ _JSON_WORDINGS: Final[Mapping[Reason, tuple[str, int, str]]] = {
     Reason.MISSING_CONTENT_SHA256: ("InvalidSignatureException", 400, _JSON_MISMATCH),
     Reason.INVALID_CONTENT_SHA256: ("InvalidSignatureException", 400, _JSON_MISMATCH),
     Reason.CONTENT_SHA256_MISMATCH: ("InvalidSignatureException", 400, _JSON_MISMATCH),
-    Reason.UNSIGNED_HEADERS: ("IncompleteSignatureException", 400, _NOT_SIGNED),  # modelled
+    # aws-sdk-js-v3#3796 (Transcribe, Kinesis: 403), aws-sdk-php#2469, okhttp-aws-signer#10 (its
+    # older "'Host' must be ..."). The refusal names each header it misses in these words; the
+    # messages for headers other than Host are modelled on this one.
+    Reason.UNSIGNED_HEADERS: ("InvalidSignatureException", 403, _HOST_NOT_SIGNED),
     # aws-sdk-js#168, prometheus-ecs-discovery#7 (400).
     Reason.SIGNATURE_MISMATCH: ("InvalidSignatureException", 400, _JSON_MISMATCH),
 }
@@ -213,7 +223,8 @@ _S3_WORDINGS: Final[Mapping[Reason, tuple[str, int, str]]] = {
         400,
         "The provided 'x-amz-content-sha256' header does not match what was computed.",
     ),
-    # Paw-AWSSignature4DynamicValue#4, aws_client#364 (with HeadersNotSigned).
+    # Paw-AWSSignature4DynamicValue#4, aws_client#364 (with HeadersNotSigned), coda/packs-sdk#3093
+    # (HeadersNotSigned: host).
     Reason.UNSIGNED_HEADERS: ("AccessDenied", 403, _NOT_SIGNED),
     # minio#2986, s3cmd#1053 (with AWSAccessKeyId, StringToSign, SignatureProvided,
     # StringToSignBytes, CanonicalRequest, CanonicalRequestBytes).

@@ -7,19 +7,36 @@ the canonical request is re-implemented here: `SigV4Auth` (and `S3SigV4Auth`, wh
 re-encode the path) builds it, at the request's own timestamp and credential scope, from exactly
 the headers the client listed in SignedHeaders.
 
-    verify(credentials, method=..., path=raw_path, query=raw_query, headers=..., body=...,
-           now=..., protocol=Protocol.S3)      # returns None, or raises AuthFailure
+The work comes in two calls, so that a server neither reads a body it will refuse nor hashes one
+on its event loop:
 
-What is checked, in AWS's order:
+    now = clock()                               # one moment for both calls
+    check_headers(credentials, query=raw_query, headers=..., now=now, protocol=Protocol.JSON)
+    body = ...                                  # only now read the body, capped in size
+    verify(credentials, method=..., path=raw_path, query=raw_query, headers=..., body=body,
+           now=now, protocol=Protocol.JSON)     # in a worker thread: it hashes the body
+
+Each returns None or raises `AuthFailure`. `check_headers` is what the headers and the query alone
+can tell, and costs microseconds; `verify` repeats it and then checks the signature and the body,
+so a caller that only calls `verify` is as safe, just later.
+
+What is checked, in AWS's order (the first five by `check_headers`):
 
 * the form of the signature (algorithm, Credential, SignedHeaders, Signature, the date);
 * the access key is ours;
 * the time: a header-signed request dated more than 15 minutes from `now` is refused; a presigned
   URL is refused after `X-Amz-Date + X-Amz-Expires` (at most seven days), or while its date is
   more than 15 minutes ahead;
-* for S3, the payload hash the client declared in `x-amz-content-sha256` (a hex SHA-256 of the
-  body, `UNSIGNED-PAYLOAD`, or one of the `STREAMING-*` forms), and that every `x-amz-*` header
-  sent was signed; for the JSON services the payload hash is always the body's own;
+* for S3, the form of the payload hash the client declared in `x-amz-content-sha256` (a hex
+  SHA-256, `UNSIGNED-PAYLOAD`, or one of the `STREAMING-*` forms); for the JSON services the
+  payload hash is always the body's own;
+* that the signature covers what it must: `host` always, as AWS requires of header and presigned
+  signatures alike (else a signature could be replayed against another endpoint); for the JSON
+  services also `x-amz-target`, which names the operation, and `content-type`, which says how
+  the body is read, when sent; and every `x-amz-*` header sent (but `x-amz-content-sha256`,
+  which is checked against the body or not read at all). boto3 and the AWS CLI sign
+  `content-type;host;x-amz-date;x-amz-target` (and `x-amz-security-token` with a session) for
+  the JSON services, and `host` and every `x-amz-*` header for S3;
 * the signature, compared in constant time;
 * for S3, that a hex payload hash is the body's.
 
@@ -48,7 +65,8 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -67,6 +85,7 @@ __all__ = [
     "Credentials",
     "Protocol",
     "Reason",
+    "check_headers",
     "verify",
 ]
 
@@ -99,6 +118,16 @@ _QUERY_PARAMETERS = (
     "X-Amz-Expires",
 )
 _S3_MALFORMED = "The authorization header is malformed; "
+_EXEMPT_FROM_SIGNING = "x-amz-content-sha256"
+"""The one `x-amz-*` header that may go unsigned: S3 checks it against the body, and the JSON
+services never read it (they hash the body themselves)."""
+_QUOTED_HEADER_NAMES: Final = {
+    "host": "'Host' or ':authority'",
+    "x-amz-target": "'X-Amz-Target'",
+    "content-type": "'Content-Type'",
+}
+"""How the JSON services' refusals name the headers a signature must cover; others go by their
+wire names."""
 _PLACEHOLDER_ORIGIN = "http://redstep.invalid"
 """The URL botocore's signer is handed needs an origin; only its path and query are read."""
 
@@ -141,6 +170,39 @@ class _Claim:
     """A presigned URL's lifetime in seconds; None for a header-signed request."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A request whose headers and query passed: what the signature check goes on with."""
+
+    claim: _Claim
+    by_name: Mapping[str, list[str]]
+    pairs: list[tuple[bytes, bytes]]
+    declared_payload_hash: str | None
+    """The payload hash an S3 request declares (or a presigned URL implies); None for the JSON
+    services, whose payload hash is the body's own."""
+
+
+def check_headers(
+    credentials: Credentials,
+    *,
+    query: str | bytes,
+    headers: Mapping[str, str],
+    now: datetime,
+    protocol: Protocol,
+) -> None:
+    """Check what the headers and query alone can tell, before the body is read; or raise.
+
+    Refuses, with the same `AuthFailure`s as `verify`, a request without a well-formed signature,
+    signed with another access key, dated out of its time window, declaring a payload hash S3
+    does not know, or whose signature leaves out a header it must cover. A request that passes
+    still needs `verify`, with its body, for the signature itself; pass both calls the same
+    `now`, so that the time taken to read the body cannot turn a pass into a refusal. `query`
+    and `headers` are as `verify` takes them.
+    """
+    with _refusals_redacted(credentials, now):
+        _check_headers(credentials, query, headers, now, protocol)
+
+
 def verify(
     credentials: Credentials,
     *,
@@ -154,15 +216,26 @@ def verify(
 ) -> None:
     """Check that a request is signed with `credentials`, or raise `AuthFailure`.
 
-    `path` and `query` are as they came on the wire, still percent-encoded (text is taken as
-    the latin-1 decoding of those bytes, as ASGI's `raw_path` decodes losslessly). `headers`
-    may be any mapping whose `items()` yields every header (starlette's `Headers` yields
-    repeated ones too); names are matched without regard to case. `now` must be timezone-aware.
+    Everything `check_headers` checks is checked again first, so this call alone is enough;
+    then the signature, and for S3 the body's hash. It hashes the whole body: a server should
+    call it off its event loop. `path` and `query` are as they came on the wire, still
+    percent-encoded (text is taken as the latin-1 decoding of those bytes, as ASGI's `raw_path`
+    decodes losslessly). `headers` may be any mapping whose `items()` yields every header
+    (starlette's `Headers` yields repeated ones too); names are matched without regard to case.
+    `now` must be timezone-aware.
     """
+    with _refusals_redacted(credentials, now):
+        checked = _check_headers(credentials, query, headers, now, protocol)
+        _check_body(credentials, checked, method, path, body, protocol)
+
+
+@contextmanager
+def _refusals_redacted(credentials: Credentials, now: datetime) -> Iterator[None]:
+    """Refusals raised inside, logged by their verdict only and without the secret."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     try:
-        _verify(credentials, method, path, query, headers, body, now, protocol)
+        yield
     except AuthFailure as failure:
         # Only the verdict is logged: a refusal's message and details echo what the client sent,
         # which may hold its session token.
@@ -185,16 +258,13 @@ def _redacted(failure: AuthFailure, secret: str) -> AuthFailure:
     )
 
 
-def _verify(
+def _check_headers(
     credentials: Credentials,
-    method: str,
-    path: str | bytes,
     query: str | bytes,
     headers: Mapping[str, str],
-    body: bytes,
     now: datetime,
     protocol: Protocol,
-) -> None:
+) -> _Checked:
     by_name = _headers_by_name(headers)
     pairs = _query_pairs(query)
     names = {name for name, _ in pairs}
@@ -218,10 +288,35 @@ def _verify(
             Reason.UNKNOWN_ACCESS_KEY, protocol, details={"AWSAccessKeyId": claim.access_key}
         )
     _check_time(claim, now, protocol)
-    payload_hash = _payload_hash(claim, by_name, body, protocol)
-    if protocol is Protocol.S3:
-        _check_all_amz_headers_signed(claim, by_name)
-    _check_signature(credentials, claim, method, path, pairs, by_name, payload_hash, protocol)
+    declared = _declared_payload_hash(claim, by_name, protocol)
+    _check_signed_headers(claim, by_name, protocol)
+    return _Checked(claim, by_name, pairs, declared)
+
+
+def _check_body(
+    credentials: Credentials,
+    checked: _Checked,
+    method: str,
+    path: str | bytes,
+    body: bytes,
+    protocol: Protocol,
+) -> None:
+    """The signature over the whole request, then whether the body is the one S3 was promised."""
+    payload_hash = checked.declared_payload_hash
+    if payload_hash is None:
+        # The JSON services hash the body they received, whatever a header declares: a client
+        # that signed another value (UNSIGNED-PAYLOAD, say) simply does not match.
+        payload_hash = hashlib.sha256(body).hexdigest()
+    _check_signature(
+        credentials,
+        checked.claim,
+        method,
+        path,
+        checked.pairs,
+        checked.by_name,
+        payload_hash,
+        protocol,
+    )
     if protocol is Protocol.S3 and _HEX_SHA256.fullmatch(payload_hash):
         computed = hashlib.sha256(body).hexdigest()
         if computed != payload_hash.lower():
@@ -490,18 +585,19 @@ def _check_time(claim: _Claim, now: datetime, protocol: Protocol) -> None:
         )
 
 
-def _payload_hash(
-    claim: _Claim, by_name: Mapping[str, list[str]], body: bytes, protocol: Protocol
-) -> str:
-    """The payload hash the signature must have been computed over."""
+def _declared_payload_hash(
+    claim: _Claim, by_name: Mapping[str, list[str]], protocol: Protocol
+) -> str | None:
+    """The payload hash an S3 signature must have been computed over; None for the JSON services.
+
+    Only its form is checked here: whether a hex hash is the body's waits for the body.
+    """
     if protocol is Protocol.JSON:
-        # The JSON services hash the body they received, whatever a header declares: a client
-        # that signed another value (UNSIGNED-PAYLOAD, say) simply does not match.
-        return hashlib.sha256(body).hexdigest()
-    declared = by_name.get("x-amz-content-sha256")
+        return None
     if claim.expires is not None and "x-amz-content-sha256" not in claim.signed_headers:
         # A presigned URL cannot know its body: its canonical request says so with this constant.
         return _UNSIGNED_PAYLOAD
+    declared = by_name.get("x-amz-content-sha256")
     if not declared:
         raise AuthFailure(Reason.MISSING_CONTENT_SHA256, protocol)
     value = declared[0].strip()
@@ -518,19 +614,46 @@ def _payload_hash(
     return value
 
 
-def _check_all_amz_headers_signed(claim: _Claim, by_name: Mapping[str, list[str]]) -> None:
-    # S3 tolerates an unsigned x-amz-content-sha256: it is checked against the body anyway.
-    unsigned = sorted(
+def _check_signed_headers(
+    claim: _Claim, by_name: Mapping[str, list[str]], protocol: Protocol
+) -> None:
+    """Refuse a signature that leaves out a header it must cover (see the module docstring).
+
+    A signature over a subset of the headers is still a valid signature: without this check,
+    one over `host;x-amz-date` would stay good while `X-Amz-Target` is swapped from
+    `DescribeExecution` to `StopExecution`, or one without `host` could be replayed elsewhere.
+    """
+    required = ["host"]
+    if protocol is Protocol.JSON:
+        # Both only when sent: a call without X-Amz-Target names no operation (the app answers
+        # it UnknownOperationException), and one added unsigned is refused here all the same.
+        required += [name for name in ("x-amz-target", "content-type") if name in by_name]
+    required += sorted(
         name
         for name in by_name
-        if name.startswith("x-amz-")
-        and name != "x-amz-content-sha256"
-        and name not in claim.signed_headers
+        if name.startswith("x-amz-") and name != _EXEMPT_FROM_SIGNING and name not in required
     )
-    if unsigned:
+    signed = set(claim.signed_headers)
+    unsigned = [name for name in required if name not in signed]
+    if not unsigned:
+        return
+    if protocol is Protocol.S3:
         raise AuthFailure(
-            Reason.UNSIGNED_HEADERS, Protocol.S3, details={"HeadersNotSigned": ", ".join(unsigned)}
+            Reason.UNSIGNED_HEADERS,
+            protocol,
+            details={"HeadersNotSigned": ", ".join(sorted(unsigned))},
         )
+    raise AuthFailure(
+        Reason.UNSIGNED_HEADERS,
+        protocol,
+        message=" ".join(_must_be_signed(name) for name in unsigned),
+    )
+
+
+def _must_be_signed(name: str) -> str:
+    """The JSON services' words for one header a signature leaves out (see `authfailure`)."""
+    quoted = _QUOTED_HEADER_NAMES.get(name, f"'{name}'")
+    return f"{quoted} must be a 'SignedHeader' in the AWS Authorization."
 
 
 def _check_signature(
