@@ -5,6 +5,7 @@ holds credentials, unsigned or badly signed requests."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree
@@ -153,6 +154,22 @@ def test_a_credentialed_server_takes_signed_requests(guarded: str) -> None:
     s3 = signed_client(guarded, "s3", CREDENTIALS.access_key, CREDENTIALS.secret_key)
     s3.put_object(Bucket="data", Key="signed.txt", Body=b"ok")
     assert s3.get_object(Bucket="data", Key="signed.txt")["Body"].read() == b"ok"
+    data = signed_client(guarded, "redshift-data", CREDENTIALS.access_key, CREDENTIALS.secret_key)
+    submitted = data.execute_statement(Sql="select 1", Database="dev", WaitTimeSeconds=20)
+    assert data.describe_statement(Id=submitted["Id"])["Status"] == "FINISHED"
+
+
+def test_an_unsigned_upload_is_refused_before_its_body_is_read(guarded: str) -> None:
+    """The refusal comes from the headers alone: the 10 GB announced are never sent."""
+    host, port = guarded.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"X-Amz-Target: AWSStepFunctions.ListStateMachines\r\n"
+            b"Content-Type: application/x-amz-json-1.0\r\nContent-Length: 10737418240\r\n\r\n"
+        )
+        status_line = connection.recv(4096).split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 403 Forbidden"
 
 
 def test_unsigned_requests_are_refused(guarded: str) -> None:
@@ -184,3 +201,39 @@ def test_badly_signed_requests_are_refused(
         s3.get_object(Bucket="data", Key="anything")
     assert raised.value.response["Error"]["Code"] == s3_code
     assert CREDENTIALS.secret_key not in str(raised.value)
+
+
+def test_every_path_and_method_gets_its_protocols_answer(endpoint: str) -> None:
+    newline = httpx.get(endpoint + "/data/line1%0Aline2.txt")  # a key no folder can hold
+    assert newline.status_code == 400
+    assert ElementTree.fromstring(newline.content).findtext("Code") == "InvalidArgument"
+    odd = httpx.request("PROPFIND", endpoint + "/data/x")
+    assert odd.status_code in (405, 501)
+    assert ElementTree.fromstring(odd.content).findtext("Code") in (
+        "MethodNotAllowed",
+        "NotImplemented",
+    )
+
+
+def test_json_without_a_target_or_not_posted_is_an_unknown_operation(endpoint: str) -> None:
+    untargeted = post(endpoint, b"{}", **{"Content-Type": JSON_10})
+    assert (untargeted.status_code, error_type(untargeted)) == (
+        400,
+        "com.amazon.coral.service#UnknownOperationException",
+    )
+    fetched = httpx.get(endpoint, headers={**SFN, "Content-Type": JSON_10})
+    assert (fetched.status_code, error_type(fetched)) == (
+        400,
+        "com.amazon.coral.service#UnknownOperationException",
+    )
+
+
+def test_requests_for_another_host_name_are_refused_without_credentials(endpoint: str) -> None:
+    """A page on evil.example whose name now resolves to 127.0.0.1 (DNS rebinding) gets nothing."""
+    rebound = {"Host": "evil.example"}
+    response = post(endpoint, b"{}", **SFN, **{"Content-Type": JSON_10}, **rebound)
+    assert (response.status_code, error_type(response)) == (403, "AccessDeniedException")
+    s3 = httpx.get(endpoint + "/data/anything", headers=rebound)
+    assert s3.status_code == 403
+    assert ElementTree.fromstring(s3.content).findtext("Code") == "AccessDenied"
+    assert httpx.get(endpoint + HEALTH_PATH, headers={"Host": "localhost"}).status_code == 200

@@ -33,3 +33,5 @@ def live_server(app: ASGIApp) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(START_SECONDS)
+        if thread.is_alive():
+            raise RuntimeError("the test server did not stop")

@@ -18,6 +18,8 @@ from botocore.model import ListShape, MapShape, OperationModel, Shape, Structure
 
 CORAL = "com.amazon.coral.service#"
 FRONT_END_ERRORS = {"UnknownOperationException", "SerializationException"}
+NON_FINITE = {"NaN", "Infinity", "-Infinity"}
+"""How the JSON protocols spell the doubles JSON has no number for."""
 
 
 class WireMismatch(AssertionError):
@@ -42,19 +44,17 @@ def check_wire(client: Any) -> list[str]:
 
 
 def check_error(model: OperationModel, document: Mapping[str, Any]) -> None:
-    """An error body: a `__type` the operation models (or AWS's front end answers), its members."""
-    code = str(document.get("__type", "")).removeprefix(CORAL).split("#")[-1]
+    """An error body: a `__type` the operation models (or one any operation may answer: AWS's
+    front end's, and the model checks' ValidationException), with that error's members."""
+    code = str(document.get("__type", "")).removeprefix(CORAL)
     if code in FRONT_END_ERRORS:
         return
     shapes = {shape.name: shape for shape in model.error_shapes}
-    service_errors = {
-        name: model.service_model.shape_for(name)
-        for name in model.service_model.shape_names
-        if model.service_model.shape_for(name).metadata.get("exception")
-    }
-    shape = shapes.get(code) or service_errors.get(code)
+    if code == "ValidationException" and code in model.service_model.shape_names:
+        shapes[code] = model.service_model.shape_for(code)
+    shape = shapes.get(code)
     if shape is None:
-        raise WireMismatch(f"{model.name}: error {code!r} is not in the model")
+        raise WireMismatch(f"{model.name}: error {code!r} is not one the operation models")
     members = {k: v for k, v in document.items() if k != "__type"}
     assert isinstance(shape, StructureShape)
     check_shape(shape, members, f"{model.name}:{code}")
@@ -92,9 +92,8 @@ def check_shape(shape: Shape, value: Any, where: str) -> None:
     elif kind in ("integer", "long"):
         _expect(isinstance(value, int) and not isinstance(value, bool), where, "an integer", value)
     elif kind in ("double", "float"):
-        _expect(
-            isinstance(value, int | float) and not isinstance(value, bool), where, "a number", value
-        )
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        _expect(is_number or value in NON_FINITE, where, "a number", value)
     elif kind == "boolean":
         _expect(isinstance(value, bool), where, "a boolean", value)
     elif kind == "timestamp":

@@ -1,15 +1,23 @@
 """The ASGI app behind `redstep serve`: Step Functions, Redshift Data and S3 on one port.
 
-A request carrying `X-Amz-Target` is a call of the JSON protocols (`awsjson`); any other is S3,
-path-style (`s3`). When the server holds credentials, every request's SigV4 signature is checked
-first (`sigv4`) and a bad one is refused in its protocol's words. `GET /_redstep/health` answers
-how the server is, and can never be a bucket (bucket names start with a letter or a digit).
-Each call writes one log line: who, what, status, time — never a header or a body, which may
-hold a signature or data.
+A request carrying `X-Amz-Target` or a JSON protocol's content type is a call of the JSON
+protocols (`awsjson`); any other is S3, path-style (`s3`). Every request reaches this one
+handler, whatever its path or method, so that each gets its protocol's answer (a router would
+answer paths it cannot match, such as keys holding a newline, with its own plain-text 404).
+`GET /_redstep/health` answers how the server is; it can never be a bucket's path (bucket names
+start with a letter or a digit).
+
+Guards, in order: without credentials the server answers only requests addressed to a loopback
+name (`Host: 127.0.0.1`, `localhost`, `[::1]`), so that a web page cannot reach it through a
+DNS name rebound to 127.0.0.1; with credentials every request's SigV4 signature is checked —
+what the headers alone can tell before the body is read, the rest off the event loop. JSON
+bodies are read up to `MAX_BODY_BYTES`. Each call writes one log line: who, what, status, time —
+never a header or a body, which may hold a signature or data.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 import uuid
@@ -17,15 +25,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import anyio
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from redstep import __version__
-from redstep.api.awsjson import JsonService, answer
+from redstep.api.awsjson import MAX_BODY_BYTES, JsonService, answer, error_answer
 from redstep.api.s3 import s3_endpoint, s3_error
-from redstep.api.sigv4 import AuthFailure, Credentials, Protocol, verify
+from redstep.api.sigv4 import AuthFailure, Credentials, Protocol, check_headers, verify
 from redstep.services import Services
 
 log = logging.getLogger("redstep.api")
@@ -34,7 +41,18 @@ HEALTH_PATH = "/_redstep/health"
 THREADS = 256
 """JSON calls served at once: the Data API's WaitTimeSeconds and StopExecution block a thread
 each, and a Redshift cluster takes 200 active statements."""
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+JSON_CONTENT_TYPE = "application/x-amz-json-"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def json_services(services: Services) -> dict[str, JsonService]:
@@ -49,57 +67,29 @@ def json_services(services: Services) -> dict[str, JsonService]:
     }
 
 
-def build_app(
-    services: Services,
-    *,
-    credentials: Credentials | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> Starlette:
-    """The app over open `services`; with `credentials`, every request must be signed with them."""
-    by_prefix = json_services(services)
-    threads = anyio.CapacityLimiter(THREADS)
+class App:
+    """The ASGI app over open `services`; with `credentials`, requests must be signed with them."""
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": __version__})
+    def __init__(
+        self,
+        services: Services,
+        *,
+        credentials: Credentials | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.services = services
+        self.credentials = credentials
+        self.now = now
+        self.json_services = json_services(services)
+        self._threads = anyio.CapacityLimiter(THREADS)
 
-    async def dispatch(request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # uvicorn runs with lifespan off; websockets are not ours
+            return
+        request = Request(scope, receive)
         started = time.perf_counter()
-        target = request.headers.get("x-amz-target")
-        protocol = Protocol.JSON if target is not None else Protocol.S3
-        request_id = str(uuid.uuid4())
-        body = await request.body()
-        operation = target or f"S3 {request.method}"
-        try:
-            if credentials is not None:
-                verify(
-                    credentials,
-                    method=request.method,
-                    path=request.scope["raw_path"].decode("latin-1"),
-                    query=request.scope["query_string"].decode("latin-1"),
-                    headers=request.headers,
-                    body=body,
-                    now=now(),
-                    protocol=protocol,
-                )
-        except AuthFailure as failure:
-            service = by_prefix.get((target or "").partition(".")[0])
-            content_type = service.content_type if service else "application/x-amz-json-1.0"
-            response = _refusal(failure, protocol, request, request_id, content_type)
-        else:
-            if target is not None:
-                content_type = request.headers.get("content-type", "")
-                result = await anyio.to_thread.run_sync(
-                    answer, by_prefix, target, content_type, body, limiter=threads
-                )
-                operation = result.operation
-                response = Response(
-                    result.body,
-                    status_code=result.status,
-                    media_type=result.content_type,
-                    headers={"x-amzn-RequestId": request_id},
-                )
-            else:
-                response = await s3_endpoint(request, services.buckets)
+        response, operation = await self._respond(request)
+        await response(scope, receive, send)
         client = request.client.host if request.client else "-"
         elapsed = (time.perf_counter() - started) * 1000
         log.info(
@@ -110,14 +100,117 @@ def build_app(
             response.status_code,
             elapsed,
         )
-        return response
 
-    return Starlette(
-        routes=[
-            Route(HEALTH_PATH, health, methods=["GET"]),
-            Route("/{path:path}", dispatch, methods=ALL_METHODS),
-        ]
-    )
+    async def _respond(self, request: Request) -> tuple[Response, str]:
+        target = request.headers.get("x-amz-target")
+        content_type = request.headers.get("content-type", "")
+        is_json = target is not None or content_type.startswith(JSON_CONTENT_TYPE)
+        protocol = Protocol.JSON if is_json else Protocol.S3
+        request_id = str(uuid.uuid4())
+        operation = target or f"S3 {request.method}"
+        service = self.json_services.get((target or "").partition(".")[0])
+        json_type = service.content_type if service else "application/x-amz-json-1.0"
+        if self.credentials is None and not is_loopback(request.url.hostname or "127.0.0.1"):
+            failure = (
+                "redstep answers only requests addressed to 127.0.0.1, localhost or [::1] "
+                "unless it holds credentials"
+            )
+            if is_json:
+                return _json_error(403, "AccessDeniedException", failure, json_type), operation
+            return s3_error(
+                "AccessDenied",
+                failure,
+                403,
+                resource=request.url.path,
+                request_id=request_id,
+                include_body=request.method != "HEAD",
+            ), operation
+        if request.url.path == HEALTH_PATH and request.method == "GET" and not is_json:
+            return JSONResponse({"status": "ok", "version": __version__}), "health"
+        now = self.now()  # one moment for both checks, however long the body takes to arrive
+        try:
+            if self.credentials is not None:
+                check_headers(
+                    self.credentials,
+                    query=request.scope["query_string"].decode("latin-1"),
+                    headers=request.headers,
+                    now=now,
+                    protocol=protocol,
+                )
+            if not is_json:
+                if self.credentials is not None:
+                    # Read now (Starlette keeps it for the S3 layer): the signature covers it.
+                    await self._verify(request, await request.body(), protocol, now)
+                return await s3_endpoint(request, self.services.buckets), operation
+            body = await _read_at_most(request, MAX_BODY_BYTES)
+            if body is None:
+                message = f"Request body exceeds {MAX_BODY_BYTES} bytes"
+                return _json_error(
+                    413, "RequestEntityTooLargeException", message, json_type
+                ), operation
+            if self.credentials is not None:
+                await self._verify(request, body, protocol, now)
+        except AuthFailure as failure:
+            return _refusal(failure, protocol, request, request_id, json_type), operation
+        if request.method != "POST":
+            result = error_answer(400, "UnknownOperationException", {}, json_type, operation)
+        else:
+            result = await anyio.to_thread.run_sync(
+                answer, self.json_services, target, content_type, body, limiter=self._threads
+            )
+        headers = {"x-amzn-RequestId": request_id}
+        response = Response(result.body, result.status, headers, media_type=result.content_type)
+        return response, result.operation
+
+    async def _verify(
+        self, request: Request, body: bytes, protocol: Protocol, now: datetime
+    ) -> None:
+        """The whole signature check, body included, off the event loop (hashing is slow)."""
+        credentials = self.credentials
+        assert credentials is not None
+        await anyio.to_thread.run_sync(
+            lambda: verify(
+                credentials,
+                method=request.method,
+                path=request.scope["raw_path"].decode("latin-1"),
+                query=request.scope["query_string"].decode("latin-1"),
+                headers=request.headers,
+                body=body,
+                now=now,
+                protocol=protocol,
+            ),
+            limiter=self._threads,
+        )
+
+
+def build_app(
+    services: Services,
+    *,
+    credentials: Credentials | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> App:
+    """The app over open `services`; with `credentials`, every request must be signed with them."""
+    return App(services, credentials=credentials, now=now)
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it grows past `limit` bytes."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_error(status: int, code: str, message: str, content_type: str) -> Response:
+    result = error_answer(status, code, {"message": message}, content_type, code)
+    return Response(result.body, result.status, media_type=result.content_type)
 
 
 def _refusal(
@@ -137,9 +230,6 @@ def _refusal(
             details=failure.details,
             include_body=request.method != "HEAD",
         )
-    return JSONResponse(
-        {"__type": failure.code, "message": failure.message},
-        status_code=failure.http_status,
-        media_type=content_type,
-        headers={"x-amzn-RequestId": request_id},
-    )
+    response = _json_error(failure.http_status, failure.code, failure.message, content_type)
+    response.headers["x-amzn-RequestId"] = request_id
+    return response

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,52 +86,65 @@ def answer(
     if entry is None or operation not in entry.service.operations:
         # An unknown target has no content type of its own: answer in JSON 1.0's.
         kind = entry.content_type if entry else "application/x-amz-json-1.0"
-        return _error(400, "UnknownOperationException", {}, kind, target or "-")
+        return error_answer(400, "UnknownOperationException", {}, kind, target or "-")
     name = f"{prefix}.{operation}"
     if content_type.split(";")[0].strip().lower() != entry.content_type:
-        return _error(400, "UnknownOperationException", {}, entry.content_type, name)
+        return error_answer(400, "UnknownOperationException", {}, entry.content_type, name)
     if len(body) > MAX_BODY_BYTES:
         members = {entry.message_member: f"Request body exceeds {MAX_BODY_BYTES} bytes"}
-        return _error(413, "RequestEntityTooLargeException", members, entry.content_type, name)
+        return error_answer(
+            413, "RequestEntityTooLargeException", members, entry.content_type, name
+        )
     try:
         request = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError as error:
         members = {entry.message_member: f"Request body is not JSON: {error}"}
-        return _error(400, "SerializationException", members, entry.content_type, name)
+        return error_answer(400, "SerializationException", members, entry.content_type, name)
     if not isinstance(request, dict):
         members = {entry.message_member: "Start of structure or map expected."}
-        return _error(400, "SerializationException", members, entry.content_type, name)
+        return error_answer(400, "SerializationException", members, entry.content_type, name)
     try:
-        response = entry.service.handle(operation, request)
+        body = encode(entry.service.handle(operation, request))
     except (StepFunctionsError, DataApiError) as error:
-        return _error(error.http_status, error.code, error.members(), entry.content_type, name)
+        return error_answer(
+            error.http_status, error.code, error.members(), entry.content_type, name
+        )
     except Exception:
         log.exception("%s failed", name)
         members = {entry.message_member: "An internal error occurred in redstep; see its log."}
-        return _error(500, entry.internal_error, members, entry.content_type, name)
-    return JsonAnswer(200, encode(response), entry.content_type, name)
+        return error_answer(500, entry.internal_error, members, entry.content_type, name)
+    return JsonAnswer(200, body, entry.content_type, name)
 
 
 def encode(value: Mapping[str, Any]) -> bytes:
-    """A response as botocore reads it: datetimes as epoch seconds, bytes as base64."""
+    """A response as botocore reads it: datetimes as epoch seconds, bytes as base64, and NaN or
+    an infinity (handed over as a float subclass, see `NonFiniteDouble`) as Smithy's strings."""
     return orjson.dumps(value, default=_wire_value, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def _wire_value(value: object) -> object:
     if isinstance(value, datetime):
         return value.timestamp()
+    if isinstance(value, float):  # orjson asks only for float subclasses
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def _error(
+def error_answer(
     status: int,
     code: str,
     members: Mapping[str, str],
     content_type: str,
     operation: str,
 ) -> JsonAnswer:
+    """An error as the JSON protocols write it: `__type` (namespaced for the front end's own
+    errors) and the error's members."""
     wire_type = f"{CORAL}{code}" if code in FRONT_END_ERRORS else code
     body = encode({"__type": wire_type, **members})
     return JsonAnswer(status, body, content_type, operation, error=code)

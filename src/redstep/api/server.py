@@ -8,7 +8,6 @@ executions RUNNING in the store to resume at the next start.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import signal
 import threading
@@ -18,7 +17,7 @@ from types import FrameType
 
 import uvicorn
 
-from redstep.api.app import build_app
+from redstep.api.app import build_app, is_loopback
 from redstep.api.sigv4 import Credentials
 from redstep.services import Services
 
@@ -32,16 +31,6 @@ class ServeError(ValueError):
 
 class _Stopped(Exception):
     """SIGTERM or SIGINT arrived: stop serving and return."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_binding(host: str, credentials: Credentials | None) -> None:

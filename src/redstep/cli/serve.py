@@ -14,6 +14,18 @@ from redstep.project import ProjectError, ProjectInUse, load_project
 from redstep.services import Services
 
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
+OWN_LOGGERS = ("redstep", "uvicorn")
+"""The loggers --log-level sets; every other library logs warnings only, since some (botocore at
+debug) would write request headers and bodies, signatures included."""
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr: redstep's and the server's own lines at `level`, others' warnings."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level.upper())
 
 
 @click.command("serve")
@@ -30,7 +42,8 @@ LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
     "--secret-key",
     envvar="REDSTEP_SECRET_ACCESS_KEY",
     default=None,
-    help="The secret key of --access-key (env REDSTEP_SECRET_ACCESS_KEY).",
+    help="The secret key of --access-key; prefer the environment variable "
+    "REDSTEP_SECRET_ACCESS_KEY, which other users cannot see in the process list.",
 )
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True)
 def serve_command(
@@ -49,14 +62,14 @@ def serve_command(
     """
     if (access_key is None) != (secret_key is None):
         raise click.UsageError("give both --access-key and --secret-key, or neither")
+    if access_key == "" or secret_key == "":
+        raise click.UsageError("--access-key and --secret-key must not be empty")
     credentials = (
         Credentials(access_key, secret_key)
         if access_key is not None and secret_key is not None
         else None
     )
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_level)
     try:
         check_binding(host, credentials)
         services = Services.open(load_project(project_dir))
