@@ -107,3 +107,15 @@ def test_errors_raise_the_modelled_exception_classes(data: Any) -> None:
     described = data.describe_statement(Id=failed["Id"])
     assert described["Status"] == "FAILED"
     assert "division by zero" in described["Error"]
+
+
+def test_nan_and_infinities_are_written_as_smithys_strings(data: Any) -> None:
+    described = run(
+        data,
+        "select 'NaN'::float8 as nan, 'Infinity'::float8 as up, '-Infinity'::float8 as down, "
+        "1.5::float8 as plain",
+    )
+    (row,) = data.get_statement_result(Id=described["Id"])["Records"]
+    # botocore hands the strings over as they are (SDKs that follow Smithy parse them); before,
+    # they were written as null, which boto3 refused ("one and only one member set").
+    assert [cell["doubleValue"] for cell in row] == ["NaN", "Infinity", "-Infinity", 1.5]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -75,6 +76,17 @@ def column_metadata(column: Column) -> ColumnMetadata:
     return metadata
 
 
+class NonFiniteDouble(float):
+    """NaN or an infinity: still a float to Python callers, but marked for the JSON protocol,
+    which spells these as the strings "NaN", "Infinity" and "-Infinity" (JSON has no number
+    for them)."""
+
+
+def wire_double(value: float) -> float:
+    """A double as a Field holds it: NaN and the infinities marked as `NonFiniteDouble`."""
+    return value if math.isfinite(value) else NonFiniteDouble(value)
+
+
 def to_field(value: object, type_name: str) -> Field:
     """One value of a column typed `type_name`, as a Data API Field union."""
     if value is None:
@@ -82,7 +94,7 @@ def to_field(value: object, type_name: str) -> Field:
     if type_name in _INTEGERS and isinstance(value, int | Decimal | float):
         return {"longValue": int(value)}
     if type_name in _FLOATS and isinstance(value, int | float | Decimal):
-        return {"doubleValue": float(value)}
+        return {"doubleValue": wire_double(float(value))}
     if type_name == "bool" or isinstance(value, bool):
         return {"booleanValue": bool(value)}
     if isinstance(value, bytes | bytearray | memoryview):
@@ -90,7 +102,7 @@ def to_field(value: object, type_name: str) -> Field:
     if isinstance(value, int) and type_name not in ("numeric", *_STRINGS):
         return {"longValue": value}
     if isinstance(value, float) and type_name not in ("numeric", *_STRINGS):
-        return {"doubleValue": value}
+        return {"doubleValue": wire_double(value)}
     return {"stringValue": to_text(value, type_name)}
 
 

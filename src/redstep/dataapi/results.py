@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from redstep.dataapi.errors import ValidationException
-from redstep.dataapi.fields import column_metadata, field_size, to_field, to_text
+from redstep.dataapi.fields import column_metadata, field_size, to_field, to_text, wire_double
 from redstep.dataapi.paging import decode_token, encode_token
 from redstep.dataapi.shapes import ColumnMetadata, Field
 from redstep.dataapi.statements import ResultFormat
@@ -228,6 +228,8 @@ def _field_to_json(field: Field) -> dict[str, Any]:
 def _field_from_json(cell: dict[str, Any]) -> Field:
     if "blobValue" in cell:
         return {"blobValue": base64.b64decode(cell["blobValue"])}
+    if "doubleValue" in cell:  # json writes NaN and the infinities as its own tokens
+        return {"doubleValue": wire_double(cell["doubleValue"])}
     field: Field = {}
     field.update(cell)  # type: ignore[typeddict-item]
     return field
