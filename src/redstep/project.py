@@ -55,6 +55,8 @@ DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/redstep"
 """The role a project's state machine carries when its table names none (nothing checks it)."""
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+"""S3's rule for a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens."""
 
 
 class ProjectError(ValueError):
@@ -193,7 +195,22 @@ def _parse(document: Mapping[str, Any], folder: Path, path: Path) -> Project:
         bucket_path = table.get("path")
         if not isinstance(bucket_path, str) or not bucket_path:
             raise ProjectError(f"{path}: {key}.path must be a folder path (a string)")
+        if not _BUCKET_NAME.fullmatch(name):
+            raise ProjectError(
+                f"{path}: {key}: {name!r} is not a bucket name S3 accepts (3 to 63 lowercase "
+                "letters, digits, dots and hyphens, starting and ending with a letter or digit)"
+            )
         buckets[name] = (folder / bucket_path).resolve()
+        state_dir = folder / STATE_DIR
+        if (
+            buckets[name] == state_dir
+            or state_dir.is_relative_to(buckets[name])
+            or (buckets[name].is_relative_to(state_dir))
+        ):
+            raise ProjectError(
+                f"{path}: {key}.path must not hold redstep's own state ({state_dir}): "
+                "name a folder beside it"
+            )
     state_machines = {
         name: _state_machine(name, table, folder, path)
         for name, table in _tables(

@@ -16,7 +16,7 @@ from redstep.dataapi.service import DataApiService
 from redstep.project import Project, ProjectError, StateOwnership
 from redstep.runtime.clock import Clock
 from redstep.runtime.engine import Engine
-from redstep.runtime.errors import InvalidDefinition, StateMachineAlreadyExists
+from redstep.runtime.errors import StateMachineAlreadyExists, StepFunctionsError
 from redstep.runtime.executor import TaskRunner
 from redstep.runtime.sqlite_store import SqliteExecutionStore
 from redstep.triggers import STATE_FILE, Triggers, starting_on
@@ -81,13 +81,15 @@ class Services:
         return services
 
     def close(self) -> None:
-        """Stop everything: running executions stay RUNNING in the store and resume next time."""
-        try:
-            self.triggers.close()
-            self.engine.close()
-            self.dataapi.close()
-        finally:
-            self._ownership.release()
+        """Stop everything: running executions stay RUNNING in the store and resume next time.
+
+        Each service is closed even when one before it fails to; the state is given up last.
+        """
+        with contextlib.ExitStack() as closing:
+            closing.callback(self._ownership.release)
+            closing.callback(self.dataapi.close)
+            closing.callback(self.engine.close)
+            closing.callback(self.triggers.close)
 
     def __enter__(self) -> Services:
         return self
@@ -120,7 +122,7 @@ def install_state_machines(engine: Engine, project: Project) -> None:
                         "roleArn": config.role_arn,
                     }
                 )
-        except InvalidDefinition as error:
+        except StepFunctionsError as error:  # a bad definition, name or role ARN
             raise ProjectError(
-                f"{config.source}: state_machines.{config.name}: {error.message}"
+                f"{config.source}: state_machines.{config.name}: {error.code}: {error.message}"
             ) from None

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from held_tasks import HeldTasks
 
+from redstep.project import ProjectError, load_project
 from redstep.services import Services
 
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -243,3 +245,16 @@ def test_errors_raise_the_modelled_exception_classes(sfn: Any, call: Any, error:
     with pytest.raises(getattr(sfn.exceptions, error)) as raised:
         call(sfn)
     assert raised.value.response["Error"]["Message"]
+
+
+def test_a_bad_state_machine_in_redstep_toml_is_a_project_error(tmp_path: Path) -> None:
+    (tmp_path / "flow.json").write_text(PASS)
+    (tmp_path / "redstep.toml").write_text(
+        '[state_machines."bad name"]\ndefinition = "flow.json"\n'
+    )
+    with pytest.raises(ProjectError, match=r"state_machines\.bad name: InvalidName"):
+        Services.open(load_project(tmp_path))
+    (tmp_path / "redstep.toml").write_text('[state_machines.good]\ndefinition = "flow.json"\n')
+    with Services.open(load_project(tmp_path)) as services:  # the failed start let go of it all
+        names = [m["name"] for m in services.engine.list_state_machines({})["stateMachines"]]
+        assert names == ["good"]
