@@ -35,10 +35,10 @@ def aws(endpoint: str, tmp_path: Path) -> Any:
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
     }
 
-    def run(*arguments: str) -> Any:
+    def run(*arguments: str, **extra_env: str) -> Any:
         completed = subprocess.run(
             [AWS, *arguments, "--endpoint-url", endpoint, "--output", "json"],
-            env=env,
+            env={**env, **extra_env},
             capture_output=True,
             text=True,
             timeout=60,
@@ -59,6 +59,23 @@ def test_stepfunctions_start_execution(aws: Any, services: Services) -> None:
         "stepfunctions", "describe-execution", "--execution-arn", started["executionArn"]
     )
     assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", "hello, world")
+
+
+def test_test_state_reaches_the_endpoint_without_the_sync_host_prefix(aws: Any) -> None:
+    """As the README says: the CLI would send TestState to sync-127.0.0.1 without the variable."""
+    state = json.dumps({"Type": "Pass", "Result": {"ok": True}, "End": True})
+    answer = aws(
+        "stepfunctions",
+        "test-state",
+        "--definition",
+        state,
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/test",
+        "--input",
+        "{}",
+        AWS_DISABLE_HOST_PREFIX_INJECTION="true",
+    )
+    assert (answer["status"], json.loads(answer["output"])) == ("SUCCEEDED", {"ok": True})
 
 
 def test_redshift_data_statement_and_result(aws: Any) -> None:
