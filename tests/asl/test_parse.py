@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from redstep.asl.depth import JSON_TOO_DEEP, MAX_JSON_DEPTH, is_nested_too_deeply
 from redstep.asl.diagnostics import Code
 from redstep.asl.model import (
     ChoiceState,
@@ -372,3 +373,75 @@ def test_compiled_paths_and_templates_are_ready_to_run() -> None:
     assert state.filters.input_path is not None
     assert state.filters.input_path.keys == ("a", "b", 0)
     assert state.parameters is not None
+
+
+# -- nesting -------------------------------------------------------------------------------
+
+
+def nested(depth: int) -> Any:
+    """Arrays `depth` levels deep (built without recursion, so any depth can be made)."""
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_nesting_is_measured_to_the_limit_and_any_depth_past_it() -> None:
+    assert not is_nested_too_deeply(nested(MAX_JSON_DEPTH))
+    assert is_nested_too_deeply(nested(MAX_JSON_DEPTH + 1))
+    assert is_nested_too_deeply({"a": [1, {"b": nested(MAX_JSON_DEPTH)}]})
+    assert is_nested_too_deeply(nested(100_000))  # its own stack: no RecursionError
+    assert not is_nested_too_deeply("[" * 1000)  # a string is no nesting
+    # The text, when given, spares the walk for a document without enough brackets.
+    assert not is_nested_too_deeply({"a": 1}, '{"a": 1}')
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        pytest.param("[" * 1000 + "]" * 1000, id="past-the-readers-stack"),
+        pytest.param("[" * 100_000 + "]" * 100_000, id="far-past-the-readers-stack"),
+        pytest.param(
+            json.dumps(one_state({"Type": "Pass", "Result": nested(MAX_JSON_DEPTH), "End": True})),
+            id="a-result-past-the-limit",
+        ),
+        pytest.param(
+            json.dumps(one_state({"Type": "Pass", "Parameters": {"a": nested(400)}, "End": True})),
+            id="a-template-past-the-limit",
+        ),
+    ],
+)
+def test_a_definition_nested_too_deeply_is_invalid_json(definition: str) -> None:
+    assert problems(definition) == [(Code.INVALID_JSON_DESCRIPTION, None, JSON_TOO_DEEP)]
+    with pytest.raises(DefinitionError, match="INVALID_JSON_DESCRIPTION: Document nesting depth"):
+        parse_definition(definition)
+
+
+def test_a_decoded_definition_nested_too_deeply_is_refused_too() -> None:
+    definition = one_state({"Type": "Pass", "Result": nested(MAX_JSON_DEPTH), "End": True})
+    [diagnostic] = validate_definition(definition).diagnostics
+    assert diagnostic.message == JSON_TOO_DEEP
+
+
+def test_a_definition_nested_to_the_limit_is_parsed() -> None:
+    # The machine, its States, the state and the Result array: four levels above the Result's.
+    state = {"Type": "Pass", "Result": {"r": nested(MAX_JSON_DEPTH - 4)}, "End": True}
+    machine = parse_definition(json.dumps(one_state(state)))
+    assert isinstance(machine.states["S"], PassState)
+
+
+def test_the_deepest_walks_take_a_definition_nested_to_the_limit() -> None:
+    """The limit leaves the parser's recursion room: templates and Choice rules recurse most."""
+    # Four levels above the array: the machine, its States, the state, its Parameters.
+    template = one_state(
+        {"Type": "Pass", "Parameters": {"a": nested(MAX_JSON_DEPTH - 4)}, "End": True}
+    )
+    assert not is_nested_too_deeply(template)
+    assert isinstance(parse_definition(template).states["S"], PassState)
+    rule: dict[str, Any] = {"Variable": "$.x", "IsPresent": True}
+    for _ in range(MAX_JSON_DEPTH - 5):  # below the machine, States, the state, Choices, a rule
+        rule = {"Not": rule}
+    states = {"C": {"Type": "Choice", "Choices": [{**rule, "Next": "E"}]}, "E": {"Type": "Succeed"}}
+    choice = {"StartAt": "C", "States": states}
+    assert not is_nested_too_deeply(choice)
+    assert isinstance(parse_definition(choice).states["C"], ChoiceState)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from held_tasks import HeldTasks
 
+from redstep.asl.depth import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from redstep.engine.commands import ScheduleTask
+from redstep.engine.signals import Signal, TaskSucceeded
+from redstep.runtime import engine as engine_module
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
 from redstep.runtime.errors import (
     InvalidOutput,
     InvalidToken,
+    StepFunctionsError,
     TaskDoesNotExist,
     TaskTimedOut,
     ValidationException,
@@ -210,7 +215,17 @@ def test_a_task_that_never_was_does_not_exist(engine: Engine, held: HeldTasks) -
         engine.send_task_heartbeat({"taskToken": unknown})
 
 
-@pytest.mark.parametrize("output", ["{not json", '{"x": NaN}', "", "1e400"])
+@pytest.mark.parametrize(
+    "output",
+    [
+        "{not json",
+        '{"x": NaN}',
+        "",
+        "1e400",
+        pytest.param("[" * 1000 + "]" * 1000, id="nested-past-the-readers-stack"),
+        pytest.param("[" * 257 + "]" * 257, id="nested-past-the-limit"),
+    ],
+)
 def test_output_must_be_json(engine: Engine, held: HeldTasks, output: str) -> None:
     arn = start(engine, task_machine(End=True))
     token = next_task(held).task_token
@@ -268,3 +283,78 @@ def test_the_runner_may_answer_through_the_engine_from_its_own_call(
         arn = start(engine, task_machine(End=True))
         described = engine.wait(arn, 5)
     assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", "now")
+
+
+def test_a_too_deep_output_is_named_as_such(engine: Engine, held: HeldTasks) -> None:
+    start(engine, task_machine(End=True))
+    token = next_task(held).task_token
+    with pytest.raises(InvalidOutput) as raised:
+        engine.send_task_success({"taskToken": token, "output": "[" * 5000 + "]" * 5000})
+    assert raised.value.message == f"Invalid Output: '{JSON_TOO_DEEP}'"
+
+
+def test_a_runners_answer_nested_too_deeply_fails_the_task(engine: Engine, held: HeldTasks) -> None:
+    """A runner's answer cannot be refused: the task fails instead of the executor."""
+    for count, depth in enumerate((MAX_JSON_DEPTH + 1, 5000), start=1):
+        arn = start(engine, task_machine(End=True))
+        next_task(held, count)
+        _, command, report = held.started[-1]
+        deep: Any = []
+        for _ in range(depth - 1):
+            deep = [deep]
+        report(TaskSucceeded(command.task_id, deep))
+        described = engine.wait(arn, 5)
+        assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+        assert described["cause"] == f"The task's output is nested too deeply: {JSON_TOO_DEEP}"
+
+
+class BlocksTheLoop(HeldTasks):
+    """Holds callback tasks; a task of BLOCKER's resource keeps the executor's loop busy (its
+    runner is started on the loop) until `release` is set."""
+
+    BLOCKER = "arn:aws:states:::lambda:invoke.blocking"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocking = threading.Event()
+        self.release = threading.Event()
+
+    def start(
+        self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
+    ) -> None:
+        if command.resource != self.BLOCKER:
+            super().start(execution_arn, command, report)
+            return
+        self.blocking.set()
+        assert self.release.wait(10)
+
+
+def test_an_answer_the_busy_executor_did_not_take_in_time_has_no_effect(
+    store: MemoryExecutionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller is told it failed (a 500, which botocore retries), so it must not also take
+    effect later: the retry would then find the task closed although the answer was taken."""
+    monkeypatch.setattr(engine_module, "ANSWER_WAIT_SECONDS", 0.2)
+    runner = BlocksTheLoop()
+    with Engine(store, clock=VirtualClock(), tasks=runner) as engine:
+        arn = start(engine, task_machine(End=True))
+        token = next_task(runner).task_token
+        blocker = {
+            "StartAt": "B",
+            "States": {"B": {"Type": "Task", "Resource": runner.BLOCKER, "End": True}},
+        }
+        machine = engine.create_state_machine(
+            {"name": "Blocker", "definition": json.dumps(blocker), "roleArn": ROLE}
+        )
+        engine.start_execution({"stateMachineArn": machine["stateMachineArn"]})
+        assert runner.blocking.wait(5)
+        with pytest.raises(StepFunctionsError) as raised:
+            engine.send_task_success({"taskToken": token, "output": '"first"'})
+        assert (raised.value.code, raised.value.http_status) == ("InternalServerError", 500)
+        assert "nothing was delivered" in raised.value.message
+        runner.release.set()
+        # The retry is queued behind the withdrawn answer, and finds the task still open.
+        engine.send_task_success({"taskToken": token, "output": '"again"'})
+        described = engine.wait(arn, 5)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", "again")
+    assert [signal.kind for signal in store.signals(arn)].count("TaskSucceeded") == 1

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from held_tasks import HeldTasks
 
+from redstep.asl.depth import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from redstep.engine.signals import TaskSucceeded
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
@@ -358,3 +359,80 @@ def test_metadata_only_leaves_out_input_and_output(engine: Engine) -> None:
     assert "output" not in bare
     assert bare["inputDetails"] == {"included": False}
     assert bare["status"] == "SUCCEEDED"
+
+
+# -- JSON nested too deeply ------------------------------------------------------------------
+
+DEEP = "[" * 1000 + "]" * 1000  # about 2 KB, deeper than Python's reader can recurse
+JUST_TOO_DEEP = "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)
+
+
+def test_a_definition_nested_too_deeply_is_invalid_not_a_crash(engine: Engine) -> None:
+    for definition in (DEEP, JUST_TOO_DEEP):
+        assert engine.validate_state_machine_definition({"definition": definition}) == {
+            "result": "FAIL",
+            "diagnostics": [
+                {"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": JSON_TOO_DEEP}
+            ],
+            "truncated": False,
+        }
+        with pytest.raises(InvalidDefinition) as raised:
+            engine.create_state_machine({"name": "Deep", "definition": definition, "roleArn": ROLE})
+        assert raised.value.message == (
+            f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {JSON_TOO_DEEP} at null'"
+        )
+    arn = create(engine, PASS)
+    with pytest.raises(InvalidDefinition, match="nesting depth"):
+        engine.update_state_machine({"stateMachineArn": arn, "definition": DEEP})
+
+
+def test_input_nested_too_deeply_is_invalid_not_a_crash(engine: Engine) -> None:
+    arn = create(engine, PASS)
+    for text in (DEEP, JUST_TOO_DEEP):
+        with pytest.raises(InvalidExecutionInput) as raised:
+            engine.start_execution({"stateMachineArn": arn, "input": text})
+        assert raised.value.message.startswith(
+            f"Invalid State Machine Execution Input: '{JSON_TOO_DEEP}: [[["
+        )
+    at_the_limit = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    assert run(engine, arn, json.loads(at_the_limit))["output"] == at_the_limit
+
+
+def test_json_grown_too_deep_at_run_time_fails_the_execution_not_the_executor(
+    engine: Engine,
+) -> None:
+    parse_deep = {
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Pass", "Parameters": {"x.$": "States.StringToJson($.s)"}, "End": True}
+        },
+    }
+    described = run(engine, create(engine, parse_deep), {"s": "[" * 5000 + "]" * 5000})
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    assert "RecursionError" in described["cause"]
+    assert run(engine, create(engine, PASS, "After"), {"still": "running"})["status"] == (
+        "SUCCEEDED"
+    )
+
+
+def test_parameters_grown_too_deep_fail_the_task_without_running_it(tmp_path: Path) -> None:
+    held = HeldTasks()
+    grown = {
+        "StartAt": "Parse",
+        "States": {
+            "Parse": {
+                "Type": "Pass",
+                "Parameters": {"deep.$": "States.StringToJson($.s)"},
+                "Next": "T",
+            },
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True},
+        },
+    }
+    depth = MAX_JSON_DEPTH + 50  # past the limit, within what the interpreter itself can take
+    with Engine(SqliteExecutionStore(tmp_path), clock=VirtualClock(), tasks=held) as engine:
+        described = run(engine, create(engine, grown), {"s": "[" * depth + "]" * depth})
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    assert described["cause"] == (
+        f"redstep could not hand the task its parameters: {JSON_TOO_DEEP}"
+    )
+    assert held.started == []

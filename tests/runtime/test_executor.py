@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from redstep.runtime import executor as executor_module
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
 from redstep.runtime.errors import ExecutionAlreadyExists
+from redstep.runtime.executor import Delivery
 from redstep.runtime.memory_store import MemoryExecutionStore
 from redstep.runtime.store import Completion, TimerRecord
 
@@ -178,3 +180,45 @@ def test_a_failed_commit_is_retried_from_the_store(
         "PassStateExited",
         "ExecutionSucceeded",
     ]
+
+
+class SlowToJournal(MemoryExecutionStore):
+    """Once `is_slow` is set, journaling a signal waits until the test lets it go on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.is_slow = False
+        self.entered = threading.Event()
+        self.proceed = threading.Event()
+
+    def add_signal(
+        self, execution_arn: str, kind: str, fields: dict[str, Any], at: datetime
+    ) -> int:
+        if self.is_slow:
+            self.entered.set()
+            assert self.proceed.wait(5)
+        return super().add_signal(execution_arn, kind, fields, at)
+
+
+def test_an_answer_the_loop_has_begun_on_is_waited_for_past_the_timeout() -> None:
+    """The timeout withdraws only an answer the loop has not reached: one it is already taking
+    is seen through, so an answer is never both refused to its sender and delivered."""
+    store = SlowToJournal()
+    held = HeldTasks()
+    with engine_on(store, held) as engine:
+        arn = start_task(engine)
+        assert held.arrived.wait(5)
+        store.is_slow = True
+        outcome: list[Delivery] = []
+        answer = TaskSucceeded(1, "taken")
+        sender = threading.Thread(
+            target=lambda: outcome.append(engine.executor.answer_task(arn, answer, 0.2))
+        )
+        sender.start()
+        assert store.entered.wait(5)
+        time.sleep(0.4)  # past the sender's timeout, while the loop is journaling its answer
+        store.is_slow = False
+        store.proceed.set()
+        sender.join(5)
+        assert outcome == [Delivery.DELIVERED]
+        assert engine.wait(arn, 5)["status"] == "SUCCEEDED"

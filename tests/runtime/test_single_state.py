@@ -9,8 +9,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.endpoint import DEFAULT_TIMEOUT
 from held_tasks import HeldTasks
 
+from redstep.asl.depth import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from redstep.engine.commands import ScheduleTask
 from redstep.engine.signals import Signal, TaskFailed, TaskSucceeded
 from redstep.runtime.clock import VirtualClock
@@ -18,6 +20,7 @@ from redstep.runtime.engine import Engine
 from redstep.runtime.errors import InvalidDefinition, InvalidExecutionInput, ValidationException
 from redstep.runtime.executor import TaskRunner
 from redstep.runtime.memory_store import MemoryExecutionStore
+from redstep.runtime.single_state import TEST_SECONDS
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 LAMBDA = "arn:aws:states:::lambda:invoke"
@@ -451,3 +454,87 @@ def test_what_redstep_cannot_honour_is_refused(engine: Engine, member: str) -> N
 def test_input_must_be_json(engine: Engine) -> None:
     with pytest.raises(InvalidExecutionInput, match="Invalid State Machine Execution Input"):
         engine.test_state({"definition": json.dumps({"Type": "Pass", "End": True}), "input": "{x"})
+
+
+@pytest.mark.parametrize(
+    ("resource", "refused"),
+    [
+        (f"{LAMBDA}.waitForTaskToken", "the .waitForTaskToken service integration pattern"),
+        ("arn:aws:states:::states:startExecution.sync", "the .sync service integration pattern"),
+        ("arn:aws:states:::states:startExecution.sync:2", "the .sync service integration pattern"),
+        ("arn:aws:states:us-east-1:123456789012:activity:Work", "Activity tasks"),
+    ],
+)
+def test_a_task_waiting_on_the_outside_world_is_tested_only_with_a_mock(
+    make_engine: Callable[..., Engine], resource: str, refused: str
+) -> None:
+    """As AWS documents: such a task would hold the call until something outside answers it
+    (here, past the client's read timeout, so that the client retries and runs it again)."""
+    held = HeldTasks()
+    engine = make_engine(held)
+    state = {"Type": "Task", "Resource": resource, "End": True}
+    for role in ({"roleArn": ROLE}, {}):
+        with pytest.raises(ValidationException) as raised:
+            try_state(engine, state, {}, **role)
+        assert raised.value.message == f"TestState only supports {refused} when a mock is specified"
+    answer = try_state(engine, state, {}, level="INFO", mock={"result": '{"done": true}'})
+    assert answer == {"output": '{"done":true}', "status": "SUCCEEDED"}
+    assert held.started == []
+
+
+def test_a_test_answers_within_the_clients_read_timeout() -> None:
+    """A test still running when botocore stops reading (and retries) would run twice."""
+    assert TEST_SECONDS < DEFAULT_TIMEOUT  # botocore's default read_timeout, 60 seconds
+    assert TEST_SECONDS <= 50
+
+
+def test_json_nested_too_deeply_is_refused_not_a_crash(engine: Engine) -> None:
+    deep = "[" * 1000 + "]" * 1000
+    just_too_deep = "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)
+    state = json.dumps({"Type": "Pass", "End": True})
+    for text in (deep, just_too_deep):
+        with pytest.raises(InvalidDefinition, match="INVALID_JSON_DESCRIPTION: Document nesting"):
+            engine.test_state({"definition": text})
+        with pytest.raises(InvalidExecutionInput, match="Document nesting depth exceeds"):
+            engine.test_state({"definition": state, "input": text})
+        task = {"Type": "Task", "Resource": LAMBDA, "End": True}
+        with pytest.raises(ValidationException) as raised:
+            try_state(engine, task, {}, mock={"result": text})
+        assert raised.value.message == f"The mock result is nested too deeply: {JSON_TOO_DEEP}"
+
+
+def test_a_runners_answer_nested_too_deeply_fails_the_tested_task(
+    make_engine: Callable[..., Engine],
+) -> None:
+    deep: Any = []
+    for _ in range(5000):
+        deep = [deep]
+    engine = make_engine(Answering(lambda command: TaskSucceeded(command.task_id, deep)))
+    state = {"Type": "Task", "Resource": LAMBDA, "End": True}
+    answer = try_state(engine, state, {}, level="INFO", roleArn=ROLE)
+    assert answer == {
+        "error": "States.Runtime",
+        "cause": f"The task's output is nested too deeply: {JSON_TOO_DEEP}",
+        "status": "FAILED",
+    }
+
+
+def test_parameters_grown_too_deep_fail_the_tested_task_without_running_it(
+    make_engine: Callable[..., Engine],
+) -> None:
+    runner = Answering(lambda command: TaskSucceeded(command.task_id, "ran"))
+    engine = make_engine(runner)
+    state = {
+        "Type": "Task",
+        "Resource": LAMBDA,
+        "Parameters": {"deep.$": "States.StringToJson($.s)"},
+        "End": True,
+    }
+    depth = MAX_JSON_DEPTH + 50
+    answer = try_state(engine, state, {"s": "[" * depth + "]" * depth}, level="INFO", roleArn=ROLE)
+    assert answer == {
+        "error": "States.Runtime",
+        "cause": f"redstep could not hand the task its parameters: {JSON_TOO_DEEP}",
+        "status": "FAILED",
+    }
+    assert runner.started == []

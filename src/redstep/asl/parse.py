@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redstep.asl.choice import ChoiceRule, compile_choice_rule
+from redstep.asl.depth import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.diagnostics import Code, Diagnostic, Report, pointer
 from redstep.asl.errors import StatesError
 from redstep.asl.model import (
@@ -143,12 +144,14 @@ def parse_definition(definition: str | Mapping[str, Any]) -> StateMachine:
 def validate_definition(definition: str | Mapping[str, Any]) -> Validation:
     """Parse and check a definition (JSON text or an already-decoded object)."""
     report = Report()
+    text: str | None = None
     if isinstance(definition, str):
         if not definition.strip():
             report.schema("Definition must be a valid JSON object", None)
             return Validation(None, report.diagnostics)
+        text = definition
         try:
-            definition = json.loads(definition)
+            definition = json.loads(text)
         except json.JSONDecodeError as error:
             report.error(
                 Code.INVALID_JSON_DESCRIPTION,
@@ -156,6 +159,12 @@ def validate_definition(definition: str | Mapping[str, Any]) -> Validation:
                 f"[Source: (String); line: {error.lineno}, column: {error.colno}]",
             )
             return Validation(None, report.diagnostics)
+        except RecursionError:  # nested far past the limit: the reader itself ran out of stack
+            report.error(Code.INVALID_JSON_DESCRIPTION, JSON_TOO_DEEP, None)
+            return Validation(None, report.diagnostics)
+    if is_nested_too_deeply(definition, text):  # before the parser's recursive walks see it
+        report.error(Code.INVALID_JSON_DESCRIPTION, JSON_TOO_DEEP, None)
+        return Validation(None, report.diagnostics)
     machine = _Parser(report).machine(definition, (), _TOP_LEVEL)
     if report.has_errors or machine is None:
         return Validation(None, report.diagnostics)

@@ -25,8 +25,13 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from redstep.asl.depth import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.model import StateMachine
-from redstep.asl.parse import DefinitionError, parse_definition, validate_definition
+from redstep.asl.parse import (
+    DefinitionError,
+    parse_definition,
+    validate_definition,
+)
 from redstep.engine.commands import ExecutionStatus
 from redstep.engine.context import ExecutionInfo
 from redstep.engine.interpreter import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, Interpreter
@@ -466,7 +471,7 @@ class Engine:
         execution_arn, task_id = _task_of(request["taskToken"])
         text = request["output"]
         try:
-            output = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+            output = _read_json(text)
         except ValueError as error:
             message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
             raise InvalidOutput(f"Invalid Output: '{message}'") from None
@@ -489,11 +494,15 @@ class Engine:
         return {}
 
     def _answer_task(self, execution_arn: str, answer: TaskAnswer) -> None:
+        """Deliver the answer; a 500 (InternalServerError) when the executor is too busy to take
+        it in time, and then the answer has had no effect, so that the retry botocore makes of
+        a 500 finds the task still open."""
         try:
             delivery = self.executor.answer_task(execution_arn, answer, ANSWER_WAIT_SECONDS)
         except TimeoutError:
             raise StepFunctionsError(
-                f"The executor did not take the answer within {ANSWER_WAIT_SECONDS:g} seconds"
+                f"The executor was too busy to take the answer within {ANSWER_WAIT_SECONDS:g} "
+                "seconds; nothing was delivered and the task is unchanged: send the answer again"
             ) from None
         match delivery:
             case Delivery.DELIVERED:
@@ -714,12 +723,25 @@ def _check_input(text: Any) -> None:
             f"({MAX_PAYLOAD_BYTES} bytes)'"
         )
     try:
-        json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        _read_json(text)
     except ValueError as error:
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         raise InvalidExecutionInput(
             f"Invalid State Machine Execution Input: '{message}: {text[:200]}'"
         ) from None
+
+
+def _read_json(text: str) -> Any:
+    """JSON text from a caller, read as AWS reads it: ValueError for NaN and the infinities, for
+    a number beyond a double, and for nesting past MAX_JSON_DEPTH (which the interpreter's
+    recursive walks could not take)."""
+    try:
+        value = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except RecursionError:  # nested so deep the reader itself ran out of stack
+        raise ValueError(JSON_TOO_DEEP) from None
+    if is_nested_too_deeply(value, text):
+        raise ValueError(JSON_TOO_DEEP)
+    return value
 
 
 def _finite(text: str) -> float:

@@ -28,8 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
+from redstep.asl.depth import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.errors import StatesError
 from redstep.asl.paths import to_json
 from redstep.engine.commands import (
@@ -103,6 +104,49 @@ class UnsupportedTasks:
 
     def cancel(self, execution_arn: str, task_id: int) -> None:
         pass
+
+
+def journal_record(signal: Signal) -> tuple[str, dict[str, Any]]:
+    """The signal as the journal holds it: (kind, fields) decoded from their JSON, so that a live
+    execution sees exactly what a replay would, and nothing the sender keeps a hold of.
+
+    A task's output nested past MAX_JSON_DEPTH fails the task with States.Runtime instead: the
+    interpreter's recursive walks could not take it (SendTaskSuccess refuses such an output
+    before it gets here; a runner's answer cannot be refused, so it fails the task).
+    """
+    kind, fields = signal_to_record(signal)
+    try:
+        text = to_json(fields)
+        journaled: dict[str, Any] = json.loads(text)
+        is_too_deep = is_nested_too_deeply(journaled, text)
+    except RecursionError:  # so deep that writing or reading it ran out of stack
+        is_too_deep = True
+    if not is_too_deep:
+        return kind, journaled
+    if not isinstance(signal, TaskSucceeded):
+        raise ValueError(f"{kind} cannot be journaled: {JSON_TOO_DEEP}")  # only outputs nest
+    cause = f"The task's output is nested too deeply: {JSON_TOO_DEEP}"
+    return journal_record(TaskFailed(signal.task_id, StatesError.RUNTIME.value, cause))
+
+
+def copy_parameters(command: ScheduleTask) -> Any:
+    """A copy of the task's parameters for its runner, decoded from their JSON so that it shares
+    nothing with the compiled definition (which every later execution reuses); ValueError when
+    they nest past MAX_JSON_DEPTH (a value grown at run time, by States.StringToJson say)."""
+    try:
+        text = to_json(command.parameters)
+        parameters = json.loads(text)
+    except RecursionError:  # so deep that writing or reading it ran out of stack
+        raise ValueError(JSON_TOO_DEEP) from None
+    if is_nested_too_deeply(parameters, text):
+        raise ValueError(JSON_TOO_DEEP)
+    return parameters
+
+
+def parameters_failure(command: ScheduleTask, error: ValueError) -> TaskFailed:
+    """How a task whose parameters cannot be handed over ends (see `copy_parameters`)."""
+    cause = f"redstep could not hand the task its parameters: {error}"
+    return TaskFailed(command.task_id, StatesError.RUNTIME.value, cause)
 
 
 @dataclass(slots=True)
@@ -217,11 +261,9 @@ class Executor:
     def signal(self, execution_arn: str, signal: Signal) -> None:
         """Journal a signal for an execution, then deliver it.
 
-        What is delivered is the signal as the journal holds it (decoded from JSON), so a live
-        execution sees exactly what a replay would, and nothing the caller keeps a hold of.
+        What is delivered is the signal as the journal holds it (see `journal_record`).
         """
-        kind, fields = signal_to_record(signal)
-        fields = json.loads(to_json(fields))
+        kind, fields = journal_record(signal)
         seq = self.store.add_signal(execution_arn, kind, fields, self.clock.now())
         self._call(self._deliver, execution_arn, seq, signal_from_record(kind, fields))
 
@@ -233,8 +275,12 @@ class Executor:
         The check and the delivery run as one step on the loop, which owns every live
         interpreter, so two answers to one task cannot both find it open. The answer is journaled
         before it is consumed, like every signal from outside; when this returns DELIVERED it has
-        been consumed (what the execution did next is committed). TimeoutError when the loop does
-        not get to it within `timeout` seconds.
+        been consumed (what the execution did next is committed).
+
+        TimeoutError when the loop does not get to it within `timeout` seconds (busy resuming
+        executions, say); the answer then has had no effect, and never will: it is withdrawn
+        before the loop reaches it. Once the loop has begun on it, this waits for the outcome,
+        however long the timeout, so that an answer is never both refused and delivered.
         """
         if threading.current_thread() is self._thread:
             # A runner answering while it is being started, inside an activation: the answer is
@@ -243,13 +289,21 @@ class Executor:
         done: concurrent.futures.Future[Delivery] = concurrent.futures.Future()
 
         def answer_on_loop() -> None:
+            if not done.set_running_or_notify_cancel():
+                return  # withdrawn: the caller was told it timed out, so it must have no effect
             try:
                 done.set_result(self._answer(execution_arn, answer, at_once=True))
             except Exception as error:  # the caller raises it; the loop carries on
                 done.set_exception(error)
 
         self._call(answer_on_loop)
-        return done.result(timeout)
+        try:
+            return done.result(timeout)
+        except TimeoutError:
+            if done.cancel():
+                raise
+        # The loop took it up just as the wait ran out: its outcome is on its way.
+        return done.result()
 
     def wait(self, execution_arn: str, timeout: float | None = None) -> bool:
         """Block until the execution has ended; whether it did within `timeout` seconds."""
@@ -321,8 +375,7 @@ class Executor:
         if not any(task.task_id == answer.task_id for task in interpreter.pending_tasks):
             closed = interpreter.has_scheduled(answer.task_id)
             return Delivery.TASK_CLOSED if closed else Delivery.NO_TASK
-        kind, fields = signal_to_record(answer)
-        fields = json.loads(to_json(fields))
+        kind, fields = journal_record(answer)
         seq = self.store.add_signal(execution_arn, kind, fields, self.clock.now())
         signal = signal_from_record(kind, fields)
         if at_once:
@@ -419,9 +472,11 @@ class Executor:
         def report(signal: Signal) -> None:
             self.signal(execution_arn, signal)
 
-        # The runner gets its own copy of the parameters: they may share objects with the
-        # compiled definition, which every later execution reuses.
-        own = dataclasses.replace(command, parameters=json.loads(to_json(command.parameters)))
+        try:
+            own = dataclasses.replace(command, parameters=copy_parameters(command))
+        except ValueError as error:  # journaled like any answer, so a replay sees it too
+            self.signal(execution_arn, parameters_failure(command, error))
+            return
         self._tasks.start(execution_arn, own, report)
 
     # -- timers ------------------------------------------------------------------------------

@@ -11,9 +11,14 @@ What is run: Pass, Choice, Wait (its wait is not waited), Succeed, Fail and Task
 through the engine's TaskRunner (started from the caller's thread; redstep's runners may be
 started from any thread), or answers with the request's `mock`; its TimeoutSeconds and
 HeartbeatSeconds are waited in real time, and the whole test in at most `timeout` seconds, after
-which the task fails with States.Timeout, as AWS bounds a test to five minutes. A tested task's
-token (`$$.Task.Token`) names no execution, so SendTask* answer it InvalidToken: a callback task
-is tested with a runner that answers it, or with a mock.
+which the task fails with States.Timeout. AWS bounds a test to five minutes; redstep's bound
+(`TEST_SECONDS`) stays under botocore's default read timeout instead, since a client that gives
+up on the call retries it, and the retry would run the task a second time.
+
+As AWS documents, TestState runs an Activity task, or a task of the `.sync` or
+`.waitForTaskToken` integration pattern, only with a `mock`: such a task waits on something
+outside the test (a worker, a job, a callback; a tested task's token names no execution, so
+SendTask* would answer it InvalidToken). Without one it is refused with ValidationException.
 
 Confirmed against recordings of AWS's TestState (LocalStack's parity snapshots): the members of
 the answer, which stages `inspectionData` holds for each state type (a Pass with Result shows no
@@ -21,14 +26,16 @@ afterInputPath or afterParameters; Choice, Wait, Succeed and Fail show input and
 `errorDetails` (catchIndex; retryIndex with retryBackoffIntervalSeconds), RETRIABLE answered
 without output, and "RoleArn must be specified when testing a Task state". Modelled: a single
 state is named `StateName` (as the recordings' context objects show), its execution ARN has
-AWS's `express` form, and the messages refusing what redstep does not test yet (Parallel and
-Map, `context`, `stateConfiguration`, `variables`) or a `stateName` absent from the definition.
+AWS's `express` form, the messages refusing what redstep does not test yet (Parallel and
+Map, `context`, `stateConfiguration`, `variables`) or a `stateName` absent from the definition,
+and the one refusing a task that runs only with a mock (from the sentence AWS documents).
 """
 
 from __future__ import annotations
 
 import json
 import queue
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -36,6 +43,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from redstep.asl.depth import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.errors import Failure, StatesError
 from redstep.asl.model import (
     ChoiceState,
@@ -47,24 +55,44 @@ from redstep.asl.model import (
     TaskState,
     WaitState,
 )
-from redstep.asl.parse import DefinitionError, parse_definition
-from redstep.asl.paths import to_json
+from redstep.asl.parse import (
+    DefinitionError,
+    parse_definition,
+)
 from redstep.engine.commands import CancelTask, ScheduleTask, StartTimer
 from redstep.engine.context import ExecutionInfo
-from redstep.engine.events import HistoryEvent
+from redstep.engine.events import HistoryEvent, resource_parts
 from redstep.engine.inspection import Stage, StateInspection
 from redstep.engine.interpreter import Interpreter
-from redstep.engine.signals import Continue, Signal, Start, TaskFailed, TaskSucceeded, TimerFired
+from redstep.engine.signals import (
+    Continue,
+    Signal,
+    Start,
+    TaskFailed,
+    TaskSucceeded,
+    TimerFired,
+    signal_from_record,
+)
 from redstep.runtime.arns import Region
 from redstep.runtime.clock import Clock
 from redstep.runtime.errors import InvalidDefinition, ValidationException
-from redstep.runtime.executor import TaskRunner
+from redstep.runtime.executor import (
+    TaskRunner,
+    copy_parameters,
+    journal_record,
+    parameters_failure,
+)
 
 #: The name AWS gives a state tested on its own (what its `$$.State.Name` reads).
 SINGLE_STATE_NAME = "StateName"
 
-#: How long one test may run (AWS's TestState quota); a Task still running then fails.
-TEST_SECONDS = 300.0
+#: How long one test may run; a Task still running then fails with States.Timeout. AWS allows
+#: five minutes, but botocore gives up reading an answer after 60 seconds (its default
+#: read_timeout) and retries the call, which would run the task again: redstep answers first.
+TEST_SECONDS = 50.0
+
+#: A Task resource's integration pattern that TestState runs only with a mock.
+_MOCK_ONLY_PATTERN = re.compile(r"\.(sync|waitForTaskToken)(:\d+)?$")
 
 _TESTED_TYPES = (PassState, ChoiceState, WaitState, SucceedState, FailState, TaskState)
 
@@ -138,7 +166,7 @@ def prepare(definition: str, state_name: str | None) -> StateUnderTest:
 def _decode(definition: str) -> Any:
     try:
         return json.loads(definition)
-    except ValueError:
+    except (ValueError, RecursionError):
         _parse(definition)  # words the JSON error as CreateStateMachine does
         raise
 
@@ -201,10 +229,18 @@ class Mock:
             return cls(
                 error=error_output.get("error"), cause=error_output.get("cause"), is_failure=True
             )
+        text = raw["result"]
+        result: Any = None
         try:
-            return cls(result=json.loads(raw["result"]))
+            result = json.loads(text)
+            is_too_deep = is_nested_too_deeply(result, text)
         except ValueError:
             raise ValidationException("The mock result must be valid JSON") from None
+        except RecursionError:  # nested so deep the reader itself ran out of stack
+            is_too_deep = True
+        if is_too_deep:  # the interpreter's recursive walks could not take it
+            raise ValidationException(f"The mock result is nested too deeply: {JSON_TOO_DEEP}")
+        return cls(result=result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +259,14 @@ class SingleStateRun:
 
 def run_state_test(under_test: StateUnderTest, run: SingleStateRun) -> dict[str, Any]:
     """Run the state once and answer as TestState does."""
-    if isinstance(under_test.state, TaskState) and not run.role_arn and run.mock is None:
-        raise ValidationException("RoleArn must be specified when testing a Task state")
+    if isinstance(under_test.state, TaskState) and run.mock is None:
+        needs_mock = _needing_a_mock(under_test.state.resource)
+        if needs_mock is not None:  # first: with a mock, no role is needed either
+            raise ValidationException(
+                f"TestState only supports {needs_mock} when a mock is specified"
+            )
+        if not run.role_arn:
+            raise ValidationException("RoleArn must be specified when testing a Task state")
     machine_name, execution_name = str(uuid.uuid4()), str(uuid.uuid4())
     region = run.region
     info = ExecutionInfo(
@@ -245,6 +287,18 @@ def run_state_test(under_test: StateUnderTest, run: SingleStateRun) -> dict[str,
     driver = _Driver(interpreter, inspection, info, under_test, run)
     driver.drive()
     return _answer(under_test, inspection, driver, run.level)
+
+
+def _needing_a_mock(resource: str) -> str | None:
+    """What AWS's TestState runs only with a mock, as its documentation names it, if the Task's
+    resource is one: such a task waits on something outside the test, for as long as it takes
+    (with a real runner here, past the client's read timeout)."""
+    if resource_parts(resource)[0] == "activity":
+        return "Activity tasks"
+    found = _MOCK_ONLY_PATTERN.search(resource)
+    if found is None:
+        return None
+    return f"the .{found.group(1)} service integration pattern"
 
 
 class _Driver:
@@ -329,10 +383,17 @@ class _Driver:
                 else TaskSucceeded(command.task_id, mock.result)
             )
             return
+        try:  # the runner gets its own copy of the parameters, as the executor gives it
+            own = replace(command, parameters=copy_parameters(command))
+        except ValueError as error:
+            self.answers.put(parameters_failure(command, error))
+            return
         self.running.add(command.task_id)
-        # The runner gets its own copy of the parameters, as the executor gives it.
-        own = replace(command, parameters=json.loads(to_json(command.parameters)))
-        self.run.tasks.start(self.info.execution_arn, own, self.answers.put)
+        self.run.tasks.start(self.info.execution_arn, own, self.report)
+
+    def report(self, signal: Signal) -> None:
+        """A runner's answer, taken as the executor takes it (see `journal_record`)."""
+        self.answers.put(signal_from_record(*journal_record(signal)))
 
 
 def _answer(
