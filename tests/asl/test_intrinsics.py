@@ -362,8 +362,11 @@ def test_string_to_json(text: str, expected: Any) -> None:
     assert type(result) is type(expected)
 
 
-@pytest.mark.parametrize("value", [1, None, ["[]"], {"a": 1}, "{", "NaN", "[1,]", "1 2"])
-def test_string_to_json_rejects_non_strings_and_bad_json(value: Any) -> None:
+@pytest.mark.parametrize(
+    "value",
+    [1, None, ["[]"], {"a": 1}, "{", "NaN", "[1,]", "1 2", "[" * 300 + "]" * 300, "[" * 5000],
+)
+def test_string_to_json_rejects_non_strings_and_bad_or_too_deep_json(value: Any) -> None:
     invalid("States.StringToJson($.s)", {"s": value})
 
 

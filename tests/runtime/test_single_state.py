@@ -527,11 +527,11 @@ def test_parameters_grown_too_deep_fail_the_tested_task_without_running_it(
     state = {
         "Type": "Task",
         "Resource": LAMBDA,
-        "Parameters": {"deep.$": "States.StringToJson($.s)"},
+        "Parameters": {"deeper": {"still.$": "$"}},  # two levels over an input at the limit
         "End": True,
     }
-    depth = MAX_JSON_DEPTH + 50
-    answer = try_state(engine, state, {"s": "[" * depth + "]" * depth}, level="INFO", roleArn=ROLE)
+    at_the_limit = json.loads("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)
+    answer = try_state(engine, state, at_the_limit, level="INFO", roleArn=ROLE)
     assert answer == {
         "error": "States.Runtime",
         "cause": f"redstep could not hand the task its parameters: {JSON_TOO_DEEP}",

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final, Protocol
 
+from redstep.asl.depth import is_nested_too_deeply
 from redstep.asl.errors import StatesError, StatesFailure
 from redstep.asl.paths import Path, PathNotFound, PathSyntaxError, compile_path, to_json
 from redstep.asl.scope import Scope
@@ -317,9 +318,12 @@ def _string_to_json(args: list[Any], scope: Scope) -> Any:
     if not text.strip():
         return None  # recorded on AWS: "" and " " parse to null
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except ValueError:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
         raise _invalid("States.StringToJson") from None
+    if is_nested_too_deeply(value, text):  # fail the same way in every run, not by stack depth
+        raise _invalid("States.StringToJson")
+    return value
 
 
 def _reject_constant(name: str) -> Any:
