@@ -66,6 +66,7 @@ class Services:
                 state_file=project.state_dir / STATE_FILE,
                 buckets=buckets,
                 region=engine.region,
+                ignore=(project.state_dir,),
             )
             undo.callback(triggers.close)
             triggers.run_in_background()

@@ -104,7 +104,7 @@ def s3(endpoint: Endpoint) -> Any:
 def heard(store: Buckets) -> list[tuple[str, str]]:
     """The `(bucket, key)` of every object written, in order, as the store's subscribers hear."""
     told: list[tuple[str, str]] = []
-    store.subscribe(lambda bucket, info: told.append((bucket, info.key)))
+    store.subscribe(lambda bucket, info, reason: told.append((bucket, info.key)))
     return told
 
 
@@ -262,7 +262,7 @@ def test_s3_error_answers_for_other_layers() -> None:
 
 def test_put_object_tells_subscribers_once(s3: Any, store: Buckets) -> None:
     heard: list[tuple[str, ObjectInfo]] = []
-    store.subscribe(lambda bucket, info: heard.append((bucket, info)))
+    store.subscribe(lambda bucket, info, reason: heard.append((bucket, info)))
     s3.put_object(Bucket="data", Key="landing/orders.csv", Body=b"1,2\n", ContentType="text/csv")
     assert [(bucket, info.key, info.size) for bucket, info in heard] == [
         ("data", "landing/orders.csv", 4)

@@ -19,6 +19,7 @@ from redstep.buckets import (
     AccessDenied,
     BucketError,
     Buckets,
+    CompletedPart,
     InternalError,
     InvalidArgument,
     InvalidKey,
@@ -27,6 +28,7 @@ from redstep.buckets import (
     NoSuchBucket,
     NoSuchKey,
     ObjectInfo,
+    WriteReason,
 )
 from redstep.buckets.keys import TEMPORARY_PREFIX
 
@@ -445,7 +447,7 @@ def test_readers_never_see_a_partial_object(store: Buckets) -> None:
 
 def test_copy_within_and_between_buckets(store: Buckets, tmp_path: Path) -> None:
     heard: list[tuple[str, str]] = []
-    store.subscribe(lambda bucket, info: heard.append((bucket, info.key)))
+    store.subscribe(lambda bucket, info, reason: heard.append((bucket, info.key)))
     source = store.put("data", "in/a.csv", b"1,2\n")
     copied = store.copy_object("data", "in/a.csv", "data", "archive/a.csv")
     assert (copied.etag, copied.size) == (source.etag, 4)
@@ -538,7 +540,7 @@ def test_read_answers_only_the_range_it_chooses(store: Buckets) -> None:
 
 def test_subscribers_hear_of_every_successful_put(store: Buckets) -> None:
     heard: list[tuple[str, ObjectInfo]] = []
-    unsubscribe = store.subscribe(lambda bucket, info: heard.append((bucket, info)))
+    unsubscribe = store.subscribe(lambda bucket, info, reason: heard.append((bucket, info)))
     first = store.put("data", "one.csv", b"1")
     second = store.put("data", "one.csv", b"22")
     with pytest.raises(BucketError):
@@ -550,16 +552,46 @@ def test_subscribers_hear_of_every_successful_put(store: Buckets) -> None:
     assert len(heard) == 2
 
 
+def test_write_subscribers_hear_which_action_wrote_each_object(store: Buckets) -> None:
+    heard: list[tuple[str, str, WriteReason]] = []
+    unsubscribe = store.subscribe(
+        lambda bucket, info, reason: heard.append((bucket, info.key, reason))
+    )
+    store.put("data", "in/a.csv", b"1")
+    store.copy_object("data", "in/a.csv", "later", "a.csv")
+    upload = store.create_multipart_upload("data", "big.csv")
+    part = store.upload_part("data", "big.csv", upload.upload_id, 1, b"parts")
+    store.complete_multipart_upload(
+        "data", "big.csv", upload.upload_id, [CompletedPart(1, part.etag)]
+    )
+    store.complete_multipart_upload(
+        "data", "big.csv", upload.upload_id, [CompletedPart(1, part.etag)]
+    )
+    assert heard == [
+        ("data", "in/a.csv", WriteReason.PUT_OBJECT),
+        ("later", "a.csv", WriteReason.COPY_OBJECT),
+        ("data", "big.csv", WriteReason.COMPLETE_MULTIPART_UPLOAD),
+    ]
+    assert [reason.value for _, _, reason in heard] == [
+        "PutObject",
+        "CopyObject",
+        "CompleteMultipartUpload",
+    ]
+    unsubscribe()
+    store.put("data", "in/b.csv", b"2")
+    assert len(heard) == 3
+
+
 def test_a_failing_subscriber_does_not_fail_the_put(
     store: Buckets, caplog: pytest.LogCaptureFixture
 ) -> None:
     heard: list[str] = []
 
-    def broken(bucket: str, info: ObjectInfo) -> None:
+    def broken(bucket: str, info: ObjectInfo, reason: WriteReason) -> None:
         raise RuntimeError("trigger service is down")
 
     store.subscribe(broken)
-    store.subscribe(lambda bucket, info: heard.append(info.key))
+    store.subscribe(lambda bucket, info, reason: heard.append(info.key))
     with caplog.at_level(logging.ERROR, logger="redstep.buckets.store"):
         info = store.put("data", "file.csv", b"x")
     assert store.get("data", "file.csv")[1] == b"x"

@@ -53,7 +53,7 @@ def store(folder: Path, staging: Path) -> Buckets:
 @pytest.fixture
 def heard(store: Buckets) -> list[tuple[str, ObjectInfo]]:
     told: list[tuple[str, ObjectInfo]] = []
-    store.subscribe(lambda bucket, info: told.append((bucket, info)))
+    store.subscribe(lambda bucket, info, reason: told.append((bucket, info)))
     return told
 
 

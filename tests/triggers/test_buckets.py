@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from redstep.buckets import Buckets
+from redstep.buckets import Buckets, CompletedPart
 from redstep.project import TriggerConfig
 from redstep.runtime.arns import check_name
 from redstep.runtime.clock import VirtualClock
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 BUCKET = "sales-data"
 NOW = datetime(2024, 11, 27, 9, 30, tzinfo=UTC)
+QUIET_SECONDS = 0.2
+"""How long a dropped file must hold still here: short, so that the tests wait little."""
 
 
 def upload_trigger(
@@ -53,6 +55,7 @@ def make_service(
     buckets: Buckets,
     *triggers: TriggerConfig,
     watch_folders: bool = True,
+    ignore: tuple[Path, ...] = (),
 ) -> Triggers:
     # Ids whose first eight hex digits (the part execution names carry) count up: 00000001, ...
     ids = (uuid.UUID(int=number << 96) for number in itertools.count(1))
@@ -64,6 +67,8 @@ def make_service(
         buckets=buckets,
         new_id=lambda: next(ids),
         watch_folders=watch_folders,
+        ignore=ignore,
+        quiet_seconds=QUIET_SECONDS,
     )
     service.run_in_background()
     return service
@@ -94,16 +99,24 @@ def keys_started(starts: list[Start]) -> list[str]:
     return [start.event["detail"]["object"]["key"] for start in starts]
 
 
-def drop_sentinel_and_wait(folder: Path, recorder: Recorder) -> list[Start]:
+def drop_sentinel_and_wait(
+    folder: Path, recorder: Recorder, sentinel: str = "incoming/~sentinel"
+) -> list[Start]:
     """Every start so far, once the watcher has handled every change made before this call.
 
-    Changes are handled in order (a batch at a time, by path within a batch), so once the start
-    for a file dropped now has come, the watcher has seen everything written before it.
+    Files are reported in the order they last changed (by path among those changed together),
+    so once the start for a file dropped now has come, the watcher has reported everything
+    written before it.
     """
-    drop(folder, "incoming/~sentinel", b"done")
-    starts = recorder.wait_for(lambda starts: "incoming/~sentinel" in keys_started(starts))
+    drop(folder, sentinel, b"done")
+    starts = recorder.wait_for(lambda starts: sentinel in keys_started(starts))
+    return [start for start in starts if start.event["detail"]["object"]["key"] != sentinel]
+
+
+def reasons_started(starts: list[Start]) -> list[tuple[str, str]]:
     return [
-        start for start in starts if start.event["detail"]["object"]["key"] != "incoming/~sentinel"
+        (start.event["detail"]["object"]["key"], start.event["detail"]["reason"])
+        for start in starts
     ]
 
 
@@ -221,6 +234,94 @@ def test_a_file_dropped_into_the_folder_starts_one_execution(
     assert detail["object"]["etag"] == hashlib.md5(content).hexdigest()
     assert detail["reason"] == "PutObject"
     assert keys_started(drop_sentinel_and_wait(folder, recorder)) == ["incoming/dropped.csv"]
+
+
+@pytest.mark.usefixtures("put_only")
+def test_the_reason_names_the_action_that_wrote_the_object(
+    recorder: Recorder, buckets: Buckets
+) -> None:
+    buckets.put(BUCKET, "incoming/put.csv", b"put")
+    buckets.copy_object(BUCKET, "incoming/put.csv", BUCKET, "incoming/copied.csv")
+    upload = buckets.create_multipart_upload(BUCKET, "incoming/uploaded.csv")
+    part = buckets.upload_part(BUCKET, "incoming/uploaded.csv", upload.upload_id, 1, b"parts")
+    buckets.complete_multipart_upload(
+        BUCKET, "incoming/uploaded.csv", upload.upload_id, [CompletedPart(1, part.etag)]
+    )
+    assert reasons_started(recorder.starts) == [
+        ("incoming/put.csv", "PutObject"),
+        ("incoming/copied.csv", "CopyObject"),
+        ("incoming/uploaded.csv", "CompleteMultipartUpload"),
+    ]
+    uploaded = recorder.starts[-1].event["detail"]["object"]
+    assert uploaded["etag"].endswith("-1")  # the multipart ETag, unquoted
+    assert uploaded["size"] == len(b"parts")
+
+
+def test_a_copy_and_an_upload_are_not_started_again_by_the_watcher(
+    watching: Triggers, recorder: Recorder, buckets: Buckets, folder: Path
+) -> None:
+    buckets.put(BUCKET, "archive/a.csv", b"not under the prefix")
+    buckets.copy_object(BUCKET, "archive/a.csv", BUCKET, "incoming/copied.csv")
+    upload = buckets.create_multipart_upload(BUCKET, "incoming/uploaded.csv")
+    part = buckets.upload_part(BUCKET, "incoming/uploaded.csv", upload.upload_id, 1, b"parts")
+    buckets.complete_multipart_upload(
+        BUCKET, "incoming/uploaded.csv", upload.upload_id, [CompletedPart(1, part.etag)]
+    )
+    assert reasons_started(drop_sentinel_and_wait(folder, recorder)) == [
+        ("incoming/copied.csv", "CopyObject"),
+        ("incoming/uploaded.csv", "CompleteMultipartUpload"),
+    ]
+
+
+def test_a_file_written_in_chunks_starts_one_execution_for_the_whole_file(
+    watching: Triggers, recorder: Recorder, folder: Path
+) -> None:
+    """The file is reported once it has held still (`test_watcher` paces the chunks slower than
+    the watcher looks, on a time it moves by hand)."""
+    (folder / "incoming").mkdir(parents=True)
+    with (folder / "incoming" / "big.csv").open("wb") as handle:
+        for _ in range(3):
+            handle.write(b"x" * 100_000)
+            handle.flush()
+    (start,) = recorder.wait_for(lambda starts: len(starts) == 1)
+    assert start.event["detail"]["object"]["size"] == 300_000
+    assert start.event["detail"]["reason"] == "PutObject"
+    assert keys_started(drop_sentinel_and_wait(folder, recorder)) == ["incoming/big.csv"]
+
+
+def test_a_change_of_mode_starts_nothing(
+    watching: Triggers, recorder: Recorder, buckets: Buckets, folder: Path
+) -> None:
+    buckets.put(BUCKET, "incoming/put.csv", b"through the store")
+    drop(folder, "incoming/dropped.csv", b"by hand")
+    assert keys_started(drop_sentinel_and_wait(folder, recorder, "incoming/~first")) == [
+        "incoming/put.csv",
+        "incoming/dropped.csv",
+    ]
+    os.chmod(folder / "incoming" / "put.csv", 0o600)
+    os.chmod(folder / "incoming" / "dropped.csv", 0o600)
+    assert keys_started(drop_sentinel_and_wait(folder, recorder)) == [
+        "incoming/put.csv",
+        "incoming/dropped.csv",
+        "incoming/~first",
+    ]
+
+
+def test_the_state_folder_inside_a_bucket_folder_starts_nothing(
+    tmp_path: Path, recorder: Recorder
+) -> None:
+    """A bucket over the whole project (`path = "."`) holds `.redstep/`, whose database every
+    execution writes: watched, each write would start another execution, forever."""
+    project = Path(os.path.realpath(tmp_path)) / "project"
+    state = project / ".redstep"
+    buckets = Buckets({BUCKET: project})
+    with make_service(tmp_path, recorder, buckets, upload_trigger(prefix=""), ignore=(state,)):
+        state.mkdir(parents=True)
+        (state / "store.sqlite").write_bytes(b"a database")
+        (state / "store.sqlite-wal").write_bytes(b"its log")
+        (state / "uploads" / "1").mkdir(parents=True)
+        (state / "uploads" / "1" / "00001.part").write_bytes(b"a part")
+        assert drop_sentinel_and_wait(project, recorder) == []
 
 
 def test_files_dropped_elsewhere_start_nothing(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from redstep.buckets import Buckets
 from redstep.project import TriggerConfig
 from redstep.runtime.arns import Region, check_name
 from redstep.runtime.clock import VirtualClock
@@ -22,6 +23,9 @@ from redstep.triggers.events import schedule_execution_name, scheduled_event
 
 if TYPE_CHECKING:
     from conftest import Recorder  # the fixture's class, in this folder's conftest.py
+
+WAIT_SECONDS = 10.0
+NOW = datetime(2024, 11, 27, 1, 0, tzinfo=UTC)
 
 
 def at(text: str) -> datetime:
@@ -324,3 +328,114 @@ def test_the_background_thread_fires_when_woken_and_closes_promptly(
     assert time.monotonic() - began < 2.0  # it was asleep until tomorrow's 02:00
     assert recorder.names == ["nightly-20241127T020000Z"]
     assert not [t for t in threading.enumerate() if t.name == "redstep-schedules"]
+
+
+# -- catching up without holding up the rest -----------------------------------------------------
+
+
+def stamp(name: str) -> datetime:
+    """The fire time an execution name carries."""
+    return datetime.strptime(name.rsplit("-", 1)[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def two_days_down(
+    tmp_path: Path, recorder: Recorder
+) -> tuple[dict[str, TriggerConfig], VirtualClock]:
+    """A `rate(1 minute)` with catch-up that last fired two days ago: 2,880 fire times are due."""
+    triggers = schedule("often", "rate(1 minute)", catch_up=True)
+    clock = VirtualClock(at("2024-11-25T10:00:30"))
+    with service(triggers, recorder, clock, tmp_path) as first:
+        first.tick(at("2024-11-25T10:01"))
+    clock.skip_to(at("2024-11-27T10:01"))
+    return triggers, clock
+
+
+def test_closing_stops_a_catch_up_between_two_starts_and_the_next_run_resumes_after_them(
+    tmp_path: Path, recorder: Recorder
+) -> None:
+    triggers, clock = two_days_down(tmp_path, recorder)
+
+    def start(state_machine: str, name: str, text: str) -> object:
+        answer = recorder(state_machine, name, text)
+        if len(recorder.starts) == 1 + 150:  # half way through the second batch
+            second.close()
+        return answer
+
+    second = Triggers(triggers, start, clock=clock, state_file=tmp_path / STATE_FILE)
+    fired = second.tick(clock.now())
+    assert len(fired) == 150
+    last = stamp(fired[-1].execution_name)
+    assert last == at("2024-11-25T12:31")
+    assert load_states(tmp_path / STATE_FILE)["often"].last_fire == last
+
+    with service(triggers, recorder, clock, tmp_path) as third:
+        resumed = third.tick(clock.now())
+    assert stamp(resumed[0].execution_name) == last + timedelta(minutes=1)
+    assert len(recorder.names) == len(set(recorder.names)) == 1 + 2 * 24 * 60
+
+
+def test_closing_during_a_catch_up_in_the_background_returns_promptly(
+    tmp_path: Path, recorder: Recorder
+) -> None:
+    triggers, clock = two_days_down(tmp_path, recorder)
+
+    def start(state_machine: str, name: str, text: str) -> object:
+        answer = recorder(state_machine, name, text)
+        if len(recorder.starts) == 1 + 150:
+            closer.start()  # as SIGTERM would, from another thread
+            close_asked.set()
+        return answer
+
+    background = Triggers(triggers, start, clock=clock, state_file=tmp_path / STATE_FILE)
+    closer, close_asked = threading.Thread(target=background.close), threading.Event()
+    background.run_in_background()
+    assert close_asked.wait(WAIT_SECONDS)
+    closer.join(WAIT_SECONDS)
+    assert not closer.is_alive()
+    started = recorder.names
+    assert len(started) < 1 + 2 * 24 * 60
+    assert load_states(tmp_path / STATE_FILE)["often"].last_fire == stamp(started[-1])
+
+
+def test_a_put_and_a_listing_are_not_held_up_by_a_schedule_start(
+    tmp_path: Path, recorder: Recorder
+) -> None:
+    buckets = Buckets({"landing": tmp_path / "landing"})
+    triggers = {
+        **schedule(),
+        "on-upload": TriggerConfig(
+            name="on-upload", state_machine="loader", input=None, bucket="landing", prefix=""
+        ),
+    }
+    scheduled_start_begun, release = threading.Event(), threading.Event()
+
+    def start(state_machine: str, name: str, text: str) -> object:
+        if name.startswith("nightly-"):
+            scheduled_start_begun.set()
+            release.wait(WAIT_SECONDS)  # a slow start, e.g. one of thousands being caught up
+        return recorder(state_machine, name, text)
+
+    clock = VirtualClock(at("2024-11-27T01:00"))
+    with Triggers(
+        triggers,
+        start,
+        clock=clock,
+        state_file=tmp_path / STATE_FILE,
+        buckets=buckets,
+        watch_folders=False,
+    ) as background:
+        background.run_in_background()
+        clock.skip_to(at("2024-11-27T02:00"))
+        background.wake()
+        try:
+            assert scheduled_start_begun.wait(WAIT_SECONDS)
+            other = threading.Thread(
+                target=lambda: (buckets.put("landing", "a.csv", b"x"), background.next_fires(NOW))
+            )
+            other.start()
+            other.join(WAIT_SECONDS)
+            assert not other.is_alive()
+            assert [start.state_machine for start in recorder.starts] == ["loader"]
+        finally:
+            release.set()
+        recorder.wait_for(lambda starts: len(starts) == 2)

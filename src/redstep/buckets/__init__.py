@@ -31,7 +31,13 @@ from redstep.buckets.objects import (
     etag_of,
     guess_content_type,
 )
-from redstep.buckets.store import Buckets, PutSubscriber, RangeChoice, SourceCondition
+from redstep.buckets.store import (
+    Buckets,
+    RangeChoice,
+    SourceCondition,
+    WriteReason,
+    WriteSubscriber,
+)
 from redstep.buckets.uploads import (
     MAX_PART_NUMBER,
     MIN_PART_SIZE,
@@ -68,10 +74,11 @@ __all__ = [
     "ObjectListing",
     "Part",
     "PartListing",
-    "PutSubscriber",
     "RangeChoice",
     "SourceCondition",
     "UploadListing",
+    "WriteReason",
+    "WriteSubscriber",
     "etag_of",
     "guess_content_type",
     "multipart_etag",

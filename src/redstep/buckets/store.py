@@ -22,7 +22,9 @@
 - A copy streams the source file into the target the same way; its ETag is its content's MD5.
 - Subscribers are told of every object written (each put, completed upload and copy) exactly
   once, on the thread that wrote it, after the rename; one that raises is logged and does not
-  fail the write. A completion a client repeats is answered again but not told again.
+  fail the write. A completion a client repeats is answered again but not told again. Each is
+  told which action wrote the object, as S3's events say it (`WriteReason`: PutObject,
+  CopyObject, CompleteMultipartUpload).
 
 Listings walk the folder under the prefix, sort the keys and page them (`redstep.buckets.listing`);
 they do not follow symlinked folders, and leave out files whose names cannot be keys. Every method
@@ -39,6 +41,7 @@ import stat
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
@@ -90,8 +93,17 @@ from redstep.buckets.uploads import (
 
 logger = logging.getLogger(__name__)
 
-PutSubscriber = Callable[[str, ObjectInfo], None]
-"""Told `(bucket, info)` after each object written: a put, a completed upload or a copy."""
+
+class WriteReason(StrEnum):
+    """The S3 action that wrote an object, spelt as the `reason` of S3's Object Created event."""
+
+    PUT_OBJECT = "PutObject"
+    COPY_OBJECT = "CopyObject"
+    COMPLETE_MULTIPART_UPLOAD = "CompleteMultipartUpload"
+
+
+WriteSubscriber = Callable[[str, ObjectInfo, WriteReason], None]
+"""Told `(bucket, info, reason)` after each object written, with the action that wrote it."""
 SourceCondition = Callable[[ObjectInfo], None]
 """Raises if a copy's source, as it is when the copy opens it, must not be copied."""
 RangeChoice = Callable[[ObjectInfo], tuple[int, int] | None]
@@ -115,7 +127,7 @@ class Buckets:
         self._folders = {name: Path(os.path.realpath(folder)) for name, folder in folders.items()}
         self._staging = Staging(staging)
         self._opened = datetime.now(UTC).replace(microsecond=0)
-        self._subscribers: list[PutSubscriber] = []
+        self._subscribers: list[WriteSubscriber] = []
         self._etags: dict[FileIdentity, str] = {}
         self._lock = threading.Lock()
 
@@ -154,8 +166,9 @@ class Buckets:
 
     # -- subscribers ---------------------------------------------------------------------------
 
-    def subscribe(self, callback: PutSubscriber) -> Callable[[], None]:
-        """Call `callback(bucket, info)` after every object written; returns an unsubscribe."""
+    def subscribe(self, callback: WriteSubscriber) -> Callable[[], None]:
+        """Call `callback(bucket, info, reason)` after every object written; returns an
+        unsubscribe."""
         with self._lock:
             self._subscribers.append(callback)
 
@@ -166,12 +179,12 @@ class Buckets:
 
         return unsubscribe
 
-    def _notify(self, bucket: str, info: ObjectInfo) -> None:
+    def _notify(self, bucket: str, info: ObjectInfo, reason: WriteReason) -> None:
         with self._lock:
             subscribers = tuple(self._subscribers)
         for subscriber in subscribers:
             try:
-                subscriber(bucket, info)
+                subscriber(bucket, info, reason)
             except Exception:
                 # The object is stored whatever a subscriber does; its failure is its own.
                 logger.exception("a put subscriber failed on s3://%s/%s", bucket, info.key)
@@ -193,7 +206,7 @@ class Buckets:
             return etag
 
         info = self._store(bucket, key, fill, content_type=content_type)
-        self._notify(bucket, info)
+        self._notify(bucket, info, WriteReason.PUT_OBJECT)
         return info
 
     def copy_object(
@@ -217,7 +230,7 @@ class Buckets:
                 return f'"{copy_range(source, handle, 0, size)}"'
 
             info = self._store(bucket, key, fill, content_type=content_type)
-        self._notify(bucket, info)
+        self._notify(bucket, info, WriteReason.COPY_OBJECT)
         return info
 
     def get(self, bucket: str, key: str) -> tuple[ObjectInfo, bytes]:
@@ -404,7 +417,7 @@ class Buckets:
 
             info = self._store(bucket, key, fill, content_type=upload.content_type)
             self._staging.finish(upload, info)
-        self._notify(bucket, info)
+        self._notify(bucket, info, WriteReason.COMPLETE_MULTIPART_UPLOAD)
         return info
 
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:

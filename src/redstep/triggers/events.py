@@ -7,8 +7,10 @@ reads the same JSON here as on AWS:
   `detail`), as the EventBridge and Lambda guides show it;
 - an object's **Object Created** (`source: aws.s3`, the bucket's ARN in `resources`, the bucket,
   key, size, ETag and sequencer in `detail`), as "EventBridge event message structure" in the
-  Amazon S3 User Guide shows it. A local folder keeps no versions, so `version-id` is absent, as
-  it is for an unversioned bucket; requester and source address are the account and the loopback.
+  Amazon S3 User Guide shows it. Its `reason` names the action that wrote the object (PutObject,
+  CopyObject or CompleteMultipartUpload); a file written straight into a bucket's folder counts as
+  a PutObject. A local folder keeps no versions, so `version-id` is absent, as it is for an
+  unversioned bucket; requester and source address are the account and the loopback.
 
 A scheduled event's `id` is derived from the rule and the fire time, so starting the same fire
 time twice passes the same input, and StartExecution's idempotency holds. Execution names carry
@@ -24,13 +26,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
+from redstep.buckets import WriteReason
 from redstep.runtime.arns import MAX_NAME_LENGTH, Region
 
 SCHEDULE_DETAIL_TYPE = "Scheduled Event"
 SCHEDULE_SOURCE = "aws.events"
 OBJECT_CREATED_DETAIL_TYPE = "Object Created"
 OBJECT_SOURCE = "aws.s3"
-OBJECT_CREATED_REASON = "PutObject"
 LOOPBACK_ADDRESS = "127.0.0.1"
 MAX_RULE_NAME_LENGTH = 64
 """EventBridge's limit on a rule name ([.-_A-Za-z0-9]+)."""
@@ -141,8 +143,9 @@ def object_created_event(
     etag: str,
     sequencer: str,
     time: datetime,
+    reason: WriteReason,
 ) -> ObjectCreatedEvent:
-    """The event S3 sends EventBridge when `key` is written to `bucket` by PutObject."""
+    """The event S3 sends EventBridge when `key` is written to `bucket` by the action `reason`."""
     return {
         "version": "0",
         "id": str(event_id),
@@ -161,7 +164,7 @@ def object_created_event(
             "request-id": event_id.hex[:16].upper(),
             "requester": region.account,
             "source-ip-address": LOOPBACK_ADDRESS,
-            "reason": OBJECT_CREATED_REASON,
+            "reason": reason.value,
         },
     }
 

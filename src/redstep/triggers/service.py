@@ -4,15 +4,20 @@ Schedules: `tick(now)` starts each fire time that has come (see `timetable` for 
 execution per fire time, named after the trigger and the time (`nightly-20241127T020000Z`), so a
 fire time started twice — by a crash between the start and the saving of the state — meets
 StartExecution's idempotency instead of running twice. The state is saved after every batch of
-starts. `run_in_background()` adds a thread that sleeps until the next fire time (or a `wake()`)
-and ticks.
+starts. Starting holds no lock that a bucket write or a listing waits for, and a tick stops
+between two starts once `close()` is called, saving how far it got: a catch-up of thousands of
+fire times neither holds up PutObject nor shutdown, and carries on at the next run.
+`run_in_background()` adds a thread that sleeps until the next fire time (or a `wake()`) and
+ticks.
 
-Buckets: an object put through the bucket store arrives by its subscription (`object_put`, on the
-putting thread); a file written straight into a bucket folder arrives from the folder watcher
-(`file_written`). The store's own write is seen by the watcher too, so each write is known by its
-file (device, inode, size and times; every put writes a new file and renames it into place) and
-an event for a file already handled is dropped. Either way, each write under a trigger's prefix
-starts one execution per matching trigger, named `<trigger>-<time>-<event id>`.
+Buckets: an object written through the bucket store arrives by its subscription (`object_written`,
+on the writing thread, with the action that wrote it); a file written straight into a bucket
+folder arrives from the folder watcher (`file_written`), once it has held still (see `watcher`).
+The store's own write is seen by the watcher too, so each write is known by its file (device,
+inode, size and mtime; every store write makes a new file and renames it into place) and an event
+for a file already handled is dropped. Either way, each write under a trigger's prefix starts one
+execution per matching trigger, named `<trigger>-<time>-<event id>`. Folders passed as `ignore`
+(the project's state folder) are never watched for files.
 
 A trigger without `input` passes the EventBridge event as the execution's input (`events`). A
 start that fails — the state machine was deleted, the input is too large — is logged and the
@@ -23,19 +28,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import stat
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redstep.buckets import BucketError, Buckets, ObjectInfo
+from redstep.buckets import BucketError, Buckets, ObjectInfo, WriteReason
 from redstep.buckets.keys import is_storable_key
 from redstep.project import TriggerConfig
 from redstep.runtime.arns import Region
@@ -48,7 +51,7 @@ from redstep.triggers.events import (
 )
 from redstep.triggers.state import load_states, save_states
 from redstep.triggers.timetable import Fire, Timetable
-from redstep.triggers.watcher import FolderWatcher
+from redstep.triggers.watcher import QUIET_SECONDS, FolderWatcher, WriteIdentity, file_identity
 
 if TYPE_CHECKING:
     from redstep.runtime.engine import Engine
@@ -62,8 +65,6 @@ REMEMBERED_WRITES = 10_000
 """How many recent writes are remembered to recognise the watcher's echo of a put."""
 
 logger = logging.getLogger(__name__)
-
-_FileIdentity = tuple[int, int, int, int, int]
 
 
 class TriggerKind(StrEnum):
@@ -116,9 +117,14 @@ class Triggers:
         region: Region | None = None,
         new_id: Callable[[], uuid.UUID] = uuid.uuid4,
         watch_folders: bool = True,
+        ignore: Sequence[Path] = (),
+        quiet_seconds: float = QUIET_SECONDS,
     ) -> None:
         """`state_file` is `.redstep/triggers.json` in the project (see `state`); `new_id`
-        draws the ids of object events; `watch_folders=False` hears only puts through `buckets`."""
+        draws the ids of object events; `watch_folders=False` hears only writes through
+        `buckets`; files in the folders `ignore` names are never seen by the watcher, even inside
+        a bucket folder (pass the project's state folder); `quiet_seconds` is how long a file in
+        a bucket folder must stay unchanged to count as written."""
         self._triggers = dict(triggers)
         self._start = start
         self._clock = clock
@@ -127,13 +133,20 @@ class Triggers:
         self._region = region or Region()
         self._new_id = new_id
         self._watch_folders = watch_folders
-        self._lock = threading.RLock()
+        self._ignore = tuple(ignore)
+        self._quiet_seconds = quiet_seconds
+        # Three locks, so that no start is made holding one that another thread waits for:
+        # the timetable and its file (held briefly), one tick at a time (held through a tick's
+        # starts, taken by nothing else), and the memory of bucket writes.
+        self._schedule_lock = threading.Lock()
+        self._ticking = threading.Lock()
+        self._writes_lock = threading.Lock()
         self._timetable = Timetable(self._triggers, load_states(state_file), clock.now())
         self._is_dirty = self._timetable.has_new_states
         self._bucket_triggers = tuple(
             config for _, config in sorted(self._triggers.items()) if config.bucket is not None
         )
-        self._writes: OrderedDict[tuple[str, str], tuple[_FileIdentity | None, _Source]] = (
+        self._writes: OrderedDict[tuple[str, str], tuple[WriteIdentity | None, _Source]] = (
             OrderedDict()
         )
         self._sequence = 0
@@ -149,15 +162,17 @@ class Triggers:
         """Listen to the buckets, watch their folders and run the schedules, until `close`."""
         if self._thread is not None or self._unsubscribe is not None:
             raise RuntimeError("the triggers are running already")
-        with self._lock:
+        with self._schedule_lock:
             if self._is_dirty:
                 self._save()
         if self._bucket_triggers and self._buckets is not None:
-            self._unsubscribe = self._buckets.subscribe(self.object_put)
+            self._unsubscribe = self._buckets.subscribe(self.object_written)
             if self._watch_folders:
                 names = {config.bucket for config in self._bucket_triggers if config.bucket}
                 folders = {name: self._buckets.folder(name) for name in sorted(names)}
-                self._watcher = FolderWatcher(folders, self.file_written)
+                self._watcher = FolderWatcher(
+                    folders, self.file_written, ignore=self._ignore, quiet=self._quiet_seconds
+                )
                 self._watcher.start()
         if any(config.schedule is not None for config in self._triggers.values()):
             self._thread = threading.Thread(
@@ -170,7 +185,8 @@ class Triggers:
         self._wake.set()
 
     def close(self) -> None:
-        """Stop listening, watching and scheduling; return once the threads have ended."""
+        """Stop listening, watching and scheduling; return once the threads have ended (a tick
+        under way stops after the start it is making)."""
         self._closing.set()
         self._wake.set()
         if self._unsubscribe is not None:
@@ -189,19 +205,32 @@ class Triggers:
     # -- schedules ---------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> list[Firing]:
-        """Start every fire time due at `now` (each only once), and save how far each got."""
+        """Start every fire time due at `now` (each only once), saving how far each got after
+        every batch; once `close` is called, stop between two starts (and save how far it got:
+        the fire times not started stay due for the next run)."""
         firings: list[Firing] = []
-        with self._lock:
-            while fires := self._timetable.due(now):
-                firings.extend(self._fire_schedule(fire) for fire in fires)
-                self._save()
-            if self._is_dirty:
-                self._save()
+        with self._ticking:
+            while not self._closing.is_set():
+                with self._schedule_lock:
+                    fires = self._timetable.due(now)
+                if not fires:
+                    break
+                for fire in fires:
+                    if self._closing.is_set():
+                        break
+                    firings.append(self._fire_schedule(fire))
+                    with self._schedule_lock:
+                        self._timetable.started(fire)
+                with self._schedule_lock:
+                    self._save()
+            with self._schedule_lock:
+                if self._is_dirty:
+                    self._save()
         return firings
 
     def next_fires(self, now: datetime) -> list[NextFire]:
         """Every trigger, and when each schedule next fires after `now`."""
-        with self._lock:
+        with self._schedule_lock:
             return _next_fires(self._triggers, self._timetable, now)
 
     def _fire_schedule(self, fire: Fire) -> Firing:
@@ -219,7 +248,7 @@ class Triggers:
                 self.tick(self._clock.now())
             except Exception:
                 logger.exception("running the schedule triggers failed")
-            with self._lock:
+            with self._schedule_lock:
                 upcoming = self._timetable.next_due()
             delay = MAX_SLEEP_SECONDS
             if upcoming is not None:
@@ -237,34 +266,38 @@ class Triggers:
 
     # -- buckets -----------------------------------------------------------------------------
 
-    def object_put(self, bucket: str, info: ObjectInfo) -> None:
-        """The bucket store's subscription: `info.key` was just put in `bucket`."""
+    def object_written(self, bucket: str, info: ObjectInfo, reason: WriteReason) -> None:
+        """The bucket store's subscription: `info.key` was just written in `bucket` by `reason`
+        (a put, a copy or a completed multipart upload)."""
         if self._closing.is_set() or not self._matching(bucket, info.key):
             return
         identity = self._identity(bucket, info.key)
         if self._is_new_write(bucket, info.key, identity, _Source.STORE):
-            self._object_created(bucket, info.key, info.size, info.etag)
+            self._object_created(bucket, info.key, info.size, info.etag, reason)
 
     def file_written(self, bucket: str, path: Path) -> None:
-        """The folder watcher's report: `path`, in `bucket`'s folder, was added or changed."""
+        """The folder watcher's report: `path`, in `bucket`'s folder, was written and has held
+        still since; it counts as a PutObject."""
         if self._closing.is_set() or self._buckets is None:
             return
         key = path.relative_to(self._buckets.folder(bucket)).as_posix()
         if not is_storable_key(key) or not self._matching(bucket, key):
             return
-        identity = _file_identity(path)
+        identity = file_identity(path)
         if identity is None or not self._is_new_write(bucket, key, identity, _Source.FOLDER):
             return  # gone again, not a file, or the store's own put
         try:
             info = self._buckets.head(bucket, key)
         except BucketError:
             return  # deleted since, or a symlink out of the folder: not an object
-        self._object_created(bucket, key, info.size, info.etag)
+        self._object_created(bucket, key, info.size, info.etag, WriteReason.PUT_OBJECT)
 
-    def _object_created(self, bucket: str, key: str, size: int, etag: str) -> list[Firing]:
+    def _object_created(
+        self, bucket: str, key: str, size: int, etag: str, reason: WriteReason
+    ) -> list[Firing]:
         now = self._clock.now()
         event_id = self._new_id()
-        with self._lock:
+        with self._writes_lock:
             self._sequence = max(self._sequence + 1, int(now.timestamp() * 1_000_000))
             sequencer = f"{self._sequence:016X}"
         event = object_created_event(
@@ -276,6 +309,7 @@ class Triggers:
             etag=etag,
             sequencer=sequencer,
             time=now,
+            reason=reason,
         )
         text = json.dumps(event)
         return [
@@ -294,24 +328,24 @@ class Triggers:
             if config.bucket == bucket and key.startswith(config.prefix)
         ]
 
-    def _identity(self, bucket: str, key: str) -> _FileIdentity | None:
+    def _identity(self, bucket: str, key: str) -> WriteIdentity | None:
         if self._buckets is None:
             return None
         try:
             path = self._buckets.folder(bucket).joinpath(*key.split("/"))
         except BucketError:
             return None
-        return _file_identity(path)
+        return file_identity(path)
 
     def _is_new_write(
-        self, bucket: str, key: str, identity: _FileIdentity | None, source: _Source
+        self, bucket: str, key: str, identity: WriteIdentity | None, source: _Source
     ) -> bool:
         """Whether this write is not handled yet, remembering it as handled.
 
         A put through the store is always new, unless the watcher reported its file first; a
         file the watcher reports is new unless that very file was handled already.
         """
-        with self._lock:
+        with self._writes_lock:
             previous = self._writes.get((bucket, key))
             if source is _Source.STORE:
                 is_new = identity is None or previous != (identity, _Source.FOLDER)
@@ -380,21 +414,4 @@ def _next_fire(config: TriggerConfig, timetable: Timetable, now: datetime) -> Ne
         kind=TriggerKind.BUCKET,
         source=f"s3://{config.bucket}/{config.prefix}",
         next_fire=None,
-    )
-
-
-def _file_identity(path: Path) -> _FileIdentity | None:
-    """What tells one write of a file from another; None for no file (or not a regular one)."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(status.st_mode):
-        return None
-    return (
-        status.st_dev,
-        status.st_ino,
-        status.st_size,
-        status.st_mtime_ns,
-        status.st_ctime_ns,
     )

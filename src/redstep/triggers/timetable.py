@@ -1,13 +1,17 @@
 """Which schedule fire times are due: a deterministic core, fed the time, doing no I/O.
 
 For each schedule trigger the timetable keeps a mark: every fire time at or before it has been
-dealt with (started, or skipped on purpose). `due(now)` hands out the fire times between the mark
-and `now` and moves the mark, so each fire time is handed out once:
+handed out (to be started), or skipped on purpose. `due(now)` hands out the fire times between the
+mark and `now` and moves the mark, so each fire time is handed out once:
 
 - with `catch_up = true`, every fire time after the mark, in order (in batches, so one call never
   runs away with years of a `rate(1 minute)`: the caller asks again while it gets a full batch);
 - with `catch_up = false`, only the latest fire time at or before `now`: the ones before it were
   missed (redstep was down, or the machine asleep), and are skipped.
+
+What is remembered (`states`) is the last fire time *started*, which the caller reports with
+`started(fire)` as it goes: a caller that stops part way through what it was handed (the service
+is closing) leaves the rest unremembered, so the next run hands it out again.
 
 Where the mark starts: for a trigger seen for the first time, at the moment the timetable is made
 (the service's start); otherwise at the last fire time started, or when redstep first ran the
@@ -82,15 +86,21 @@ class Timetable:
         return self._entries[trigger].schedule
 
     def due(self, now: datetime) -> list[Fire]:
-        """The fire times to start now, in order of time; each is handed out only once."""
+        """The fire times to start now, in order of time; each is handed out only once (and
+        remembered once reported `started`)."""
         fires: list[Fire] = []
         for name, entry in self._entries.items():
-            times = self._due_times(entry, now)
-            fires.extend(Fire(name, at) for at in times)
-            if times:
-                entry.state = replace(entry.state, last_fire=times[-1])
+            fires.extend(Fire(name, at) for at in self._due_times(entry, now))
         fires.sort(key=lambda fire: (fire.at, fire.trigger))
         return fires
+
+    def started(self, fire: Fire) -> None:
+        """Remember `fire`, handed out by `due`, as started (or tried: a failed start is not
+        retried, as EventBridge does not retry a target that refused an event)."""
+        entry = self._entries[fire.trigger]
+        last = entry.state.last_fire
+        if last is None or fire.at > last:
+            entry.state = replace(entry.state, last_fire=fire.at)
 
     def next_due(self) -> datetime | None:
         """The earliest fire time not handed out yet (it may be past): when to call `due` next."""
