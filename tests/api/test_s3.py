@@ -676,6 +676,9 @@ def test_aws_chunked_with_chunk_signatures(http: httpx.Client, store: Buckets) -
         (b"5\r\nhello\r\n0\r\n\r\n", "9", "IncompleteBody"),
         (b"5\r\nhello\r\n0\r\n\r\n", "", "MissingContentLength"),
         (b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32\r\n\r\n", "5", "InvalidRequest"),
+        (b"1\r\nA\r\n-6\r\n0\r\n\r\n", "1", "InvalidRequest"),  # walked back forever once
+        (b"0x1\r\nA\r\n0\r\n\r\n", "1", "InvalidRequest"),
+        (b"1_0\r\n" + b"A" * 16 + b"\r\n0\r\n\r\n", "16", "InvalidRequest"),
     ],
 )
 def test_malformed_aws_chunked_bodies_are_refused(

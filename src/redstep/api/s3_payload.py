@@ -77,6 +77,9 @@ async def read_payload(request: Request, *, max_bytes: int) -> Payload:
     return Payload(body, verify_integrity(headers, trailers, body))
 
 
+_HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
 def is_aws_chunked(headers: Headers) -> bool:
     """Whether the body is `aws-chunked` (by its Content-Encoding or its streaming hash)."""
     encodings = [part.strip().lower() for part in headers.get("content-encoding", "").split(",")]
@@ -99,10 +102,11 @@ def decode_aws_chunked(data: bytes) -> tuple[bytes, dict[str, str]]:
         if end_of_line < 0:
             raise _incomplete_body()
         size_text = data[position:end_of_line].partition(b";")[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise _malformed_chunks("a chunk size is not a hexadecimal number") from None
+        # Digits only: int() would also take a sign ("-6", which would walk back forever), "0x"
+        # and underscores.
+        if not _HEX_DIGITS.fullmatch(size_text):
+            raise _malformed_chunks("a chunk size is not a hexadecimal number")
+        size = int(size_text, 16)
         position = end_of_line + 2
         if size == 0:
             break
