@@ -15,7 +15,7 @@ from held_tasks import HeldTasks
 from live_server import live_server
 from wire_check import check_wire
 
-from redstep.api.app import build_app
+from redstep.api.app import App
 from redstep.project import Project, load_project
 from redstep.services import Services
 
@@ -67,7 +67,7 @@ def services(project: Project, held: HeldTasks) -> Iterator[Services]:
 @pytest.fixture
 def endpoint(services: Services) -> Iterator[str]:
     """The base URL of the app serving `services`."""
-    with live_server(build_app(services)) as url:
+    with live_server(App(services)) as url:
         yield url
 
 

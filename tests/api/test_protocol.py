@@ -4,20 +4,24 @@ holds credentials, unsigned or badly signed requests."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree
 
 import boto3
 import httpx
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
 from live_server import live_server
 
-from redstep.api.app import HEALTH_PATH, build_app
+from redstep.api.app import HEALTH_PATH, App
 from redstep.api.awsjson import MAX_BODY_BYTES
 from redstep.api.sigv4 import Credentials
 from redstep.services import Services
@@ -133,7 +137,7 @@ CREDENTIALS = Credentials("AKIDREDSTEP", "the-secret-key")
 @pytest.fixture
 def guarded(services: Services) -> Iterator[str]:
     """A server that holds credentials: every request must be signed with them."""
-    with live_server(build_app(services, credentials=CREDENTIALS)) as url:
+    with live_server(App(services, credentials=CREDENTIALS)) as url:
         yield url
 
 
@@ -237,3 +241,26 @@ def test_requests_for_another_host_name_are_refused_without_credentials(endpoint
     assert s3.status_code == 403
     assert ElementTree.fromstring(s3.content).findtext("Code") == "AccessDenied"
     assert httpx.get(endpoint + HEALTH_PATH, headers={"Host": "localhost"}).status_code == 200
+
+
+def test_a_signed_upload_whose_body_is_not_the_one_signed_is_refused(guarded: str) -> None:
+    """The signature covers the declared hash; the S3 endpoint checks the body against it."""
+    url = f"{guarded}/data/tampered.txt"
+    request = AWSRequest(method="PUT", url=url, data=b"what was signed")
+    request.headers["x-amz-content-sha256"] = hashlib.sha256(b"what was signed").hexdigest()
+    S3SigV4Auth(
+        BotoCredentials(CREDENTIALS.access_key, CREDENTIALS.secret_key), "s3", "us-east-1"
+    ).add_auth(request)
+    headers = dict(request.headers.items())
+    response = httpx.put(url, content=b"something else!", headers=headers)
+    assert response.status_code == 400
+    assert ElementTree.fromstring(response.content).findtext("Code") == "XAmzContentSHA256Mismatch"
+    assert httpx.put(url, content=b"what was signed", headers=headers).status_code == 200
+
+
+def test_an_object_stored_with_a_json_protocols_content_type_is_still_s3(
+    client: Callable[[str], Any],
+) -> None:
+    s3 = client("s3")
+    s3.put_object(Bucket="data", Key="x.json", Body=b"{}", ContentType="application/x-amz-json-1.1")
+    assert s3.get_object(Bucket="data", Key="x.json")["Body"].read() == b"{}"

@@ -1,18 +1,19 @@
 """The ASGI app behind `redstep serve`: Step Functions, Redshift Data and S3 on one port.
 
-A request carrying `X-Amz-Target` or a JSON protocol's content type is a call of the JSON
-protocols (`awsjson`); any other is S3, path-style (`s3`). Every request reaches this one
-handler, whatever its path or method, so that each gets its protocol's answer (a router would
-answer paths it cannot match, such as keys holding a newline, with its own plain-text 404).
-`GET /_redstep/health` answers how the server is; it can never be a bucket's path (bucket names
-start with a letter or a digit).
+A request carrying `X-Amz-Target` (or a POST to `/` with a JSON protocol's content type) is a
+call of the JSON protocols (`awsjson`); any other is S3, path-style (`s3`). Every request
+reaches this one handler, whatever its path or method, so that each gets its protocol's answer
+(a router would answer paths it cannot match, such as keys holding a newline, with its own
+plain-text 404). `GET /_redstep/health` answers how the server is; it can never be a bucket's
+path (bucket names start with a letter or a digit).
 
 Guards, in order: without credentials the server answers only requests addressed to a loopback
 name (`Host: 127.0.0.1`, `localhost`, `[::1]`), so that a web page cannot reach it through a
-DNS name rebound to 127.0.0.1; with credentials every request's SigV4 signature is checked —
-what the headers alone can tell before the body is read, the rest off the event loop. JSON
-bodies are read up to `MAX_BODY_BYTES`. Each call writes one log line: who, what, status, time —
-never a header or a body, which may hold a signature or data.
+DNS name rebound to 127.0.0.1; with credentials every request's SigV4 signature is checked
+before its body is read (S3 signs the body's declared hash, which the S3 endpoint checks as the
+body streams in; a JSON body, read up to `MAX_BODY_BYTES`, is checked off the event loop).
+Each call writes one log line: who, what, status, time — never a header or a body, which may
+hold a signature or data.
 """
 
 from __future__ import annotations
@@ -104,7 +105,13 @@ class App:
     async def _respond(self, request: Request) -> tuple[Response, str]:
         target = request.headers.get("x-amz-target")
         content_type = request.headers.get("content-type", "")
-        is_json = target is not None or content_type.startswith(JSON_CONTENT_TYPE)
+        # An S3 object may well be stored with a JSON content type: without a target, only a
+        # POST to / (no bucket) is a call of the JSON protocols.
+        is_json = target is not None or (
+            request.method == "POST"
+            and request.url.path == "/"
+            and content_type.startswith(JSON_CONTENT_TYPE)
+        )
         protocol = Protocol.JSON if is_json else Protocol.S3
         request_id = str(uuid.uuid4())
         operation = target or f"S3 {request.method}"
@@ -139,8 +146,9 @@ class App:
                 )
             if not is_json:
                 if self.credentials is not None:
-                    # Read now (Starlette keeps it for the S3 layer): the signature covers it.
-                    await self._verify(request, await request.body(), protocol, now)
+                    # S3 signs the body's declared hash: the endpoint checks the body against it
+                    # as it streams in, so nothing is read for a request that is refused here.
+                    await self._verify(request, None, protocol, now)
                 return await s3_endpoint(request, self.services.buckets), operation
             body = await _read_at_most(request, MAX_BODY_BYTES)
             if body is None:
@@ -163,7 +171,7 @@ class App:
         return response, result.operation
 
     async def _verify(
-        self, request: Request, body: bytes, protocol: Protocol, now: datetime
+        self, request: Request, body: bytes | None, protocol: Protocol, now: datetime
     ) -> None:
         """The whole signature check, body included, off the event loop (hashing is slow)."""
         credentials = self.credentials
@@ -181,16 +189,6 @@ class App:
             ),
             limiter=self._threads,
         )
-
-
-def build_app(
-    services: Services,
-    *,
-    credentials: Credentials | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> App:
-    """The app over open `services`; with `credentials`, every request must be signed with them."""
-    return App(services, credentials=credentials, now=now)
 
 
 async def _read_at_most(request: Request, limit: int) -> bytes | None:

@@ -17,7 +17,7 @@ from types import FrameType
 
 import uvicorn
 
-from redstep.api.app import build_app, is_loopback
+from redstep.api.app import App, is_loopback
 from redstep.api.sigv4 import Credentials
 from redstep.services import Services
 
@@ -54,7 +54,7 @@ def serve(
     """Serve until SIGTERM or SIGINT; the caller closes `services` afterwards."""
     check_binding(host, credentials)
     config = uvicorn.Config(
-        build_app(services, credentials=credentials),
+        App(services, credentials=credentials),
         host=host,
         port=port,
         log_level=log_level.lower(),

@@ -210,7 +210,7 @@ def verify(
     path: str | bytes,
     query: str | bytes,
     headers: Mapping[str, str],
-    body: bytes,
+    body: bytes | None,
     now: datetime,
     protocol: Protocol,
 ) -> None:
@@ -218,7 +218,11 @@ def verify(
 
     Everything `check_headers` checks is checked again first, so this call alone is enough;
     then the signature, and for S3 the body's hash. It hashes the whole body: a server should
-    call it off its event loop. `path` and `query` are as they came on the wire, still
+    call it off its event loop. An S3 request signs the hash its `x-amz-content-sha256` header
+    declares, not the body itself, so its signature can be checked before the body is read:
+    `body=None` does that, leaving the comparison of body and declared hash to whoever reads the
+    body (the S3 endpoint does, as the content streams in). A JSON request's body is part of its
+    signature and must be given. `path` and `query` are as they came on the wire, still
     percent-encoded (text is taken as the latin-1 decoding of those bytes, as ASGI's `raw_path`
     decodes losslessly). `headers` may be any mapping whose `items()` yields every header
     (starlette's `Headers` yields repeated ones too); names are matched without regard to case.
@@ -298,12 +302,14 @@ def _check_body(
     checked: _Checked,
     method: str,
     path: str | bytes,
-    body: bytes,
+    body: bytes | None,
     protocol: Protocol,
 ) -> None:
     """The signature over the whole request, then whether the body is the one S3 was promised."""
     payload_hash = checked.declared_payload_hash
     if payload_hash is None:
+        if body is None:
+            raise ValueError("a JSON request's signature covers its body: give the body")
         # The JSON services hash the body they received, whatever a header declares: a client
         # that signed another value (UNSIGNED-PAYLOAD, say) simply does not match.
         payload_hash = hashlib.sha256(body).hexdigest()
@@ -317,7 +323,7 @@ def _check_body(
         payload_hash,
         protocol,
     )
-    if protocol is Protocol.S3 and _HEX_SHA256.fullmatch(payload_hash):
+    if body is not None and protocol is Protocol.S3 and _HEX_SHA256.fullmatch(payload_hash):
         computed = hashlib.sha256(body).hexdigest()
         if computed != payload_hash.lower():
             raise AuthFailure(
