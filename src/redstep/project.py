@@ -15,6 +15,7 @@ The file this module reads:
     definition = "workflows/sales_data_pipeline.asl.json"
     substitutions = { Bucket = "sales-data" }  # ${Bucket} in the definition, as CloudFormation's
                                                # DefinitionSubstitutions
+    role_arn = "arn:aws:iam::123456789012:role/etl"   # optional; nothing checks it locally
     [triggers.nightly]                # starts an execution on a schedule (EventBridge syntax, UTC)
     state_machine = "sales_data_pipeline"
     input = { run_date = "2024-01-01" }        # a table, or a JSON text

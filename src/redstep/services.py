@@ -16,7 +16,7 @@ from redstep.dataapi.service import DataApiService
 from redstep.project import Project, ProjectError, StateOwnership
 from redstep.runtime.clock import Clock
 from redstep.runtime.engine import Engine
-from redstep.runtime.errors import StateMachineAlreadyExists, StepFunctionsError
+from redstep.runtime.errors import StateMachineDoesNotExist, StepFunctionsError
 from redstep.runtime.executor import TaskRunner
 from redstep.runtime.sqlite_store import SqliteExecutionStore
 from redstep.triggers import STATE_FILE, Triggers, starting_on
@@ -105,24 +105,19 @@ class Services:
 
 
 def install_state_machines(engine: Engine, project: Project) -> None:
-    """Create each state machine redstep.toml declares, or update it to its file's definition."""
+    """Create each state machine redstep.toml declares, or update it to what the project says
+    (its definition file and its role) when either changed since the last start."""
     for config in project.state_machines.values():
-        request = {
-            "name": config.name,
-            "definition": config.definition,
-            "roleArn": config.role_arn,
-        }
+        arn = engine.region.state_machine_arn(config.name)
+        wanted = {"definition": config.definition, "roleArn": config.role_arn}
         try:
             try:
-                engine.create_state_machine(request)
-            except StateMachineAlreadyExists:
-                engine.update_state_machine(
-                    {
-                        "stateMachineArn": engine.region.state_machine_arn(config.name),
-                        "definition": config.definition,
-                        "roleArn": config.role_arn,
-                    }
-                )
+                current = engine.describe_state_machine({"stateMachineArn": arn})
+            except StateMachineDoesNotExist:
+                engine.create_state_machine({"name": config.name, **wanted})
+                continue
+            if any(current[member] != value for member, value in wanted.items()):
+                engine.update_state_machine({"stateMachineArn": arn, **wanted})
         except StepFunctionsError as error:  # a bad definition, name or role ARN
             raise ProjectError(
                 f"{config.source}: state_machines.{config.name}: {error.code}: {error.message}"

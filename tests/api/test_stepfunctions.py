@@ -258,3 +258,23 @@ def test_a_bad_state_machine_in_redstep_toml_is_a_project_error(tmp_path: Path) 
     with Services.open(load_project(tmp_path)) as services:  # the failed start let go of it all
         names = [m["name"] for m in services.engine.list_state_machines({})["stateMachines"]]
         assert names == ["good"]
+
+
+def test_a_changed_definition_or_role_in_redstep_toml_updates_the_machine(tmp_path: Path) -> None:
+    (tmp_path / "flow.json").write_text(PASS)
+    config = '[state_machines.flow]\ndefinition = "flow.json"\n'
+    (tmp_path / "redstep.toml").write_text(config)
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:flow"
+    with Services.open(load_project(tmp_path)) as services:
+        first = services.engine.describe_state_machine({"stateMachineArn": arn})
+    with Services.open(load_project(tmp_path)) as services:  # nothing changed: same revision
+        again = services.engine.describe_state_machine({"stateMachineArn": arn})
+    assert again["revisionId"] == first["revisionId"]
+    (tmp_path / "redstep.toml").write_text(config + f'role_arn = "{ROLE}"\n')
+    with Services.open(load_project(tmp_path)) as services:
+        described = services.engine.describe_state_machine({"stateMachineArn": arn})
+    assert (described["roleArn"], described["definition"]) == (ROLE, PASS)
+    (tmp_path / "flow.json").write_text(WAIT)
+    with Services.open(load_project(tmp_path)) as services:
+        described = services.engine.describe_state_machine({"stateMachineArn": arn})
+    assert described["definition"] == WAIT

@@ -16,8 +16,9 @@ not a write. A program that writes with pauses longer than that should write els
 into place, as the bucket store does.
 
 Folders named in `ignore` are never reported, even inside a bucket folder: a project passes its
-state folder, whose database changes with every execution, so that a bucket holding it cannot
-start executions that write it again, forever.
+state folder, whose database changes with every execution. redstep.toml refuses a bucket that
+holds it; this also covers what that check cannot see, such as a symbolic link to the state
+folder inside a bucket, which would otherwise start executions that write it again, forever.
 """
 
 from __future__ import annotations
