@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 from sqlglot.tokenizer_core import Token, TokenType
 
+from redstep.buckets import BucketError
+from redstep.buckets.keys import is_storable_key, key_parts
 from redstep.warehouse.base import WarehouseError
 from redstep.warehouse.dialect.model import StatementKind, Target, Translation
 from redstep.warehouse.dialect.script import tokenize
@@ -44,12 +46,31 @@ class Location:
     prefix: str
 
     def objects(self) -> list[Path]:
-        """Every file whose key (path relative to the bucket folder) starts with the prefix."""
-        return sorted(
-            path
-            for path in self.folder.rglob("*")
-            if path.is_file() and path.relative_to(self.folder).as_posix().startswith(self.prefix)
-        )
+        """Every object whose key (path relative to the bucket folder) starts with the prefix:
+        the files S3 would list there, so not an upload's unfinished file, nor a file that a
+        symbolic link puts outside the folder."""
+        root = self.folder.resolve()
+        found = []
+        for path in self.folder.rglob("*"):
+            key = path.relative_to(self.folder).as_posix()
+            if (
+                key.startswith(self.prefix)
+                and path.is_file()
+                and is_storable_key(key)
+                and path.resolve().is_relative_to(root)
+            ):
+                found.append(path)
+        return sorted(found)
+
+    def object_path(self, key: str) -> Path:
+        """Where the object `key` of this bucket is written; inside the folder, or an error."""
+        try:
+            path = self.folder.joinpath(*key_parts(key))
+        except BucketError as error:
+            raise WarehouseError(f"invalid S3 location {self.url!r}: {error.message}") from None
+        if not path.parent.resolve().is_relative_to(self.folder.resolve()):
+            raise WarehouseError(f"invalid S3 location {self.url!r}: it leads outside the bucket")
+        return path
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +208,9 @@ def _locate(url: str, buckets: Mapping[str, Path]) -> Location:
             f"S3 bucket {bucket!r} is not mapped to a local folder (mapped buckets: {known}); "
             "add it under [buckets] in redstep.toml"
         )
-    return Location(url=url, folder=Path(buckets[bucket]), prefix=prefix)
+    location = Location(url=url, folder=Path(buckets[bucket]), prefix=prefix)
+    location.object_path(prefix + "_")  # keys starting with the prefix must be keys a folder holds
+    return location
 
 
 def _table_name(text: str, target: Target) -> str:
@@ -271,7 +294,7 @@ def _parse_unload(tokens: list[Token], target: Target, buckets: Mapping[str, Pat
         query = query.replace("%%", "%")
     return UnloadTo(
         query=query,
-        path=location.folder / name,
+        path=location.object_path(name),
         format=data_format,
         delimiter=options.get("DELIMITER") or ("," if data_format == "CSV" else "|"),
         has_header="HEADER" in options,

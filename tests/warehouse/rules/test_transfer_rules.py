@@ -102,3 +102,35 @@ def test_unload_parquet_and_allowoverwrite(run: Run, buckets: dict[str, Path]) -
     with duckdb.connect() as local:
         rows = local.execute(f"select * from read_parquet('{files[0]}') order by 1").fetchall()
     assert rows == [(1, "a"), (2, "b")]
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["s3://test-bucket/../../escaped-", "s3://test-bucket/a/../../x", "s3://test-bucket/a\\b"],
+)
+def test_unload_and_copy_never_leave_the_bucket_folder(
+    run: Run, buckets: dict[str, Path], location: str
+) -> None:
+    _table(run)
+    with pytest.raises(WarehouseError, match="invalid S3 location"):
+        run(f"unload ('select 1 as a') to '{location}' {ROLE} csv")
+    with pytest.raises(WarehouseError, match="invalid S3 location"):
+        run(f"copy sales from '{location}' {ROLE} csv")
+    assert not any(buckets["test-bucket"].parent.parent.glob("escaped-*"))
+
+
+def test_copy_reads_the_objects_s3_would_list(
+    run: Run, buckets: dict[str, Path], tmp_path: Path
+) -> None:
+    """Not an upload's unfinished file, nor what a link inside the bucket points to outside it."""
+    folder = buckets["test-bucket"]
+    (folder / "in").mkdir()
+    (folder / "in" / "part-1.csv").write_text("1,2024-01-02,a,x\n")
+    (folder / "in" / ".redstep-upload-123").write_text("2,2024-01-02,b,unfinished\n")
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "leak.csv").write_text("3,2024-01-02,c,leaked\n")
+    (folder / "in" / "linked").symlink_to(outside, target_is_directory=True)
+    _table(run)
+    run(f"copy sales from 's3://test-bucket/in/' {ROLE} csv")
+    assert run("select id, note from sales") == [(1, "x")]
