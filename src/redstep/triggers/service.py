@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redstep.buckets import BucketError, Buckets, ObjectInfo, WriteReason
-from redstep.buckets.keys import is_storable_key
+from redstep.buckets.keys import is_storable_key, key_parts
 from redstep.project import TriggerConfig
 from redstep.runtime.arns import Region
 from redstep.runtime.clock import Clock
@@ -332,7 +332,7 @@ class Triggers:
         if self._buckets is None:
             return None
         try:
-            path = self._buckets.folder(bucket).joinpath(*key.split("/"))
+            path = self._buckets.folder(bucket).joinpath(*key_parts(key))
         except BucketError:
             return None
         return file_identity(path)
