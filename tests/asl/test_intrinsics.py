@@ -364,7 +364,23 @@ def test_string_to_json(text: str, expected: Any) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [1, None, ["[]"], {"a": 1}, "{", "NaN", "[1,]", "1 2", "[" * 300 + "]" * 300, "[" * 5000],
+    [
+        1,
+        None,
+        ["[]"],
+        {"a": 1},
+        "{",
+        "[1,]",
+        "1 2",
+        # Python's reader takes these; JSON has no NaN or infinities, and 1e400 overflows a double
+        "NaN",
+        "-Infinity",
+        '{"a": Infinity}',
+        "[1e400]",
+        "1" * 5000,
+        "[" * 300 + "]" * 300,
+        "[" * 5000,
+    ],
 )
 def test_string_to_json_rejects_non_strings_and_bad_or_too_deep_json(value: Any) -> None:
     invalid("States.StringToJson($.s)", {"s": value})

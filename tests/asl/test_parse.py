@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from redstep.asl.depth import JSON_TOO_DEEP, MAX_JSON_DEPTH, is_nested_too_deeply
 from redstep.asl.diagnostics import Code
+from redstep.asl.json_text import JSON_TOO_DEEP, MAX_JSON_DEPTH, is_nested_too_deeply
 from redstep.asl.model import (
     ChoiceState,
     FailState,

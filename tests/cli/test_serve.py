@@ -10,11 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import boto3
 import httpx
@@ -34,35 +36,65 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Server:
+    """A `redstep serve` process, its URL, and the file its log (stderr) goes to."""
+
+    url: str
+    process: subprocess.Popen[str]
+    log_file: IO[bytes]
+
+    def log(self) -> str:
+        """Everything the server has logged so far (read at an offset: the file's own position
+        is shared with the server, which writes at it)."""
+        descriptor = self.log_file.fileno()
+        return os.pread(descriptor, os.fstat(descriptor).st_size, 0).decode(errors="replace")
+
+    def stop(self) -> str:
+        """SIGTERM the server and wait for it to end; its whole log."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        return self.log()
+
+
 @contextmanager
-def serving(
-    project: Path, *extra: str, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`redstep serve` in a subprocess, up and answering; SIGTERM'd on exit if still running."""
+def serving(project: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`redstep serve` in a subprocess, up and answering; SIGTERM'd on exit if still running,
+    and killed if it outlives that.
+
+    Its log goes to a file, not a pipe: nothing reads a pipe while the server runs, and a
+    chatty server (`--log-level debug`) would block once the pipe's buffer filled.
+    """
     port = free_port()
     command = ["serve", "--project", str(project), "--port", str(port), *extra]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "redstep", *command],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.communicate()[1]
+    with tempfile.TemporaryFile() as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "redstep", *command],
+            stderr=log_file,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        server = Server(f"http://127.0.0.1:{port}", process, log_file)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if process.poll() is not None:
+                    raise AssertionError(f"redstep serve exited: {server.log()}")
+                try:
+                    if httpx.get(server.url + HEALTH_PATH, timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "redstep serve did not start"
+                    time.sleep(0.05)
+            yield server
+        finally:
             try:
-                if httpx.get(url + HEALTH_PATH, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "redstep serve did not start"
-                time.sleep(0.05)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
+                if process.poll() is None:
+                    server.stop()
+            finally:
+                if process.poll() is None:  # it outlived SIGTERM (stop timed out): no leak
+                    process.kill()
+                    process.wait()
 
 
 def stepfunctions(url: str, access_key: str = "test", secret_key: str = "test") -> Any:
@@ -79,26 +111,24 @@ def test_sigterm_stops_cleanly_and_running_executions_resume(tmp_path: Path) -> 
     (tmp_path / "wait.asl.json").write_text(json.dumps(WAIT))
     (tmp_path / "redstep.toml").write_text('[state_machines.waits]\ndefinition = "wait.asl.json"\n')
     arn = "arn:aws:states:us-east-1:123456789012:stateMachine:waits"
-    with serving(tmp_path) as (url, process):
-        execution = stepfunctions(url).start_execution(stateMachineArn=arn)["executionArn"]
-        process.send_signal(signal.SIGTERM)
-        log = process.communicate(timeout=30)[1]
-        assert process.returncode == 0, log
+    with serving(tmp_path) as server:
+        execution = stepfunctions(server.url).start_execution(stateMachineArn=arn)["executionArn"]
+        log = server.stop()
+        assert server.process.returncode == 0, log
     assert "AWSStepFunctions.StartExecution" in log
-    with serving(tmp_path) as (url, _):
-        described = stepfunctions(url).describe_execution(executionArn=execution)
+    with serving(tmp_path) as server:
+        described = stepfunctions(server.url).describe_execution(executionArn=execution)
         assert described["status"] == "RUNNING"
-        history = stepfunctions(url).get_execution_history(executionArn=execution)
+        history = stepfunctions(server.url).get_execution_history(executionArn=execution)
         assert history["events"][-1]["type"] == "WaitStateEntered"
 
 
 def test_each_call_is_logged_and_no_secret_is(tmp_path: Path) -> None:
     environment = {"REDSTEP_ACCESS_KEY_ID": "AKIDSERVE", "REDSTEP_SECRET_ACCESS_KEY": SECRET}
-    with serving(tmp_path, "--log-level", "debug", env=environment) as (url, process):
-        client = stepfunctions(url, "AKIDSERVE", SECRET)
+    with serving(tmp_path, "--log-level", "debug", env=environment) as server:
+        client = stepfunctions(server.url, "AKIDSERVE", SECRET)
         client.list_state_machines()
-        process.send_signal(signal.SIGTERM)
-        log = process.communicate(timeout=30)[1]
+        log = server.stop()
     assert "AWSStepFunctions.ListStateMachines / 200" in log
     assert SECRET not in log
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from held_tasks import HeldTasks
 
-from redstep.asl.depth import JSON_TOO_DEEP, MAX_JSON_DEPTH
+from redstep.asl.json_text import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from redstep.engine.commands import ScheduleTask
 from redstep.engine.signals import Signal, TaskSucceeded
 from redstep.runtime import engine as engine_module

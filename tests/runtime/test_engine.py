@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from held_tasks import HeldTasks
 
-from redstep.asl.depth import JSON_TOO_DEEP, MAX_JSON_DEPTH
+from redstep.asl.json_text import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from redstep.engine.signals import TaskSucceeded
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
@@ -177,6 +177,24 @@ def test_input_must_be_json(engine: Engine) -> None:
     with pytest.raises(InvalidExecutionInput, match="Invalid execution input"):
         engine.start_execution({"stateMachineArn": arn, "input": ""})
     assert engine.list_executions({"stateMachineArn": arn}) == {"executions": []}
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ('{"x": NaN}', "Non-standard token 'NaN'"),
+        ('{"a": Infinity}', "Non-standard token 'Infinity'"),
+        ("[1e400]", "Numeric value (1e400) out of range"),
+        ("{not json", "Expecting property name enclosed in double quotes"),
+    ],
+)
+def test_input_that_is_not_strict_json_is_refused_with_the_reason(
+    engine: Engine, given: str, reason: str
+) -> None:
+    arn = create(engine, PASS)
+    with pytest.raises(InvalidExecutionInput) as raised:
+        engine.start_execution({"stateMachineArn": arn, "input": given})
+    assert raised.value.message == f"Invalid State Machine Execution Input: '{reason}: {given}'"
 
 
 def test_start_execution_is_idempotent_while_running(tmp_path: Path) -> None:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from held_tasks import HeldTasks
 
-from redstep.engine.signals import TaskSucceeded
+from redstep.engine.commands import ScheduleTask
+from redstep.engine.signals import Signal, TaskSucceeded
 from redstep.runtime import executor as executor_module
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
-from redstep.runtime.errors import ExecutionAlreadyExists
+from redstep.runtime.errors import ExecutionAlreadyExists, TaskTimedOut
 from redstep.runtime.executor import Delivery
 from redstep.runtime.memory_store import MemoryExecutionStore
 from redstep.runtime.store import Completion, TimerRecord
@@ -208,6 +209,14 @@ def test_an_answer_the_loop_has_begun_on_is_waited_for_past_the_timeout() -> Non
     with engine_on(store, held) as engine:
         arn = start_task(engine)
         assert held.arrived.wait(5)
+        timed_out = threading.Event()
+
+        def run_out_once_begun(done: Future[Delivery], timeout: float | None) -> Delivery:
+            assert store.entered.wait(5)  # the loop is journaling the answer...
+            timed_out.set()
+            raise TimeoutError  # ...when the sender's timeout runs out
+
+        engine.executor.wait_for_outcome = run_out_once_begun
         store.is_slow = True
         outcome: list[Delivery] = []
         answer = TaskSucceeded(1, "taken")
@@ -215,10 +224,111 @@ def test_an_answer_the_loop_has_begun_on_is_waited_for_past_the_timeout() -> Non
             target=lambda: outcome.append(engine.executor.answer_task(arn, answer, 0.2))
         )
         sender.start()
-        assert store.entered.wait(5)
-        time.sleep(0.4)  # past the sender's timeout, while the loop is journaling its answer
+        assert timed_out.wait(5)
         store.is_slow = False
         store.proceed.set()
         sender.join(5)
         assert outcome == [Delivery.DELIVERED]
         assert engine.wait(arn, 5)["status"] == "SUCCEEDED"
+
+
+def test_an_answer_the_loop_has_not_reached_in_time_is_withdrawn() -> None:
+    """The loop is busy journaling one execution's answer when another answer's timeout runs
+    out: that answer is withdrawn, and has no effect even once the loop is free."""
+    store = SlowToJournal()
+    held = HeldTasks()
+    with engine_on(store, held) as engine:
+        busy, other = start_task(engine), start_task(engine)
+        while len(held.started) < 2:
+            assert held.arrived.wait(5)
+            held.arrived.clear()
+
+        def run_out_if_bounded(done: Future[Delivery], timeout: float | None) -> Delivery:
+            if timeout is None:
+                return done.result()
+            raise TimeoutError  # at once: the loop is still held on the first answer
+
+        engine.executor.wait_for_outcome = run_out_if_bounded
+        store.is_slow = True
+        first: list[Delivery] = []
+        sender = threading.Thread(
+            target=lambda: first.append(engine.executor.answer_task(busy, TaskSucceeded(1, "a")))
+        )
+        sender.start()
+        assert store.entered.wait(5)  # the loop is held: nothing queued behind it can begin
+        with pytest.raises(TimeoutError):
+            engine.executor.answer_task(other, TaskSucceeded(1, "withdrawn"), 0.2)
+        store.is_slow = False
+        store.proceed.set()
+        sender.join(5)
+        assert first == [Delivery.DELIVERED]
+        assert engine.wait(busy, 5)["status"] == "SUCCEEDED"
+        assert engine.describe_execution({"executionArn": other})["status"] == "RUNNING"
+        assert [entry.kind for entry in store.signals(other)] == ["Start"]
+        assert engine.executor.answer_task(other, TaskSucceeded(1, "b")) == Delivery.DELIVERED
+        assert json.loads(engine.wait(other, 5)["output"]) == "b"
+
+
+class AnsweringWhileStarted:
+    """Answers each task it starts through SendTask* at once, on the executor's loop, as a
+    runner that finishes its work inside `start` would; records what each answer met."""
+
+    def __init__(self, answers: Sequence[str]) -> None:
+        self.answers = answers
+        self.engine: Engine | None = None
+        self.outcomes: list[str] = []
+
+    def start(
+        self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
+    ) -> None:
+        assert self.engine is not None
+        for number, operation in enumerate(self.answers):
+            request: dict[str, Any] = {"taskToken": command.task_token}
+            if operation == "SendTaskSuccess":
+                request["output"] = json.dumps(number)
+            try:
+                self.engine.handle(operation, request)
+            except TaskTimedOut as error:
+                self.outcomes.append(error.code)
+            else:
+                self.outcomes.append("OK")
+
+    def cancel(self, execution_arn: str, task_id: int) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("answers", "outcomes"),
+    [
+        pytest.param(
+            ["SendTaskSuccess", "SendTaskSuccess"], ["OK", "TaskTimedOut"], id="success-twice"
+        ),
+        pytest.param(
+            ["SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"],
+            ["OK", "TaskTimedOut", "TaskTimedOut"],
+            id="anything-after-a-success",
+        ),
+        pytest.param(
+            ["SendTaskHeartbeat", "SendTaskSuccess", "SendTaskSuccess"],
+            ["OK", "OK", "TaskTimedOut"],
+            id="a-heartbeat-leaves-it-open",
+        ),
+    ],
+)
+def test_a_second_answer_in_one_activation_finds_the_task_closed(
+    answers: list[str], outcomes: list[str]
+) -> None:
+    """On the loop an answer is only queued, behind the activation that started the task, so
+    the interpreter still counts the task pending: the answer queued closes it all the same."""
+    store = MemoryExecutionStore()
+    runner = AnsweringWhileStarted(answers)
+    with Engine(store, clock=VirtualClock(), tasks=runner) as engine:
+        runner.engine = engine
+        arn = start_task(engine)
+        described = engine.wait(arn, timeout=5)
+    assert runner.outcomes == outcomes
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == answers.index("SendTaskSuccess")
+    kinds = [entry.kind for entry in store.signals(arn)]
+    assert kinds.count("TaskSucceeded") == 1
+    assert "TaskFailed" not in kinds

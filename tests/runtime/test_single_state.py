@@ -12,7 +12,7 @@ import pytest
 from botocore.endpoint import DEFAULT_TIMEOUT
 from held_tasks import HeldTasks
 
-from redstep.asl.depth import JSON_TOO_DEEP, MAX_JSON_DEPTH
+from redstep.asl.json_text import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from redstep.engine.commands import ScheduleTask
 from redstep.engine.signals import Signal, TaskFailed, TaskSucceeded
 from redstep.runtime.clock import VirtualClock
@@ -365,8 +365,19 @@ def test_a_mocked_result_replaces_the_runner(engine: Engine) -> None:
     assert answer == {"output": '{"n":3}', "status": "SUCCEEDED"}
     with pytest.raises(ValidationException, match="exactly one of result and errorOutput"):
         try_state(engine, state, {}, mock={})
-    with pytest.raises(ValidationException, match="mock result must be valid JSON"):
-        try_state(engine, state, {}, mock={"result": "{nope"})
+
+
+@pytest.mark.parametrize(
+    "result",
+    ["{nope", "", "NaN", "[1e400]", '{"a": Infinity}', "-Infinity", "1 2"],
+)
+def test_a_mocked_result_must_be_strict_json(engine: Engine, result: str) -> None:
+    """Python's reader would take NaN and the infinities, and make 1e400 an infinity: AWS
+    refuses them, as it refuses text that is not JSON at all (that answer recorded on AWS)."""
+    state = {"Type": "Task", "Resource": LAMBDA, "End": True}
+    with pytest.raises(ValidationException) as raised:
+        try_state(engine, state, {}, level="INFO", mock={"result": result})
+    assert raised.value.message == "Mocked result must be valid JSON"
 
 
 def test_without_a_runner_a_task_fails_as_executions_fail_it(engine: Engine) -> None:
@@ -500,7 +511,7 @@ def test_json_nested_too_deeply_is_refused_not_a_crash(engine: Engine) -> None:
         task = {"Type": "Task", "Resource": LAMBDA, "End": True}
         with pytest.raises(ValidationException) as raised:
             try_state(engine, task, {}, mock={"result": text})
-        assert raised.value.message == f"The mock result is nested too deeply: {JSON_TOO_DEEP}"
+        assert raised.value.message == "Mocked result must be valid JSON"
 
 
 def test_a_runners_answer_nested_too_deeply_fails_the_tested_task(

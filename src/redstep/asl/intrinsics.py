@@ -24,7 +24,6 @@ import base64
 import binascii
 import difflib
 import hashlib
-import json
 import math
 import random
 import re
@@ -34,8 +33,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final, Protocol
 
-from redstep.asl.depth import is_nested_too_deeply
 from redstep.asl.errors import StatesError, StatesFailure
+from redstep.asl.json_text import InvalidJsonText, read_json
 from redstep.asl.paths import Path, PathNotFound, PathSyntaxError, compile_path, to_json
 from redstep.asl.scope import Scope
 
@@ -318,23 +317,9 @@ def _string_to_json(args: list[Any], scope: Scope) -> Any:
     if not text.strip():
         return None  # recorded on AWS: "" and " " parse to null
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError):
+        return read_json(text)  # refuses too deep a value whatever the stack: same in every run
+    except InvalidJsonText:
         raise _invalid("States.StringToJson") from None
-    if is_nested_too_deeply(value, text):  # fail the same way in every run, not by stack depth
-        raise _invalid("States.StringToJson")
-    return value
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"{text} is out of range")
-    return number
 
 
 def _array_partition(args: list[Any], scope: Scope) -> Any:

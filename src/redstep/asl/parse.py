@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from redstep.asl.choice import ChoiceRule, compile_choice_rule
-from redstep.asl.depth import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.diagnostics import Code, Diagnostic, Report, pointer
 from redstep.asl.errors import StatesError
+from redstep.asl.json_text import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.model import (
     ROOT,
     Catcher,

@@ -18,14 +18,12 @@ machine", as two other emulators word it) and ExecutionNotRedrivable's (the docu
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import uuid
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from redstep.asl.depth import JSON_TOO_DEEP, is_nested_too_deeply
+from redstep.asl.json_text import InvalidJsonText, read_json
 from redstep.asl.model import StateMachine
 from redstep.asl.parse import (
     DefinitionError,
@@ -448,12 +446,10 @@ class Engine:
         answer is AWS's for a STANDARD machine, after the ARN and existence checks (wording
         modelled)."""
         validate_request("StartSyncExecution", request)
-        machine = self._state_machine(request["stateMachineArn"])
-        if machine.type == "STANDARD":
-            raise StateMachineTypeNotSupported(
-                "This operation is not supported by this type of state machine"
-            )
-        raise StateMachineTypeNotSupported(f"redstep does not run {machine.type} state machines")
+        self._state_machine(request["stateMachineArn"])  # InvalidArn, StateMachineDoesNotExist
+        raise StateMachineTypeNotSupported(
+            "This operation is not supported by this type of state machine"
+        )
 
     def redrive_execution(self, request: Request) -> Response:
         """redstep does not redrive yet: every execution is answered ExecutionNotRedrivable, with
@@ -471,10 +467,9 @@ class Engine:
         execution_arn, task_id = _task_of(request["taskToken"])
         text = request["output"]
         try:
-            output = _read_json(text)
-        except ValueError as error:
-            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            raise InvalidOutput(f"Invalid Output: '{message}'") from None
+            output = read_json(text)
+        except InvalidJsonText as error:
+            raise InvalidOutput(f"Invalid Output: '{error}'") from None
         self._answer_task(execution_arn, TaskSucceeded(task_id, output))
         return {}
 
@@ -723,38 +718,11 @@ def _check_input(text: Any) -> None:
             f"({MAX_PAYLOAD_BYTES} bytes)'"
         )
     try:
-        _read_json(text)
-    except ValueError as error:
-        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        read_json(text)
+    except InvalidJsonText as error:
         raise InvalidExecutionInput(
-            f"Invalid State Machine Execution Input: '{message}: {text[:200]}'"
+            f"Invalid State Machine Execution Input: '{error}: {text[:200]}'"
         ) from None
-
-
-def _read_json(text: str) -> Any:
-    """JSON text from a caller, read as AWS reads it: ValueError for NaN and the infinities, for
-    a number beyond a double, and for nesting past MAX_JSON_DEPTH (which the interpreter's
-    recursive walks could not take)."""
-    try:
-        value = json.loads(text, parse_constant=_not_json, parse_float=_finite)
-    except RecursionError:  # nested so deep the reader itself ran out of stack
-        raise ValueError(JSON_TOO_DEEP) from None
-    if is_nested_too_deeply(value, text):
-        raise ValueError(JSON_TOO_DEEP)
-    return value
-
-
-def _finite(text: str) -> float:
-    """A number Python's float cannot hold (1e400) would become Infinity, which JSON lacks."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"Numeric value ({text}) out of range")
-    return value
-
-
-def _not_json(constant: str) -> Any:
-    """Python's reader accepts NaN and Infinity; JSON, and so AWS, does not."""
-    raise ValueError(f"Non-standard token '{constant}'")
 
 
 def _page(request: Request, scope: str) -> tuple[int, int]:

@@ -30,8 +30,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from redstep.asl.depth import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.errors import StatesError
+from redstep.asl.json_text import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.paths import to_json
 from redstep.engine.commands import (
     CancelTask,
@@ -68,9 +68,19 @@ TaskAnswer = TaskSucceeded | TaskFailed | TaskHeartbeat
 class Delivery(StrEnum):
     """What became of a task's answer from outside."""
 
-    DELIVERED = "DELIVERED"  # the task was open: the answer is journaled and consumed
+    DELIVERED = "DELIVERED"  # the task was open: the answer is journaled (see `answer_task`)
     TASK_CLOSED = "TASK_CLOSED"  # answered already, timed out, or its execution has ended
     NO_TASK = "NO_TASK"  # the execution never scheduled a task with that id, or is unknown
+
+
+#: How `answer_task` waits for the loop's outcome, at most `timeout` seconds (TimeoutError after):
+#: a seam, so that a test makes the wait run out at the moment it chooses instead of sleeping.
+OutcomeWait = Callable[[concurrent.futures.Future[Delivery], float | None], Delivery]
+
+
+def wait_for_outcome(done: concurrent.futures.Future[Delivery], timeout: float | None) -> Delivery:
+    """The outcome, waited for in real time: TimeoutError when `timeout` seconds pass first."""
+    return done.result(timeout)
 
 
 class ReplayMismatch(RuntimeError):
@@ -155,6 +165,9 @@ class _Live:
     interpreter: Interpreter
     inbox: deque[tuple[int, Signal]] = field(default_factory=deque)
     journaled: set[int] = field(default_factory=set)  # seqs read from the store on resume
+    # Tasks answered from outside (success or failure) whose answer is journaled but not yet
+    # consumed: the interpreter still counts them pending, but they are closed to a next answer.
+    answered: set[int] = field(default_factory=set)
 
 
 @dataclass(order=True, slots=True)
@@ -170,7 +183,8 @@ InterpreterFactory = Callable[[ExecutionRecord], Interpreter]
 
 
 class Executor:
-    """Runs executions durably; thread-safe entry points are `submit`, `signal` and `wait`."""
+    """Runs executions durably; thread-safe entry points are `submit`, `signal`, `answer_task`
+    and `wait`. `wait_for_outcome` is how `answer_task` waits out its timeout (a test's seam)."""
 
     def __init__(
         self,
@@ -178,9 +192,12 @@ class Executor:
         clock: Clock,
         new_interpreter: InterpreterFactory,
         tasks: TaskRunner | None = None,
+        *,
+        wait_for_outcome: OutcomeWait = wait_for_outcome,
     ) -> None:
         self.store = store
         self.clock = clock
+        self.wait_for_outcome = wait_for_outcome
         self._new_interpreter = new_interpreter
         self._tasks = tasks or UnsupportedTasks()
         self._live: dict[str, _Live] = {}
@@ -272,10 +289,15 @@ class Executor:
     ) -> Delivery:
         """Deliver a task's answer from outside, if the task is still open; say what became of it.
 
-        The check and the delivery run as one step on the loop, which owns every live
-        interpreter, so two answers to one task cannot both find it open. The answer is journaled
-        before it is consumed, like every signal from outside; when this returns DELIVERED it has
-        been consumed (what the execution did next is committed).
+        The check and the journaling run as one step on the loop, which owns every live
+        interpreter, and a success or failure closes the task to any later answer from then on
+        (TASK_CLOSED), consumed or not: two answers to one task cannot both be delivered. The
+        answer is journaled before it is consumed, like every signal from outside.
+
+        DELIVERED from any other thread means the answer has been consumed: what the execution
+        did next is committed. On the loop's own thread (a runner answering while it is being
+        started, inside an activation) it means journaled and queued: the answer is consumed once
+        that activation is done, never in the middle of it.
 
         TimeoutError when the loop does not get to it within `timeout` seconds (busy resuming
         executions, say); the answer then has had no effect, and never will: it is withdrawn
@@ -283,8 +305,6 @@ class Executor:
         however long the timeout, so that an answer is never both refused and delivered.
         """
         if threading.current_thread() is self._thread:
-            # A runner answering while it is being started, inside an activation: the answer is
-            # consumed once that activation is done, never in the middle of it.
             return self._answer(execution_arn, answer, at_once=False)
         done: concurrent.futures.Future[Delivery] = concurrent.futures.Future()
 
@@ -298,7 +318,7 @@ class Executor:
 
         self._call(answer_on_loop)
         try:
-            return done.result(timeout)
+            return self.wait_for_outcome(done, timeout)
         except TimeoutError:
             if done.cancel():
                 raise
@@ -372,11 +392,15 @@ class Executor:
             record = self.store.get_execution(execution_arn)
             return Delivery.NO_TASK if record is None else Delivery.TASK_CLOSED
         interpreter = live.interpreter
+        if answer.task_id in live.answered:  # its answer is queued behind this activation
+            return Delivery.TASK_CLOSED
         if not any(task.task_id == answer.task_id for task in interpreter.pending_tasks):
             closed = interpreter.has_scheduled(answer.task_id)
             return Delivery.TASK_CLOSED if closed else Delivery.NO_TASK
         kind, fields = journal_record(answer)
         seq = self.store.add_signal(execution_arn, kind, fields, self.clock.now())
+        if isinstance(answer, TaskSucceeded | TaskFailed):  # a heartbeat leaves the task open
+            live.answered.add(answer.task_id)
         signal = signal_from_record(kind, fields)
         if at_once:
             self._deliver(execution_arn, seq, signal)
@@ -399,6 +423,7 @@ class Executor:
             seq, signal = live.inbox.popleft()
             if isinstance(signal, TaskSucceeded | TaskFailed):
                 self._in_flight.discard((live.record.arn, signal.task_id))
+                live.answered.discard(signal.task_id)
             at = live.record.start_date if isinstance(signal, Start) else self.clock.now()
             decision = live.interpreter.activate(signal, at)
             self._apply(live, decision, signal, at, seq)

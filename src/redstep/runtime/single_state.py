@@ -24,11 +24,13 @@ Confirmed against recordings of AWS's TestState (LocalStack's parity snapshots):
 the answer, which stages `inspectionData` holds for each state type (a Pass with Result shows no
 afterInputPath or afterParameters; Choice, Wait, Succeed and Fail show input and afterInputPath),
 `errorDetails` (catchIndex; retryIndex with retryBackoffIntervalSeconds), RETRIABLE answered
-without output, and "RoleArn must be specified when testing a Task state". Modelled: a single
-state is named `StateName` (as the recordings' context objects show), its execution ARN has
-AWS's `express` form, the messages refusing what redstep does not test yet (Parallel and
-Map, `context`, `stateConfiguration`, `variables`) or a `stateName` absent from the definition,
-and the one refusing a task that runs only with a mock (from the sentence AWS documents).
+without output, "RoleArn must be specified when testing a Task state", and "Mocked result
+must be valid JSON" for a mock result that is not JSON. Modelled: a single state is named
+`StateName` (as the recordings' context objects show), its execution ARN has AWS's `express`
+form, the messages refusing what redstep does not test yet (Parallel and Map, `context`,
+`stateConfiguration`, `variables`) or a `stateName` absent from the definition, the one refusing
+a task that runs only with a mock (from the sentence AWS documents), and the same answer as for
+a result that is not JSON to one holding NaN, a number beyond a double, or nesting too deep.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from redstep.asl.depth import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.errors import Failure, StatesError
+from redstep.asl.json_text import InvalidJsonText, read_json
 from redstep.asl.model import (
     ChoiceState,
     FailState,
@@ -90,6 +92,11 @@ SINGLE_STATE_NAME = "StateName"
 #: five minutes, but botocore gives up reading an answer after 60 seconds (its default
 #: read_timeout) and retries the call, which would run the task again: redstep answers first.
 TEST_SECONDS = 50.0
+
+#: AWS's answer (a ValidationException) to a mock `result` that is not JSON: recorded on AWS
+#: for text that is not JSON at all (LocalStack's parity snapshot of TestState mock scenarios);
+#: given, as modelled, to everything else `read_json` refuses too (NaN, 1e400, too deep).
+INVALID_MOCK_RESULT = "Mocked result must be valid JSON"
 
 #: A Task resource's integration pattern that TestState runs only with a mock.
 _MOCK_ONLY_PATTERN = re.compile(r"\.(sync|waitForTaskToken)(:\d+)?$")
@@ -229,18 +236,12 @@ class Mock:
             return cls(
                 error=error_output.get("error"), cause=error_output.get("cause"), is_failure=True
             )
-        text = raw["result"]
-        result: Any = None
         try:
-            result = json.loads(text)
-            is_too_deep = is_nested_too_deeply(result, text)
-        except ValueError:
-            raise ValidationException("The mock result must be valid JSON") from None
-        except RecursionError:  # nested so deep the reader itself ran out of stack
-            is_too_deep = True
-        if is_too_deep:  # the interpreter's recursive walks could not take it
-            raise ValidationException(f"The mock result is nested too deeply: {JSON_TOO_DEEP}")
-        return cls(result=result)
+            # Strict as JSON is (no NaN, no 1e400) and no deeper than the interpreter's
+            # recursive walks can take; every refusal answered as AWS answers text not JSON.
+            return cls(result=read_json(raw["result"]))
+        except InvalidJsonText:
+            raise ValidationException(INVALID_MOCK_RESULT) from None
 
 
 @dataclass(frozen=True, slots=True)
