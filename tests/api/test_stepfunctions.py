@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from held_tasks import HeldTasks
 
 from redstep.project import ProjectError, load_project
@@ -278,3 +279,37 @@ def test_a_changed_definition_or_role_in_redstep_toml_updates_the_machine(tmp_pa
     with Services.open(load_project(tmp_path)) as services:
         described = services.engine.describe_state_machine({"stateMachineArn": arn})
     assert described["definition"] == WAIT
+
+
+def test_the_served_operations(services: Services) -> None:
+    """Those of the model that redstep serves; the others answer UnknownOperationException."""
+    assert set(services.engine.operations) == {
+        "CreateStateMachine",
+        "UpdateStateMachine",
+        "DescribeStateMachine",
+        "DescribeStateMachineForExecution",
+        "ListStateMachines",
+        "DeleteStateMachine",
+        "ValidateStateMachineDefinition",
+        "StartExecution",
+        "StartSyncExecution",
+        "DescribeExecution",
+        "ListExecutions",
+        "GetExecutionHistory",
+        "StopExecution",
+        "RedriveExecution",
+        "SendTaskSuccess",
+        "SendTaskFailure",
+        "SendTaskHeartbeat",
+        "TestState",
+        "TagResource",
+        "UntagResource",
+        "ListTagsForResource",
+    }
+
+
+def test_an_operation_of_the_model_redstep_does_not_serve(sfn: Any) -> None:
+    with pytest.raises(ClientError) as raised:
+        sfn.list_activities()
+    assert raised.value.response["Error"]["Code"] == "UnknownOperationException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
