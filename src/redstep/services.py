@@ -67,6 +67,7 @@ class Services:
                 buckets=buckets,
                 region=engine.region,
                 ignore=(project.state_dir,),
+                hold_skips=engine.executor.hold_skips,
             )
             undo.callback(triggers.close)
             triggers.run_in_background()

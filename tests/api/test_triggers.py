@@ -17,6 +17,7 @@ from redstep.runtime.clock import VirtualClock
 from redstep.services import Services
 
 ECHO = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+NAP = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}}
 START = datetime(2026, 11, 27, 1, 59, 30, tzinfo=UTC)
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:echo"
 
@@ -24,6 +25,7 @@ MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:echo"
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     (tmp_path / "echo.asl.json").write_text(json.dumps(ECHO))
+    (tmp_path / "nap.asl.json").write_text(json.dumps(NAP))
     (tmp_path / "redstep.toml").write_text(
         """
 [buckets.landing]
@@ -31,6 +33,9 @@ path = "landing"
 
 [state_machines.echo]
 definition = "echo.asl.json"
+
+[state_machines.nap]
+definition = "nap.asl.json"
 
 [triggers.nightly]
 state_machine = "echo"
@@ -114,3 +119,19 @@ def test_a_schedule_fires_at_the_time_its_expression_names(
     (nightly,) = [t for t in services.triggers.next_fires(clock.now()) if t.trigger == "nightly"]
     assert nightly.next_fire == datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
     assert len(executions(services, 2, timeout=0.5)) == 1, "one execution per fire time"
+
+
+def test_a_schedule_fires_at_its_time_while_another_execution_waits_on_the_virtual_clock(
+    services: Services,
+) -> None:
+    """The engine skips the hour its other execution waits, but not past the fire time."""
+    nap = services.engine.start_execution(
+        {"stateMachineArn": MACHINE.replace(":echo", ":nap"), "name": "nap"}
+    )
+    (fired,) = executions(services, 1)
+    assert fired["name"] == "nightly-20261127T020000Z"
+    fire_time = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    assert fire_time <= fired["startDate"] < fire_time + timedelta(seconds=5)
+    napped = services.engine.wait(nap["executionArn"], 10)
+    assert napped["status"] == "SUCCEEDED"
+    assert napped["stopDate"] >= START + timedelta(hours=1)

@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 #: How long after a failed commit the executor tries the execution again from the store.
 RETRY_COMMIT_SECONDS = 1.0
+#: How soon an idle executor looks again while a hold keeps a virtual clock where it is.
+HOLD_RETRY_SECONDS = 0.01
 
 
 #: A task's answer from outside (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
@@ -170,6 +172,14 @@ class _Live:
     answered: set[int] = field(default_factory=set)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Hold:
+    """Something outside the executor that a virtual clock must not skip past."""
+
+    horizon: Callable[[], datetime | None]
+    on_skip: Callable[[], None]
+
+
 @dataclass(order=True, slots=True)
 class _Alarm:
     due: datetime
@@ -206,6 +216,7 @@ class Executor:
         self._alarm_order = 0
         self._in_flight: set[tuple[str, int]] = set()
         self._busy = 0
+        self._holds: list[_Hold] = []
         self._finished: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -512,6 +523,40 @@ class Executor:
         self._armed.add((execution_arn, timer_id))
         self._poke()
 
+    def hold_skips(
+        self, horizon: Callable[[], datetime | None], on_skip: Callable[[], None]
+    ) -> Callable[[], None]:
+        """Keep a virtual clock from skipping past `horizon()`: the next moment something
+        outside the executor must happen at (a schedule trigger's next fire time; a moment not
+        after now holds the clock where it is until the holder has acted). `on_skip` is told
+        after each skip, so that the holder acts at the moment reached. Returns the release."""
+        hold = _Hold(horizon, on_skip)
+        with self._lock:
+            self._holds.append(hold)
+
+        def release() -> None:
+            with self._lock:
+                if hold in self._holds:
+                    self._holds.remove(hold)
+            self._poke()
+
+        return release
+
+    def _held_until(self) -> datetime | None:
+        with self._lock:
+            holds = tuple(self._holds)
+        moments = [moment for hold in holds if (moment := hold.horizon()) is not None]
+        return min(moments, default=None)
+
+    def _tell_holders(self) -> None:
+        with self._lock:
+            holds = tuple(self._holds)
+        for hold in holds:
+            try:
+                hold.on_skip()
+            except Exception:
+                logger.exception("redstep executor: a hold on skipping time failed")
+
     def _poke(self) -> None:
         if self._alarms_changed is not None:
             self._alarms_changed.set()
@@ -536,7 +581,19 @@ class Executor:
                 continue
             alarm = self._alarms[0]
             now = self.clock.now()
-            if alarm.due <= now or (self._is_idle and self.clock.skip_to(alarm.due)):
+            delay = (alarm.due - now).total_seconds()
+            if alarm.due > now and self._is_idle:
+                held = self._held_until()
+                if held is None or held >= alarm.due:
+                    if self.clock.skip_to(alarm.due):
+                        self._tell_holders()
+                        now = alarm.due
+                elif held > now and self.clock.skip_to(held):
+                    self._tell_holders()  # they act at `held`, on their own threads
+                    continue
+                else:  # a holder's moment has come and it has not acted yet: give it a moment
+                    delay = min(delay, HOLD_RETRY_SECONDS)
+            if alarm.due <= now:
                 heapq.heappop(self._alarms)
                 self._armed.discard((alarm.execution_arn, alarm.timer_id))
                 at = max(alarm.due, now)  # on a virtual clock, the moment it skipped to
@@ -546,6 +603,5 @@ class Executor:
                     logger.exception("redstep executor: timer of %s failed", alarm.execution_arn)
                 continue
             self._alarms_changed.clear()
-            delay = (alarm.due - now).total_seconds()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._alarms_changed.wait(), timeout=delay)

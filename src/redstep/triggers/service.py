@@ -58,6 +58,11 @@ if TYPE_CHECKING:
 
 StartExecution = Callable[[str, str, str], object]
 """`start(state_machine_name, execution_name, input_json)`: how a trigger starts an execution."""
+HoldSkips = Callable[[Callable[[], datetime | None], Callable[[], None]], Callable[[], None]]
+"""`hold(horizon, on_skip) -> release`: keep a virtual clock that skips idle time from skipping
+past `horizon()`, and be told when it skipped (`Executor.hold_skips`)."""
+_HOLD_HERE = datetime.min.replace(tzinfo=UTC)
+"""A horizon that holds a skipping clock where it is: a tick is starting executions."""
 
 MAX_SLEEP_SECONDS = 60.0
 """The longest the schedule thread sleeps without looking at the clock (which may have jumped)."""
@@ -119,12 +124,15 @@ class Triggers:
         watch_folders: bool = True,
         ignore: Sequence[Path] = (),
         quiet_seconds: float = QUIET_SECONDS,
+        hold_skips: HoldSkips | None = None,
     ) -> None:
         """`state_file` is `.redstep/triggers.json` in the project (see `state`); `new_id`
         draws the ids of object events; `watch_folders=False` hears only writes through
         `buckets`; files in the folders `ignore` names are never seen by the watcher, even inside
         a bucket folder (pass the project's state folder); `quiet_seconds` is how long a file in
-        a bucket folder must stay unchanged to count as written."""
+        a bucket folder must stay unchanged to count as written; `hold_skips` keeps a virtual
+        clock that skips idle time (the engine's) from skipping past a fire time, so that a
+        schedule fires at its time even while another execution waits."""
         self._triggers = dict(triggers)
         self._start = start
         self._clock = clock
@@ -135,6 +143,8 @@ class Triggers:
         self._watch_folders = watch_folders
         self._ignore = tuple(ignore)
         self._quiet_seconds = quiet_seconds
+        self._hold_skips = hold_skips
+        self._release_hold: Callable[[], None] | None = None
         # Three locks, so that no start is made holding one that another thread waits for:
         # the timetable and its file (held briefly), one tick at a time (held through a tick's
         # starts, taken by nothing else), and the memory of bucket writes.
@@ -175,6 +185,8 @@ class Triggers:
                 )
                 self._watcher.start()
         if any(config.schedule is not None for config in self._triggers.values()):
+            if self._hold_skips is not None:
+                self._release_hold = self._hold_skips(self._skip_horizon, self.wake)
             self._thread = threading.Thread(
                 target=self._run_schedules, name="redstep-schedules", daemon=True
             )
@@ -189,6 +201,8 @@ class Triggers:
         under way stops after the start it is making)."""
         self._closing.set()
         self._wake.set()
+        if self._release_hold is not None:
+            self._release_hold()
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self._watcher is not None:
@@ -232,6 +246,15 @@ class Triggers:
         """Every trigger, and when each schedule next fires after `now`."""
         with self._schedule_lock:
             return _next_fires(self._triggers, self._timetable, now)
+
+    def _skip_horizon(self) -> datetime | None:
+        """How far a skipping clock may go: to the next fire time, and nowhere while one is
+        being started (a fire time handed out is no longer the next one, but its execution is
+        not started yet)."""
+        if self._ticking.locked():
+            return _HOLD_HERE
+        with self._schedule_lock:
+            return self._timetable.next_due()
 
     def _fire_schedule(self, fire: Fire) -> Firing:
         config = self._triggers[fire.trigger]
