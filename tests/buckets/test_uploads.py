@@ -67,6 +67,15 @@ def s3_multipart_etag(*parts: bytes) -> str:
     return f'"{hashlib.md5(joined).hexdigest()}-{len(parts)}"'
 
 
+def whole_range(info: ObjectInfo) -> tuple[int, int]:
+    """The range a read of the whole object chooses."""
+    return 0, info.size - 1
+
+
+def content_of(store: Buckets, bucket: str, key: str) -> bytes:
+    return store.read(bucket, key, whole_range)[1]
+
+
 def files_under(folder: Path) -> list[str]:
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
 
@@ -184,7 +193,7 @@ def test_parts_are_staged_outside_the_bucket_until_completed(
     )
     assert info.etag == s3_multipart_etag(first, second)
     assert (info.size, info.content_type) == (BIG + 4, "text/csv")
-    assert store.get("data", "big/file.csv")[1] == first + second
+    assert content_of(store, "data", "big/file.csv") == first + second
     assert store.head("data", "big/file.csv").etag == info.etag
     assert heard == [("data", info)]
     assert files_under(folder) == ["big/file.csv"]
@@ -201,7 +210,7 @@ def test_a_part_can_be_uploaded_again(store: Buckets, staging: Path) -> None:
     assert listing.parts == (replaced,)
     assert len(list(staging.rglob("00001.*"))) == 1
     info = store.complete_multipart_upload("data", "k", created.upload_id, named(replaced))
-    assert store.get("data", "k")[1] == b"new!"
+    assert content_of(store, "data", "k") == b"new!"
     assert info.etag == s3_multipart_etag(b"new!")
 
 
@@ -221,7 +230,7 @@ def test_a_refused_completion_keeps_the_upload(
         )
     assert heard == []
     info = store.complete_multipart_upload("data", "k", created.upload_id, named(last))
-    assert store.get("data", "k")[1] == b"last"
+    assert content_of(store, "data", "k") == b"last"
     assert heard == [("data", info)]
 
 
@@ -255,7 +264,7 @@ def test_abort_removes_the_upload_and_its_parts(store: Buckets, staging: Path) -
         assert (raised.value.code, raised.value.http_status) == ("NoSuchUpload", 404)
         assert raised.value.details() == {"UploadId": created.upload_id}
     with pytest.raises(NoSuchKey):
-        store.get("data", "k")
+        store.head("data", "k")
 
 
 @pytest.mark.parametrize("upload_id", ["", "nope", "../../data", "0" * 48, "A" * 48])
@@ -302,7 +311,7 @@ def test_uploads_outlive_the_store(folder: Path, staging: Path) -> None:
     assert listing.uploads[0].initiated == created.initiated
     parts = reopened.list_parts("data", "k", created.upload_id).parts
     reopened.complete_multipart_upload("data", "k", created.upload_id, named(*parts))
-    assert reopened.get("data", "k")[1] == b"x"
+    assert content_of(reopened, "data", "k") == b"x"
 
 
 def test_without_a_staging_folder_parts_go_to_a_private_temporary_one(folder: Path) -> None:
@@ -387,7 +396,7 @@ def test_a_completion_whose_clean_up_fails_still_succeeds_once(
         info = store.complete_multipart_upload("data", "k", created.upload_id, named(only))
     assert created.upload_id in caplog.text
     monkeypatch.undo()
-    assert store.get("data", "k")[1] == b"x"
+    assert content_of(store, "data", "k") == b"x"
     assert heard == [("data", info)]
     # The upload still on disk is not completed a second time.
     assert store.complete_multipart_upload("data", "k", created.upload_id, named(only)) == info
@@ -400,3 +409,33 @@ def test_what_a_crash_left_being_removed_is_swept(folder: Path, staging: Path) -
     (leftover / "upload" / "00001.part").write_bytes(b"x")
     Buckets({"data": folder}, staging=staging).list_multipart_uploads("data")
     assert list(staging.iterdir()) == []
+
+
+def test_made_up_upload_ids_leave_no_locks_behind(store: Buckets) -> None:
+    made_up = [f"{number:048x}" for number in range(500)] + ["nope", "../x", "A" * 48]
+    for upload_id in made_up:
+        with pytest.raises(NoSuchUpload):
+            store.abort_multipart_upload("data", "k", upload_id)
+        with pytest.raises(NoSuchUpload):
+            store.complete_multipart_upload("data", "k", upload_id, [CompletedPart(1, '"x"')])
+    # What the store holds for ids a client makes up (white-box: the table of upload locks).
+    assert len(store._staging._locks) == 0
+    created = store.create_multipart_upload("data", "k")
+    only = store.upload_part("data", "k", created.upload_id, 1, b"x")
+    store.complete_multipart_upload("data", "k", created.upload_id, named(only))
+    assert len(store._staging._locks) == 0
+
+
+def test_listing_limits_below_zero_are_refused_by_the_store_itself(store: Buckets) -> None:
+    # The HTTP layer cannot send these (it refuses a minus sign first); the store's public
+    # API refuses them too, as S3 words it.
+    created = store.create_multipart_upload("data", "k")
+    with pytest.raises(InvalidArgument) as raised:
+        store.list_multipart_uploads("data", max_uploads=-1)
+    assert raised.value.details() == {"ArgumentName": "max-uploads", "ArgumentValue": "-1"}
+    with pytest.raises(InvalidArgument) as raised:
+        store.list_parts("data", "k", created.upload_id, max_parts=-1)
+    assert raised.value.details() == {"ArgumentName": "max-parts", "ArgumentValue": "-1"}
+    with pytest.raises(InvalidArgument) as raised:
+        store.list_objects("data", max_keys=-1)
+    assert raised.value.details() == {"ArgumentName": "max-keys", "ArgumentValue": "-1"}

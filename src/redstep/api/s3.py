@@ -27,21 +27,25 @@ What a PUT says beyond its content (x-amz-meta-*, Cache-Control, Content-Disposi
 storage class, encryption) is accepted and not kept: the folder holds the content only, so reads
 answer the type guessed from the key (`redstep.buckets.objects`).
 
-Blocking file I/O runs on worker threads (`run_in_threadpool`), never on the event loop.
+Objects stream both ways and are never whole in memory: a PUT's body goes to the store as it
+arrives (`s3_payload`, which also holds it to its declared digests, the signed SHA-256 among
+them), and a GET streams the object from the open file in chunks read on worker threads. All
+blocking file I/O runs on worker threads (`run_in_threadpool`), never on the event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from email.utils import format_datetime
+from functools import partial
 from typing import Final
 from xml.etree import ElementTree
 
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
 
 from redstep.api.s3_conditions import byte_range, get_preconditions_hold
 from redstep.api.s3_copy import COPY_SOURCE, copy_object, upload_part_copy
@@ -54,13 +58,14 @@ from redstep.api.s3_multipart import (
     part_number_of,
     upload_part,
 )
-from redstep.api.s3_payload import crc32_checksum, read_payload
+from redstep.api.s3_payload import crc32_checksum, store_payload
 from redstep.api.s3_xml import (
     NAMESPACE,
     S3Refusal,
     add,
     add_owner,
     boolean,
+    integer_parameter,
     invalid_argument,
     iso8601,
     new_request_id,
@@ -71,7 +76,7 @@ from redstep.api.s3_xml import (
     url_encode,
     xml_response,
 )
-from redstep.buckets import BucketError, Buckets, ObjectInfo, ObjectListing
+from redstep.buckets import BucketError, Buckets, ObjectInfo, ObjectListing, ObjectReader
 
 __all__ = ["MAX_PUT_BYTES", "NAMESPACE", "S3Refusal", "new_request_id", "s3_endpoint", "s3_error"]
 
@@ -115,6 +120,9 @@ async def s3_endpoint(request: Request, buckets: Buckets) -> Response:
         refusal = S3Refusal.from_bucket_error(error)
     except S3Refusal as caught:
         refusal = caught
+    except ClientDisconnect:
+        # Gone before its body had all come (whatever was staged is removed): no one to answer.
+        return Response(status_code=400, headers={"Connection": "close"})
     else:
         response.headers.update(request_id_headers(request_id))
         return response
@@ -284,7 +292,7 @@ async def _list_objects(buckets: Buckets, bucket: str, query: QueryParams) -> Re
         delimiter=query.get("delimiter", ""),
         start_after=query.get("start-after" if is_v2 else "marker", ""),
         continuation_token=query.get("continuation-token") if is_v2 else None,
-        max_keys=_max_keys(query.get("max-keys")),
+        max_keys=integer_parameter(query, "max-keys", 1000),
     )
     encode: Callable[[str], str] = url_encode if encoding else str
     with_owner = not is_v2 or query.get("fetch-owner") == "true"
@@ -335,50 +343,47 @@ def _add_contents(
     add(contents, "StorageClass", "STANDARD")
 
 
-def _max_keys(text: str | None) -> int:
-    if text is None:
-        return 1000
-    if not (text.isascii() and text.isdigit()) or int(text) > 2**31 - 1:
-        raise invalid_argument(
-            "Provided max-keys not an integer or within integer range", "max-keys", text
-        )
-    return int(text)
-
-
 # -- GetObject, HeadObject ---------------------------------------------------------------------
 
 
 async def _get_object(request: Request, buckets: Buckets, bucket: str, key: str) -> Response:
     headers = request.headers
-    is_get = request.method == "GET"
-    wants_checksum = headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
-    replies: list[_Reply] = []
+    reader = await run_in_threadpool(buckets.open_read, bucket, key)
+    try:
+        # Decided against the very file the reader then streams, whatever replaces it meanwhile.
+        reply = _reply(headers, reader.info)
+        answer = _object_headers(reader.info)
+        if reply.status == 304:
+            reader.close()
+            return Response(status_code=304, headers=answer)
+        if reply.status == 206:
+            answer["Content-Range"] = f"bytes {reply.first}-{reply.last}/{reader.info.size}"
+        elif headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+            # Covers the whole object: one streaming pass before the answer, HEAD or GET.
+            crc32 = await run_in_threadpool(reader.crc32)
+            answer["x-amz-checksum-crc32"] = crc32_checksum(crc32)
+            answer["x-amz-checksum-type"] = "FULL_OBJECT"
+        answer["Content-Length"] = str(reply.last - reply.first + 1)
+        for parameter, header in _RESPONSE_OVERRIDES.items():
+            value = request.query_params.get(parameter)
+            if value is not None:
+                answer[header] = _header_value(parameter, value)
+        if request.method != "GET":
+            reader.close()
+            return Response(b"", reply.status, answer)
+    except BaseException:
+        reader.close()
+        raise
+    return StreamingResponse(_content(reader, reply.first, reply.last), reply.status, answer)
 
-    def choose(info: ObjectInfo) -> tuple[int, int] | None:
-        # Decided on the worker thread, against the very file the store then reads.
-        reply = _reply(headers, info)
-        replies.append(reply)
-        # A checksum covers the whole object, so a HEAD asking for one reads it all.
-        if reply.status == 304 or not (is_get or (wants_checksum and reply.status == 200)):
-            return None
-        return reply.first, reply.last
 
-    info, content = await run_in_threadpool(buckets.read, bucket, key, choose)
-    reply = replies[0]
-    answer = _object_headers(info)
-    if reply.status == 304:
-        return Response(status_code=304, headers=answer)
-    if reply.status == 206:
-        answer["Content-Range"] = f"bytes {reply.first}-{reply.last}/{info.size}"
-    elif wants_checksum:
-        answer["x-amz-checksum-crc32"] = crc32_checksum(content)
-        answer["x-amz-checksum-type"] = "FULL_OBJECT"
-    answer["Content-Length"] = str(reply.last - reply.first + 1)
-    for parameter, header in _RESPONSE_OVERRIDES.items():
-        value = request.query_params.get(parameter)
-        if value is not None:
-            answer[header] = _header_value(parameter, value)
-    return Response(content if is_get else b"", reply.status, answer)
+async def _content(reader: ObjectReader, first: int, last: int) -> AsyncIterator[bytes]:
+    """The object's bytes `first` to `last`, each chunk read on a worker thread; then closed."""
+    try:
+        async for chunk in iterate_in_threadpool(reader.chunks(first, last)):
+            yield chunk
+    finally:
+        reader.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,8 +427,9 @@ def _header_value(parameter: str, value: str) -> str:
 async def _put_object(request: Request, buckets: Buckets, bucket: str, key: str) -> Response:
     # Refuse before reading the body, so an `Expect: 100-continue` client never sends it.
     buckets.check(bucket, key)
-    payload = await read_payload(request, max_bytes=MAX_PUT_BYTES)
-    info = await run_in_threadpool(
-        buckets.put, bucket, key, payload.content, content_type=request.headers.get("content-type")
+    info, checksums = await store_payload(
+        request,
+        partial(buckets.open_put, bucket, key, content_type=request.headers.get("content-type")),
+        max_bytes=MAX_PUT_BYTES,
     )
-    return Response(headers={"ETag": info.etag, **payload.checksums})
+    return Response(headers={"ETag": info.etag, **checksums})

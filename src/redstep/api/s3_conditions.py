@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 
 from starlette.datastructures import Headers
 
-from redstep.api.s3_xml import S3Refusal
+from redstep.api.s3_xml import S3Refusal, digits
 from redstep.buckets import ObjectInfo
 
 COPY_CONDITION_PREFIX = "x-amz-copy-source-if-"
@@ -119,11 +119,6 @@ def byte_range(headers: Headers, info: ObjectInfo) -> tuple[int, int] | None:
     if start >= size:
         raise _invalid_range(header, size)
     return start, size - 1 if end is None else min(end, size - 1)
-
-
-def digits(text: str) -> int | None:
-    """`text` as a non-negative decimal integer, or None if it is not one."""
-    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _if_range_holds(if_range: str | None, info: ObjectInfo) -> bool:

@@ -23,8 +23,16 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from redstep.api.s3_conditions import check_copy_source, digits, has_copy_conditions
-from redstep.api.s3_xml import S3Refusal, add, invalid_argument, iso8601, result, xml_response
+from redstep.api.s3_conditions import check_copy_source, has_copy_conditions
+from redstep.api.s3_xml import (
+    S3Refusal,
+    add,
+    digits,
+    invalid_argument,
+    iso8601,
+    result,
+    xml_response,
+)
 from redstep.buckets import Buckets, SourceCondition
 
 COPY_SOURCE = "x-amz-copy-source"

@@ -10,9 +10,12 @@ their threshold (8 MiB by default).
 
 The rules are the store's (`redstep.buckets.uploads`): part numbers 1 to 10,000, parts re-uploaded
 at will, a completion naming parts in ascending order with their ETags, every part but the last
-at least 5 MiB, and S3's multipart ETag for the object made. A part's body is read and verified
-as a PutObject's is (`s3_payload`), after the upload is known to exist, so a client waiting on
-`Expect: 100-continue` for an upload that is gone never sends the part.
+at least 5 MiB, and S3's multipart ETag for the object made. The `partNumber` parameter is read
+here (`part_number_of`: a decimal integer, or InvalidArgument), and its range is checked once,
+by the store, where a part enters it. A part's body is streamed and verified as a PutObject's is
+(`s3_payload`), after the upload is known to exist, so a client waiting on
+`Expect: 100-continue` for an upload that is gone never sends the part. A completion's XML is
+read whole, up to `MAX_COMPLETION_BYTES` (10,000 parts with their checksums fit in about 1.5 MB).
 
 Checksums a client computes per part are verified and echoed; the CompleteMultipartUpload list
 may carry them too, and they are not checked again there. ListMultipartUploads pages by key and
@@ -31,13 +34,15 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from redstep.api.s3_conditions import digits
-from redstep.api.s3_payload import read_payload
+from redstep.api.s3_payload import read_document, store_payload
 from redstep.api.s3_xml import (
+    MAX_INTEGER,
     add,
     add_owner,
     boolean,
     child_text,
+    digits,
+    integer_parameter,
     invalid_argument,
     iso8601,
     local_name,
@@ -51,15 +56,19 @@ from redstep.buckets import MAX_PART_NUMBER, Buckets, CompletedPart
 
 MAX_PART_BYTES: Final = 5 * 1024**3
 """The largest one part may be (S3's limit)."""
-
-_MAX_INTEGER = 2**31 - 1
+MAX_COMPLETION_BYTES: Final = 2 * 1024**2
+"""The largest CompleteMultipartUpload document read."""
 
 
 def part_number_of(query: QueryParams) -> int:
-    """The `partNumber` a part request names; InvalidArgument unless it is 1 to 10,000."""
+    """The `partNumber` a part request names, as an integer; InvalidArgument if it is not one.
+
+    Its range, 1 to 10,000, is the store's to check (`Buckets.open_part`, `upload_part_copy`),
+    with the same error, before any body is read.
+    """
     text = query.get("partNumber", "")
     number = digits(text)
-    if number is None or not 1 <= number <= MAX_PART_NUMBER:
+    if number is None:
         raise invalid_argument(
             f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
             "partNumber",
@@ -91,20 +100,21 @@ async def upload_part(
     request: Request, buckets: Buckets, bucket: str, key: str, upload_id: str, part_number: int
 ) -> Response:
     """UploadPart: stage the body as part `part_number`; answer its ETag (and checksum)."""
-    # Refuse before reading the body, so an `Expect: 100-continue` client never sends it.
-    await run_in_threadpool(buckets.multipart_upload, bucket, key, upload_id)
-    payload = await read_payload(request, max_bytes=MAX_PART_BYTES)
-    part = await run_in_threadpool(
-        buckets.upload_part, bucket, key, upload_id, part_number, payload.content
+    # The store refuses (no upload, a number out of range) before the body is read, so an
+    # `Expect: 100-continue` client never sends it.
+    part, checksums = await store_payload(
+        request,
+        partial(buckets.open_part, bucket, key, upload_id, part_number),
+        max_bytes=MAX_PART_BYTES,
     )
-    return Response(headers={"ETag": part.etag, **payload.checksums})
+    return Response(headers={"ETag": part.etag, **checksums})
 
 
 async def complete_multipart_upload(
     request: Request, buckets: Buckets, bucket: str, key: str, upload_id: str
 ) -> Response:
     """CompleteMultipartUpload: write the object; answer CompleteMultipartUploadResult."""
-    parts = completed_parts(await request.body())
+    parts = completed_parts(await read_document(request, max_bytes=MAX_COMPLETION_BYTES))
     info = await run_in_threadpool(buckets.complete_multipart_upload, bucket, key, upload_id, parts)
     root = result("CompleteMultipartUploadResult")
     base = str(request.base_url).rstrip("/")
@@ -124,7 +134,7 @@ def completed_parts(body: bytes) -> list[CompletedPart]:
             raise malformed_xml()
         number = digits(child_text(element, "PartNumber") or "")
         etag = child_text(element, "ETag")
-        if number is None or number > _MAX_INTEGER or not etag:
+        if number is None or number > MAX_INTEGER or not etag:
             raise malformed_xml()
         parts.append(CompletedPart(number, etag))
     if not parts:
@@ -150,8 +160,8 @@ async def list_parts(
             bucket,
             key,
             upload_id,
-            part_number_marker=_integer(query, "part-number-marker", 0),
-            max_parts=_integer(query, "max-parts", 1000),
+            part_number_marker=integer_parameter(query, "part-number-marker", 0),
+            max_parts=integer_parameter(query, "max-parts", 1000),
         )
     )
     root = result("ListPartsResult")
@@ -189,7 +199,7 @@ async def list_multipart_uploads(buckets: Buckets, bucket: str, query: QueryPara
             prefix=query.get("prefix", ""),
             key_marker=query.get("key-marker", ""),
             upload_id_marker=query.get("upload-id-marker", ""),
-            max_uploads=_integer(query, "max-uploads", 1000),
+            max_uploads=integer_parameter(query, "max-uploads", 1000),
         )
     )
     root = result("ListMultipartUploadsResult")
@@ -215,15 +225,3 @@ async def list_multipart_uploads(buckets: Buckets, bucket: str, query: QueryPara
         add(element, "StorageClass", "STANDARD")
         add(element, "Initiated", iso8601(upload.initiated))
     return xml_response(root)
-
-
-def _integer(query: QueryParams, name: str, default: int) -> int:
-    text = query.get(name)
-    if text is None:
-        return default
-    number = digits(text)
-    if number is None or number > _MAX_INTEGER:
-        raise invalid_argument(
-            f"Provided {name} not an integer or within integer range", name, text
-        )
-    return number

@@ -1,16 +1,29 @@
-"""What a PutObject or UploadPart body really is: its content, decoded, and every digest checked.
+"""What a request body really is: streamed into the store, decoded, every digest it states checked.
 
 Over plain HTTP, botocore 1.44 and the AWS CLI v1 (1.46, with its own vendored botocore 1.43)
-send the content as is, with `Expect: 100-continue`, signed (`x-amz-content-sha256` is its
-SHA-256) and with a CRC32 in `x-amz-checksum-crc32`. Over HTTPS botocore sends the body
-`aws-chunked` (`x-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER`, HTTP-chunked, the CRC32
-in a trailer), and other SDKs may do so over HTTP too. Both forms are decoded here. Content-MD5,
-a hex `x-amz-content-sha256` and CRC32/SHA-1/SHA-256 checksums are verified (BadDigest,
-XAmzContentSHA256Mismatch); CRC32C and CRC64NVME, which need a library the project does not
-have, are accepted unverified. Signatures are not checked here: that is the app's auth layer.
+send a PutObject's or UploadPart's content as is, with `Expect: 100-continue`, signed
+(`x-amz-content-sha256` is its SHA-256) and with a CRC32 in `x-amz-checksum-crc32`. Over HTTPS
+botocore sends it `aws-chunked` (`s3_chunked`), the CRC32 in a trailer. Both are handled here.
 
-The declared length is checked before the body is read (MissingContentLength, EntityTooLarge),
-so a client waiting on `Expect: 100-continue` is refused before it sends anything.
+`store_payload` streams the body into a store writer (`redstep.buckets.ContentWriter`): the body
+arrives from the event loop and is gathered into batches of `BATCH_BYTES`; each batch is decoded,
+hashed and written on a worker thread, so neither the content nor the hashing ever sits on the
+event loop, and no more than a batch is held in memory. Once the body has ended, the digests are
+verified — Content-MD5 (BadDigest), a hex `x-amz-content-sha256` against the bytes as sent
+(XAmzContentSHA256Mismatch: the app's SigV4 check trusts the declared hash, and this is where
+that hash is held to the body), and a CRC32, SHA-1 or SHA-256 checksum, from a header or a
+declared trailer (BadDigest). CRC32C and CRC64NVME, which need a library the project does not
+have, are accepted unverified. Only then is the writer committed: a refused body leaves no
+object and no temporary file.
+
+What the headers alone can refuse is refused before the body is read (MissingContentLength,
+EntityTooLarge, a malformed digest), so a client waiting on `Expect: 100-continue` never sends
+it. The declared length, itself at most the operation's limit, is held to as the bytes arrive:
+a plain body that runs past it (HTTP-chunked, whatever its Content-Length said) is refused at
+the piece that does, an aws-chunked one at the batch whose decoded content does; either way not
+a byte past it reaches the disk, and no more than a batch past it is ever held.
+
+`read_document` reads a small body whole (an XML request), capped, with the same digest checks.
 """
 
 from __future__ import annotations
@@ -20,37 +33,83 @@ import binascii
 import hashlib
 import re
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Final, Protocol, TypeVar
 
+import anyio
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
+from redstep.api.s3_chunked import AwsChunkedDecoder, is_aws_chunked
 from redstep.api.s3_xml import S3Refusal
+from redstep.buckets import ContentWriter
+
+T = TypeVar("T")
+
+BATCH_BYTES: Final = 1 << 20
+"""How much of a body is gathered before a worker thread decodes, hashes and writes it."""
 
 _CHECKSUM_PREFIX = "x-amz-checksum-"
-# Algorithm name in x-amz-checksum-<name> -> (its name in messages, a digest, its size in bytes).
-_CHECKSUMS: dict[str, tuple[str, Callable[[bytes], bytes] | None, int]] = {
-    "crc32": ("CRC32", lambda body: zlib.crc32(body).to_bytes(4, "big"), 4),
-    "crc32c": ("CRC32C", None, 4),
-    "crc64nvme": ("CRC64NVME", None, 8),
-    "sha1": ("SHA1", lambda body: hashlib.sha1(body).digest(), 20),
-    "sha256": ("SHA256", lambda body: hashlib.sha256(body).digest(), 32),
+# Algorithm name in x-amz-checksum-<name> -> (its name in messages, its size in bytes).
+_CHECKSUMS: dict[str, tuple[str, int]] = {
+    "crc32": ("CRC32", 4),
+    "crc32c": ("CRC32C", 4),
+    "crc64nvme": ("CRC64NVME", 8),
+    "sha1": ("SHA1", 20),
+    "sha256": ("SHA256", 32),
 }
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
+class _Digest(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+    def digest(self) -> bytes: ...
+
+
+class _Crc32:
+    """CRC32 with hashlib's interface, so every checksum streams the same way."""
+
+    def __init__(self) -> None:
+        self._value = 0
+
+    def update(self, data: bytes, /) -> None:
+        self._value = zlib.crc32(data, self._value)
+
+    def digest(self) -> bytes:
+        return self._value.to_bytes(4, "big")
+
+
+# The checksums the standard library can compute; the others are accepted unverified.
+_DIGESTS: dict[str, Callable[[], _Digest]] = {
+    "crc32": _Crc32,
+    "sha1": lambda: hashlib.sha1(usedforsecurity=False),
+    "sha256": hashlib.sha256,
+}
+
+
 @dataclass(frozen=True, slots=True)
-class Payload:
-    """A request's content, decoded and verified, and the checksum headers to echo back."""
+class Expectation:
+    """What a request's headers say of its body, checked before any of it is read."""
 
-    content: bytes
-    checksums: Mapping[str, str]
+    length: int
+    """The content's length: Content-Length, or x-amz-decoded-content-length when aws-chunked."""
+    is_chunked: bool
+    content_md5: bytes | None
+    content_sha256: str | None
+    """A hex `x-amz-content-sha256`, lower-cased: the SHA-256 of the body as sent."""
+    checksum: str | None
+    """The algorithm of the one x-amz-checksum-* stated, by a header or a declared trailer."""
+    checksum_header: str | None
+    """That checksum's value when a header states it; None when a trailer is to."""
+    trailer: str
+    """The trailer x-amz-trailer declares, lower-cased; empty for none."""
 
 
-async def read_payload(request: Request, *, max_bytes: int) -> Payload:
-    """The request's content: length checked, aws-chunked decoded, digests verified."""
-    headers = request.headers
+def expectation_of(headers: Headers, *, max_bytes: int) -> Expectation:
+    """What the headers say of the body; refuses what they alone show to be wrong."""
     is_chunked = is_aws_chunked(headers)
     declared = headers.get("x-amz-decoded-content-length" if is_chunked else "content-length")
     if declared is None or not (declared.isascii() and declared.isdigit()):
@@ -64,141 +123,194 @@ async def read_payload(request: Request, *, max_bytes: int) -> Payload:
             400,
             details={"ProposedSize": declared, "MaxSizeAllowed": str(max_bytes)},
         )
-    body = await request.body()
-    trailers: dict[str, str] = {}
-    if is_chunked:
-        body, trailers = decode_aws_chunked(body)
-    if len(body) != int(declared):
-        raise S3Refusal(
-            "IncompleteBody",
-            "You did not provide the number of bytes specified by the Content-Length HTTP header",
-            400,
-        )
-    return Payload(body, verify_integrity(headers, trailers, body))
-
-
-_HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]{1,16}")
-
-
-def is_aws_chunked(headers: Headers) -> bool:
-    """Whether the body is `aws-chunked` (by its Content-Encoding or its streaming hash)."""
-    encodings = [part.strip().lower() for part in headers.get("content-encoding", "").split(",")]
-    return "aws-chunked" in encodings or headers.get("x-amz-content-sha256", "").startswith(
-        "STREAMING-"
-    )
-
-
-def decode_aws_chunked(data: bytes) -> tuple[bytes, dict[str, str]]:
-    """The content and the trailers (lower-cased names) of an `aws-chunked` body.
-
-    Each chunk is `<hex size>[;chunk-signature=<sig>]\\r\\n<bytes>\\r\\n`; a zero-size chunk ends
-    the content and is followed by `name:value\\r\\n` trailers and an empty line. Chunk signatures
-    are not checked (signatures are the auth layer's).
-    """
-    content = bytearray()
-    position = 0
-    while True:
-        end_of_line = data.find(b"\r\n", position)
-        if end_of_line < 0:
-            raise _incomplete_body()
-        size_text = data[position:end_of_line].partition(b";")[0].strip()
-        # Digits only: int() would also take a sign ("-6", which would walk back forever), "0x"
-        # and underscores.
-        if not _HEX_DIGITS.fullmatch(size_text):
-            raise _malformed_chunks("a chunk size is not a hexadecimal number")
-        size = int(size_text, 16)
-        position = end_of_line + 2
-        if size == 0:
-            break
-        if position + size + 2 > len(data):
-            raise _incomplete_body()
-        if data[position + size : position + size + 2] != b"\r\n":
-            raise _malformed_chunks("a chunk is longer than its size says")
-        content += data[position : position + size]
-        position += size + 2
-    trailers: dict[str, str] = {}
-    for line in data[position:].split(b"\r\n"):
-        if not line:
-            continue
-        name, colon, value = line.partition(b":")
-        if not colon:
-            raise _malformed_chunks("a trailer is not `name:value`")
-        try:
-            trailers[name.strip().lower().decode("ascii")] = value.strip().decode("ascii")
-        except UnicodeDecodeError:
-            raise _malformed_chunks("a trailer is not ASCII") from None
-    return bytes(content), trailers
-
-
-def _incomplete_body() -> S3Refusal:
-    return S3Refusal(
-        "IncompleteBody", "The request body terminated unexpectedly (aws-chunked encoding)", 400
-    )
-
-
-def _malformed_chunks(reason: str) -> S3Refusal:
-    return S3Refusal("InvalidRequest", f"Malformed aws-chunked request body: {reason}", 400)
-
-
-def verify_integrity(headers: Headers, trailers: Mapping[str, str], body: bytes) -> dict[str, str]:
-    """Check every digest the request states of `body`; the checksum headers to echo back."""
-    content_md5 = headers.get("content-md5")
-    if content_md5 is not None:
-        expected = _base64(content_md5)
-        if expected is None or len(expected) != 16:
-            raise S3Refusal("InvalidDigest", "The Content-MD5 you specified is not valid.", 400)
-        if hashlib.md5(body, usedforsecurity=False).digest() != expected:
-            raise S3Refusal(
-                "BadDigest", "The Content-MD5 you specified did not match what we received.", 400
-            )
-    content_sha256 = headers.get("x-amz-content-sha256", "")
-    if _HEX_SHA256.fullmatch(content_sha256):
-        computed = hashlib.sha256(body).hexdigest()
-        if computed != content_sha256.lower():
-            raise S3Refusal(
-                "XAmzContentSHA256Mismatch",
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                400,
-                details={
-                    "ClientComputedContentSHA256": content_sha256,
-                    "S3ComputedContentSHA256": computed,
-                },
-            )
-    declared_trailer = headers.get("x-amz-trailer", "").strip().lower()
-    if declared_trailer and declared_trailer not in trailers:
-        raise S3Refusal(
-            "InvalidRequest", f"The trailer {declared_trailer} was declared but not sent", 400
-        )
+    trailer = headers.get("x-amz-trailer", "").strip().lower()
     stated = {
-        name.lower(): value
-        for name, value in [*headers.items(), *trailers.items()]
-        if name.lower().startswith(_CHECKSUM_PREFIX)
-        and name.lower().removeprefix(_CHECKSUM_PREFIX) in _CHECKSUMS
+        name.lower(): value for name, value in headers.items() if _checksum_name(name) is not None
     }
+    if _checksum_name(trailer) is not None:
+        stated.setdefault(trailer, "")
     if len(stated) > 1:
-        raise S3Refusal(
-            "InvalidRequest",
-            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
-            400,
-        )
+        raise _multiple_checksums()
+    checksum, checksum_header = None, None
     for name, value in stated.items():
-        _verify_checksum(name, value, body)
-    return stated
+        checksum = _checksum_name(name)
+        if name != trailer:
+            _checksum_value(name, value)  # refused now if malformed
+            checksum_header = value
+    sha256 = headers.get("x-amz-content-sha256", "")
+    return Expectation(
+        length=int(declared),
+        is_chunked=is_chunked,
+        content_md5=_content_md5(headers),
+        content_sha256=sha256.lower() if _HEX_SHA256.fullmatch(sha256) else None,
+        checksum=checksum,
+        checksum_header=checksum_header,
+        trailer=trailer,
+    )
 
 
-def crc32_checksum(content: bytes) -> str:
-    """The CRC32 of `content` as `x-amz-checksum-crc32` carries it: base64 of 4 big-endian bytes."""
-    return base64.b64encode(zlib.crc32(content).to_bytes(4, "big")).decode("ascii")
+class PayloadCheck:
+    """One body on its way in: decoded, counted and hashed a piece at a time, then verified.
+
+    Not thread-safe: feed it from one thread at a time (the batches are awaited one by one).
+    """
+
+    def __init__(self, expectation: Expectation) -> None:
+        self._expected = expectation
+        self._decoder = AwsChunkedDecoder() if expectation.is_chunked else None
+        self._sha256 = hashlib.sha256() if expectation.content_sha256 else None
+        make = _DIGESTS.get(expectation.checksum or "")
+        self._checksum = make() if make is not None else None
+        self._length = 0
+
+    def feed(self, pieces: Iterable[bytes], write: Callable[[bytes], None]) -> None:
+        """Take the next pieces of the body as sent; `write` the content they complete."""
+        for piece in pieces:
+            if self._sha256 is not None:
+                self._sha256.update(piece)
+            for content in self._decoder.feed(piece) if self._decoder else (piece,):
+                self._length += len(content)
+                if self._length > self._expected.length:
+                    raise _wrong_length()  # before a byte past the declared length is written
+                if self._checksum is not None:
+                    self._checksum.update(content)
+                write(content)
+
+    def finish(self, content_md5: bytes) -> dict[str, str]:
+        """Verify the whole body, given its content's MD5; the checksum headers to echo back."""
+        expected = self._expected
+        trailers = self._decoder.finish() if self._decoder else {}
+        if self._length != expected.length:
+            raise _wrong_length()
+        if expected.content_md5 is not None and content_md5 != expected.content_md5:
+            raise _bad_md5()
+        if self._sha256 is not None:
+            _check_sha256(expected.content_sha256 or "", self._sha256.hexdigest())
+        if expected.trailer and expected.trailer not in trailers:
+            raise S3Refusal(
+                "InvalidRequest", f"The trailer {expected.trailer} was declared but not sent", 400
+            )
+        stated = {name: value for name, value in trailers.items() if _checksum_name(name)}
+        if expected.checksum_header is not None:
+            stated[_CHECKSUM_PREFIX + (expected.checksum or "")] = expected.checksum_header
+        if len(stated) > 1:
+            raise _multiple_checksums()
+        for name, value in stated.items():
+            if _checksum_name(name) != expected.checksum:
+                raise S3Refusal("InvalidRequest", f"The trailer {name} was not declared", 400)
+            wanted = _checksum_value(name, value)
+            if self._checksum is not None and self._checksum.digest() != wanted:
+                label = _CHECKSUMS[expected.checksum or ""][0]
+                raise S3Refusal(
+                    "BadDigest",
+                    f"The {label} you specified did not match the calculated checksum.",
+                    400,
+                )
+        return stated
 
 
-def _verify_checksum(header: str, value: str, body: bytes) -> None:
-    label, digest, size = _CHECKSUMS[header.removeprefix(_CHECKSUM_PREFIX)]
-    expected = _base64(value)
-    if expected is None or len(expected) != size:
+async def store_payload(
+    request: Request, open_writer: Callable[[], ContentWriter[T]], *, max_bytes: int
+) -> tuple[T, dict[str, str]]:
+    """Stream the request's body into the writer `open_writer` opens (on a worker thread), verify
+    it, and commit it: what the commit answers, and the checksum headers to echo back.
+
+    The headers are checked after the writer is opened, so the store's refusals (no bucket, no
+    upload) come first, as on S3; on any failure, cancellation included, the writer is discarded.
+    """
+    # Shielded: a writer opened while the request is cancelled must still be discarded.
+    with anyio.CancelScope(shield=True):
+        writer = await run_in_threadpool(open_writer)
+    try:
+        expectation = expectation_of(request.headers, max_bytes=max_bytes)
+        check = PayloadCheck(expectation)
+        batch: list[bytes] = []
+        gathered = received = 0
+        async for piece in request.stream():
+            received += len(piece)
+            if received > expectation.length and not expectation.is_chunked:
+                # A plain body is its content: refused the moment it runs past its length. An
+                # aws-chunked one is, once decoded, which a batch later is at most.
+                raise _wrong_length()
+            batch.append(piece)
+            gathered += len(piece)
+            if gathered >= BATCH_BYTES:
+                await run_in_threadpool(check.feed, batch, writer.write)
+                batch, gathered = [], 0
+        if batch:
+            await run_in_threadpool(check.feed, batch, writer.write)
+        checksums = await run_in_threadpool(check.finish, writer.md5_digest())
+        return await run_in_threadpool(writer.commit), checksums
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(writer.discard)
+        raise
+
+
+async def read_document(request: Request, *, max_bytes: int) -> bytes:
+    """A small body (an XML document) read whole, at most `max_bytes` (MaxMessageLengthExceeded),
+    its Content-MD5 and hex `x-amz-content-sha256` checked."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_long()
+    content_md5 = _content_md5(request.headers)
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > max_bytes:
+            raise _too_long()
+    document = bytes(body)
+    if (
+        content_md5 is not None
+        and content_md5 != hashlib.md5(document, usedforsecurity=False).digest()
+    ):
+        raise _bad_md5()
+    sha256 = request.headers.get("x-amz-content-sha256", "")
+    if _HEX_SHA256.fullmatch(sha256):
+        _check_sha256(sha256.lower(), hashlib.sha256(document).hexdigest())
+    return document
+
+
+def crc32_checksum(checksum: int) -> str:
+    """A CRC32 as `x-amz-checksum-crc32` carries it: base64 of 4 big-endian bytes."""
+    return base64.b64encode(checksum.to_bytes(4, "big")).decode("ascii")
+
+
+# -- the digests -------------------------------------------------------------------------------
+
+
+def _checksum_name(header: str) -> str | None:
+    """The algorithm an `x-amz-checksum-<algorithm>` header names; None for any other header."""
+    name = header.lower()
+    algorithm = name.removeprefix(_CHECKSUM_PREFIX)
+    return algorithm if name.startswith(_CHECKSUM_PREFIX) and algorithm in _CHECKSUMS else None
+
+
+def _checksum_value(header: str, value: str) -> bytes:
+    """The checksum a header or trailer states, decoded; InvalidRequest if it is not one."""
+    decoded = _base64(value)
+    if decoded is None or len(decoded) != _CHECKSUMS[_checksum_name(header) or ""][1]:
         raise S3Refusal("InvalidRequest", f"Value for {header} header is invalid.", 400)
-    if digest is not None and digest(body) != expected:
+    return decoded
+
+
+def _content_md5(headers: Headers) -> bytes | None:
+    text = headers.get("content-md5")
+    if text is None:
+        return None
+    decoded = _base64(text)
+    if decoded is None or len(decoded) != 16:
+        raise S3Refusal("InvalidDigest", "The Content-MD5 you specified is not valid.", 400)
+    return decoded
+
+
+def _check_sha256(declared: str, computed: str) -> None:
+    if computed != declared:
         raise S3Refusal(
-            "BadDigest", f"The {label} you specified did not match the calculated checksum.", 400
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            400,
+            details={"ClientComputedContentSHA256": declared, "S3ComputedContentSHA256": computed},
         )
 
 
@@ -207,3 +319,29 @@ def _base64(text: str) -> bytes | None:
         return base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def _bad_md5() -> S3Refusal:
+    return S3Refusal(
+        "BadDigest", "The Content-MD5 you specified did not match what we received.", 400
+    )
+
+
+def _multiple_checksums() -> S3Refusal:
+    return S3Refusal(
+        "InvalidRequest",
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        400,
+    )
+
+
+def _wrong_length() -> S3Refusal:
+    return S3Refusal(
+        "IncompleteBody",
+        "You did not provide the number of bytes specified by the Content-Length HTTP header",
+        400,
+    )
+
+
+def _too_long() -> S3Refusal:
+    return S3Refusal("MaxMessageLengthExceeded", "Your request was too big.", 400)

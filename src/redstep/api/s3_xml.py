@@ -1,9 +1,11 @@
 """S3's XML: the elements answers are built of, request bodies read, and the `<Error>` document.
 
 Every S3 module of the API builds its answers here, so they share one namespace, one owner, one
-date format and one way of refusing. `S3Refusal` is an error S3 answers as an `<Error>` document;
-the store's errors become refusals in exactly one place, `S3Refusal.from_bucket_error`, and
-`s3_error` renders any of them (the app's auth layer uses it too).
+date format and one way of refusing; and reads integers in requests here (`digits`,
+`integer_parameter`), so every one is refused alike. `S3Refusal` is an error S3 answers as an
+`<Error>` document; the store's errors become refusals in exactly one place,
+`S3Refusal.from_bucket_error`, and `s3_error` renders any of them (the app's auth layer uses it
+too).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Final
 from urllib.parse import quote
 from xml.etree import ElementTree
 
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from redstep.buckets import BucketError
@@ -29,6 +32,9 @@ XML_CONTENT_TYPE: Final = "application/xml"
 OWNER_ID: Final = hashlib.sha256(b"redstep").hexdigest()
 """The canonical user id every bucket and object is owned by (S3's is 64 hex digits too)."""
 OWNER_NAME: Final = "redstep"
+
+MAX_INTEGER: Final = 2**31 - 1
+"""The largest integer S3 takes in a query parameter (a signed 32-bit one)."""
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -202,3 +208,27 @@ def child_text(element: ElementTree.Element, tag: str) -> str | None:
         if local_name(child) == tag:
             return (child.text or "").strip()
     return None
+
+
+# -- request values ----------------------------------------------------------------------------
+
+
+def digits(text: str) -> int | None:
+    """`text` as a non-negative decimal integer, or None if it is not one."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def integer_parameter(query: QueryParams, name: str, default: int) -> int:
+    """The query parameter `name` as S3 reads an integer (0 to 2^31 - 1); `default` when absent.
+
+    InvalidArgument, naming the parameter, as S3 words it for max-keys and its kin.
+    """
+    text = query.get(name)
+    if text is None:
+        return default
+    number = digits(text)
+    if number is None or number > MAX_INTEGER:
+        raise invalid_argument(
+            f"Provided {name} not an integer or within integer range", name, text
+        )
+    return number

@@ -2,8 +2,9 @@
 
 `Buckets` is the store (`store.py`); `ObjectInfo`, `ObjectListing` and `BucketInfo` are what it
 answers (`objects.py`); multipart uploads are staged apart from the buckets and answered as
-`MultipartUpload`, `Part`, `PartListing` and `UploadListing` (`uploads.py`); its errors are S3's
-(`errors.py`, where the tree is drawn).
+`MultipartUpload`, `Part`, `PartListing` and `UploadListing` (`uploads.py`); content streams in
+through a `ContentWriter` and out through an `ObjectReader` (`streams.py`); what it remembers
+between runs is `state.py`'s; its errors are S3's (`errors.py`, where the tree is drawn).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from redstep.buckets.store import (
     WriteReason,
     WriteSubscriber,
 )
+from redstep.buckets.streams import ContentWriter, ObjectReader
 from redstep.buckets.uploads import (
     MAX_PART_NUMBER,
     MIN_PART_SIZE,
@@ -58,6 +60,7 @@ __all__ = [
     "BucketInfo",
     "Buckets",
     "CompletedPart",
+    "ContentWriter",
     "EntityTooSmall",
     "InternalError",
     "InvalidArgument",
@@ -72,6 +75,7 @@ __all__ = [
     "NoSuchUpload",
     "ObjectInfo",
     "ObjectListing",
+    "ObjectReader",
     "Part",
     "PartListing",
     "RangeChoice",

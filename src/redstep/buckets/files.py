@@ -3,32 +3,35 @@
 The store (`redstep.buckets.store`) decides what an operation means; this module holds the file
 mechanics every operation shares:
 
-- `write_atomically` writes a temporary file beside the target (named `keys.TEMPORARY_PREFIX` +
-  random, which no key may use and no listing shows), syncs it and renames it over the target,
-  so a reader sees the old object or the new one, never part of one;
+- `StagedFile` is the one atomic writer: a temporary file in the folder its content is bound
+  for (named with a prefix no key may use and no listing shows), synced and renamed over the
+  target, so a reader sees the old file or the new one, never part of one. Objects, staged
+  parts and the upload records all go through it; `stage_beside` makes one for an object,
+  once the folders on the way are known to stay inside the bucket;
 - `open_object` opens a regular file without hanging on a FIFO, `read_error` says which S3 error
   a failed read is, and `is_inside` is the containment check behind every symlink refusal;
 - `keys_under` walks a bucket folder for the keys under a prefix, following no symlinked folder;
-- `copy_range` and `concatenate` stream content between files for copies and completions.
+- `read_range` streams a range out of an open file (reads, copies, ETags), `concatenate` staged
+  parts into a completed object;
+- `etag_identity` is what a remembered ETag is kept against (`redstep.buckets.state`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import io
 import logging
 import os
 import secrets
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from redstep.buckets.errors import BucketError, NoSuchKey
+from redstep.buckets.errors import AccessDenied, BucketError, NoSuchKey
 from redstep.buckets.keys import TEMPORARY_PREFIX, is_storable_key, key_parts
 from redstep.buckets.objects import ObjectInfo, guess_content_type
 
@@ -37,80 +40,142 @@ logger = logging.getLogger(__name__)
 READ_CHUNK = 1 << 20
 """How much of a file one read takes when streaming it."""
 
-FileIdentity = tuple[int, int, int, int, int]
+EtagIdentity = tuple[int, int, int, int, int]
 """Device, inode, size, mtime and ctime: what any rewrite of a file changes."""
-
-Fill = Callable[[BinaryIO], str]
-"""Writes an object's content to the open file and answers its ETag."""
 
 
 @dataclass(frozen=True, slots=True)
-class Written:
-    """What `write_atomically` wrote: the file's status, its ETag, and whether it is still there."""
+class Placed:
+    """Where `StagedFile.commit` left its file: its status, and whether it is still the target."""
 
     status: os.stat_result
-    etag: str
     is_current: bool
     """Whether `status` is the target's after the rename (no other write replaced it since)."""
 
 
-def write_atomically(path: Path, fill: Fill) -> Written:
-    """Write what `fill` writes to a temporary file beside `path`, sync it, rename it over it."""
-    while True:
-        temporary = path.parent / f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
+class StagedFile:
+    """A temporary file in `folder`, renamed over its target by `commit`, or removed by `discard`.
+
+    The name is `prefix` and random hex, made with O_EXCL, so two writers never share one. Used as
+    a context manager, it is discarded on leaving unless committed. Its methods block on the
+    disk and raise `OSError` as it comes: each caller knows which S3 error that is.
+    """
+
+    def __init__(self, folder: Path, prefix: str) -> None:
+        while True:
+            self.path = folder / f"{prefix}{secrets.token_hex(8)}"
+            try:
+                descriptor = os.open(
+                    self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666
+                )
+                break
+            except FileExistsError:
+                continue
+        self.handle: BinaryIO = os.fdopen(descriptor, "wb")
+        self._synced: os.stat_result | None = None
+        self._is_done = False
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Append `data`."""
+        self.handle.write(data)
+
+    def sync(self) -> os.stat_result:
+        """Flush the file to the disk and close it; its status. Doing so again does nothing."""
+        if self._synced is None:
+            try:
+                self.handle.flush()
+                os.fsync(self.handle.fileno())
+                self._synced = os.fstat(self.handle.fileno())
+                self.handle.close()
+            except BaseException:
+                self.discard()
+                raise
+        return self._synced
+
+    def commit(self, target: Path) -> Placed:
+        """Sync the file and rename it over `target`; the file as it is there now."""
+        written = self.sync()
         try:
-            descriptor = os.open(
-                temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666
-            )
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            etag = fill(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-            written = os.fstat(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
+            os.replace(self.path, target)
+        except BaseException:
+            self.discard()
+            raise
+        self._is_done = True
+        # The rename may change the ctime: answer the file as it is now, unless another write has
+        # already replaced it.
+        try:
+            current = os.stat(target, follow_symlinks=False)
+        except OSError:
+            return Placed(written, is_current=False)
+        if (current.st_dev, current.st_ino) != (written.st_dev, written.st_ino):
+            return Placed(written, is_current=False)
+        return Placed(current, is_current=True)
+
+    def discard(self) -> None:
+        """Close and remove the file, unless it was committed; never raises `OSError`."""
+        if self._is_done:
+            return
+        self._is_done = True
         with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    # The rename may change the ctime: answer the file as it is now, unless another write has
-    # already replaced it.
-    try:
-        current = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return Written(written, etag, is_current=False)
-    if (current.st_dev, current.st_ino) != (written.st_dev, written.st_ino):
-        return Written(written, etag, is_current=False)
-    return Written(current, etag, is_current=True)
+            self.handle.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+    def __enter__(self) -> StagedFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()
 
 
-def copy_range(source: BinaryIO, target: BinaryIO, start: int, length: int) -> str:
-    """Copy `length` bytes of `source` from `start` into `target`; their MD5, hex."""
-    digest = hashlib.md5(usedforsecurity=False)
-    source.seek(start)
-    while length > 0:
-        chunk = source.read(min(READ_CHUNK, length))
+def write_atomically(path: Path, content: bytes, *, prefix: str) -> Placed:
+    """Write `content` to `path` through a `StagedFile` named with `prefix`."""
+    with StagedFile(path.parent, prefix) as staged:
+        staged.write(content)
+        return staged.commit(path)
+
+
+def stage_beside(root: Path, path: Path) -> StagedFile:
+    """A staged file for the object at `path`, made in its folder (and the folders it needs).
+
+    AccessDenied if a symlink on the way leads out of `root`; IsADirectoryError if a folder is
+    where the object would be, said now rather than once its content has all come.
+    """
+    # Check before creating anything, so a symlinked folder cannot get folders made outside.
+    if not is_inside(root, path.parent) or not is_inside(root, path):
+        raise AccessDenied()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not is_inside(root, path.parent):
+        raise AccessDenied()  # swapped for a symlink while we made it
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISDIR(os.stat(path, follow_symlinks=False).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "a folder is where the object would be")
+    return StagedFile(path.parent, TEMPORARY_PREFIX)
+
+
+def read_range(source: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+    """The `length` bytes of `source` from `start`, in chunks of at most `READ_CHUNK`.
+
+    Reads with `pread`, so the position of `source` is neither used nor moved; a file that
+    shrinks meanwhile raises `OSError` (EIO) rather than end the content early.
+    """
+    descriptor = source.fileno()
+    offset = start
+    end = start + length
+    while offset < end:
+        chunk = os.pread(descriptor, min(READ_CHUNK, end - offset), offset)
         if not chunk:
-            raise OSError(errno.EIO, "the source file shrank while it was copied")
-        target.write(chunk)
-        digest.update(chunk)
-        length -= len(chunk)
-    return digest.hexdigest()
+            raise OSError(errno.EIO, "the file shrank while it was read")
+        offset += len(chunk)
+        yield chunk
 
 
-def concatenate(paths: Sequence[Path]) -> Callable[[BinaryIO], None]:
-    """A writer of the files at `paths`, one after the other, into its target."""
-
-    def write(target: BinaryIO) -> None:
-        for path in paths:
-            with open(path, "rb") as part:
-                while chunk := part.read(READ_CHUNK):
-                    target.write(chunk)
-
-    return write
+def concatenate(paths: Sequence[Path], target: BinaryIO) -> None:
+    """Write the files at `paths`, one after the other, into `target`."""
+    for path in paths:
+        with open(path, "rb") as part:
+            while chunk := part.read(READ_CHUNK):
+                target.write(chunk)
 
 
 def open_object(path: Path) -> io.BufferedReader:
@@ -200,8 +265,8 @@ def remove_empty_folders(root: Path, folder: Path) -> None:
         folder = folder.parent
 
 
-def file_identity(status: os.stat_result) -> FileIdentity:
-    """What identifies a file's content, as far as the ETag cache is concerned."""
+def etag_identity(status: os.stat_result) -> EtagIdentity:
+    """What identifies a file's content, as far as a remembered ETag is concerned."""
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 

@@ -26,7 +26,7 @@ class BucketInfo:
 
     name: str
     creation_date: datetime
-    """When its folder was last changed, or, for a folder not made yet, when the store opened."""
+    """When the store first saw it (see `Buckets.list_buckets`); it does not move afterwards."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,18 @@
 A part file is written under a temporary name, synced, and renamed to its number and MD5, so its
 content and its ETag appear together, and a crash leaves either the old part or the new one.
 The rename, completion and removal of one upload take that upload's lock, so a part re-uploaded
-during a completion waits for it (and then finds the upload gone: NoSuchUpload, as on S3).
+during a completion waits for it (and then finds the upload gone: NoSuchUpload, as on S3). A lock
+is taken only for an id of the right form, and is forgotten once no thread holds or waits for it,
+so ids a client makes up cannot grow the table of locks.
 Removing an upload renames its folder out of the way first, so a part written meanwhile cannot
 land in it; the staging folder is read back after a restart, so uploads outlive the server.
 
 Upload ids are 48 hex digits: the start time in nanoseconds, then random ones. They sort as the
 uploads began, which is ListMultipartUploads's order within a key, and an id that is not of that
-form is NoSuchUpload before it comes near a path.
+form is NoSuchUpload before it comes near a path or a lock.
+
+Part numbers are checked once, where a request enters the store (`Buckets`'s public methods, with
+`check_part_number`); `Staging` takes the number it is given.
 
 The pure rules are here too: `select_parts` checks a CompleteMultipartUpload's part list as S3
 does, `multipart_etag` is S3's ETag for the object it makes, `select_uploads` pages a listing.
@@ -37,11 +42,10 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 from redstep.buckets.errors import (
     BucketError,
@@ -52,8 +56,9 @@ from redstep.buckets.errors import (
     InvalidPartOrder,
     NoSuchUpload,
 )
-from redstep.buckets.files import utc_seconds
+from redstep.buckets.files import StagedFile, utc_seconds, write_atomically
 from redstep.buckets.objects import ObjectInfo
+from redstep.buckets.streams import ContentWriter
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +70,12 @@ MAX_LISTED = 1000
 """The most parts a ListParts page, or uploads a ListMultipartUploads page, holds."""
 
 _UPLOAD_FILE = "upload.json"
+_UPLOADS_FOLDER = "uploads"
 _PART_TEMPORARY = ".part-"
 _REMOVED = ".removed-"
 _UPLOAD_ID = re.compile(r"[0-9a-f]{48}")
 _PART_NAME = re.compile(r"(\d{5})\.([0-9a-f]{32})")
 _COMPLETIONS_REMEMBERED = 1000
-
-PartFill = Callable[[BinaryIO], str]
-"""Writes a part's content to the open file and answers its MD5, hex."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,17 +216,29 @@ def _bare_etag(etag: str) -> str:
 # -- the staging folder ------------------------------------------------------------------------
 
 
-class Staging:
-    """The folder multipart uploads are staged in (a private temporary one when none is given).
+class _UploadLock:
+    """One upload's lock, in a form a `WeakValueDictionary` can hold (a bare lock cannot be)."""
 
-    Every method blocks on the disk; call them from a worker thread when on an event loop.
+    __slots__ = ("__weakref__", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+class Staging:
+    """The folder multipart uploads are staged in.
+
+    Without one, a private temporary folder is made when first needed, `uploads/` inside a folder
+    of its own (so what the store keeps beside its staging folder is private too), and removed
+    with the store. Every method blocks on the disk; call them from a worker thread when on an
+    event loop.
     """
 
     def __init__(self, folder: Path | None) -> None:
         self._folder = folder
         self._is_swept = False
         self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: weakref.WeakValueDictionary[str, _UploadLock] = weakref.WeakValueDictionary()
         self._completed: OrderedDict[str, tuple[str, str, ObjectInfo]] = OrderedDict()
 
     def folder(self) -> Path:
@@ -231,8 +246,9 @@ class Staging:
         with self._guard:
             if self._folder is None:
                 # Removed when the store is collected, or at exit: the parts are the store's own.
-                self._folder = Path(tempfile.mkdtemp(prefix="redstep-uploads-"))
-                weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
+                private = Path(tempfile.mkdtemp(prefix="redstep-buckets-"))
+                weakref.finalize(self, shutil.rmtree, private, ignore_errors=True)
+                self._folder = private / _UPLOADS_FOLDER
             folder = self._folder
             is_swept, self._is_swept = self._is_swept, True
         folder.mkdir(parents=True, exist_ok=True)
@@ -244,10 +260,18 @@ class Staging:
 
     @contextlib.contextmanager
     def locked(self, upload_id: str) -> Iterator[None]:
-        """Hold the upload's lock: its parts do not change, and it is not removed, meanwhile."""
+        """Hold the upload's lock: its parts do not change, and it is not removed, meanwhile.
+
+        NoSuchUpload for an id that is not of the form this module makes, before any lock.
+        """
+        if not _UPLOAD_ID.fullmatch(upload_id):
+            raise NoSuchUpload(upload_id)
         with self._guard:
-            lock = self._locks.setdefault(upload_id, threading.Lock())
-        with lock:
+            held = self._locks.get(upload_id)
+            if held is None:
+                held = self._locks[upload_id] = _UploadLock()
+        # `held` keeps the entry alive until this thread is done with it.
+        with held.lock:
             yield
 
     # -- uploads -------------------------------------------------------------------------------
@@ -279,9 +303,15 @@ class Staging:
             "content_type": content_type,
         }
         try:
-            _write_atomically(root / upload_id / _UPLOAD_FILE, json.dumps(record).encode("utf-8"))
-        except BaseException:
+            write_atomically(
+                root / upload_id / _UPLOAD_FILE,
+                json.dumps(record).encode("utf-8"),
+                prefix=_PART_TEMPORARY,
+            )
+        except BaseException as error:
             shutil.rmtree(root / upload_id, ignore_errors=True)
+            if isinstance(error, OSError):
+                raise _staging_error(error) from error
             raise
         return upload
 
@@ -315,8 +345,6 @@ class Staging:
         except OSError as error:
             raise _staging_error(error) from error
         shutil.rmtree(removed, ignore_errors=True)
-        with self._guard:
-            self._locks.pop(upload.upload_id, None)
 
     def finish(self, upload: MultipartUpload, info: ObjectInfo) -> None:
         """Remember what a completed upload made, for a client that asks again; remove it.
@@ -343,32 +371,30 @@ class Staging:
 
     # -- parts ---------------------------------------------------------------------------------
 
-    def put_part(self, upload: MultipartUpload, part_number: int, fill: PartFill) -> Part:
-        """Stage part `part_number` with what `fill` writes, replacing any part of that number."""
-        check_part_number(part_number)
+    def open_part(self, upload: MultipartUpload, part_number: int) -> ContentWriter[Part]:
+        """A writer of part `part_number`; its commit replaces any part of that number."""
         folder = self.folder() / upload.upload_id
-        temporary = folder / f"{_PART_TEMPORARY}{secrets.token_hex(8)}"
         try:
-            with open(temporary, "xb") as handle:
-                md5 = fill(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            with self.locked(upload.upload_id):
-                target = folder / f"{part_number:05d}.{md5}"
-                os.replace(temporary, target)
-                status = os.stat(target)
-                for stale in self._part_files(folder, part_number):
-                    if stale != target:
-                        stale.unlink(missing_ok=True)
+            staged = StagedFile(folder, _PART_TEMPORARY)
         except FileNotFoundError:
-            # The upload's folder went while the part was written: completed or aborted.
-            raise NoSuchUpload(upload.upload_id) from None
+            raise NoSuchUpload(upload.upload_id) from None  # completed or aborted meanwhile
         except OSError as error:
             raise _staging_error(error) from error
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-        return Part(part_number, f'"{md5}"', status.st_size, utc_seconds(status.st_mtime_ns))
+
+        def finish(staged: StagedFile, md5: str) -> Part:
+            staged.sync()  # outside the lock: a sync may take long, and needs no lock
+            with self.locked(upload.upload_id):
+                try:
+                    status = staged.commit(folder / f"{part_number:05d}.{md5}").status
+                except FileNotFoundError:
+                    # The upload's folder went while the part was written: completed or aborted.
+                    raise NoSuchUpload(upload.upload_id) from None
+                for stale in self._part_files(folder, part_number):
+                    if stale.name != f"{part_number:05d}.{md5}":
+                        stale.unlink(missing_ok=True)
+            return Part(part_number, f'"{md5}"', status.st_size, utc_seconds(status.st_mtime_ns))
+
+        return ContentWriter(staged, finish, _staging_error)
 
     def parts(self, upload: MultipartUpload) -> dict[int, Part]:
         """The upload's staged parts by number."""
@@ -417,20 +443,6 @@ class Staging:
     def _part_files(folder: Path, part_number: int) -> list[Path]:
         prefix = f"{part_number:05d}."
         return [folder / name for name in os.listdir(folder) if name.startswith(prefix)]
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    temporary = path.with_name(f"{_PART_TEMPORARY}{secrets.token_hex(8)}")
-    try:
-        with open(temporary, "xb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise _staging_error(error) from error
 
 
 def _staging_error(error: OSError) -> BucketError:
