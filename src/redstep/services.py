@@ -59,6 +59,7 @@ class Services:
             undo.callback(engine.close)
             install_state_machines(engine, project)
             buckets = Buckets(project.buckets, staging=project.state_dir / UPLOADS_DIR)
+            undo.callback(buckets.close)
             triggers = Triggers(
                 project.triggers,
                 starting_on(engine),
@@ -89,6 +90,7 @@ class Services:
         """
         with contextlib.ExitStack() as closing:
             closing.callback(self._ownership.release)
+            closing.callback(self.buckets.close)
             closing.callback(self.dataapi.close)
             closing.callback(self.engine.close)
             closing.callback(self.triggers.close)

@@ -628,3 +628,12 @@ def test_os_errors_map_to_s3_errors(error: OSError, expected: type[BucketError])
     mapped = BucketError.from_os_error(error, bucket="data", key="k")
     assert type(mapped) is expected
     assert str(mapped).startswith(f"{mapped.code}: ")
+
+
+def test_closing_the_store_closes_its_state_and_a_later_call_opens_it_again(
+    store: Buckets,
+) -> None:
+    info = store.put("data", "kept.csv", b"a,b\n")
+    store.close()
+    store.close()
+    assert store.head("data", "kept.csv").etag == info.etag

@@ -156,6 +156,14 @@ class StoreState:
                 return seen
         return datetime.fromtimestamp(created, UTC)
 
+    def close(self) -> None:
+        """Close the database; a later call opens it again."""
+        with self._lock:
+            if self._connection is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._connection.close()
+                self._connection = None
+
     # -- the database --------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection | None:

@@ -141,6 +141,10 @@ class Buckets:
         self._subscribers: list[WriteSubscriber] = []
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Close what the store keeps open between calls (its state database)."""
+        self._state.close()
+
     # -- buckets -------------------------------------------------------------------------------
 
     def names(self) -> tuple[str, ...]:
