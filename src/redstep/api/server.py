@@ -17,12 +17,10 @@ from types import FrameType
 
 import uvicorn
 
+from redstep.api import DEFAULT_HOST, DEFAULT_PORT
 from redstep.api.app import App, is_loopback
 from redstep.api.sigv4 import Credentials
 from redstep.services import Services
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8642
 
 
 class ServeError(ValueError):

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import click
 
-from redstep.api.server import DEFAULT_HOST, DEFAULT_PORT, ServeError, check_binding, serve
-from redstep.api.sigv4 import Credentials
+from redstep.api import DEFAULT_HOST, DEFAULT_PORT
 from redstep.cli.options import project_option
 from redstep.project import ProjectError, ProjectInUse, load_project
-from redstep.services import Services
 
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 OWN_LOGGERS = ("redstep", "uvicorn")
@@ -60,6 +58,12 @@ def serve_command(
     `endpoint_url=` (boto3). StartSyncExecution and TestState need
     AWS_DISABLE_HOST_PREFIX_INJECTION=true on the client, which otherwise prefixes the host.
     """
+    # Imported here: the server's stack (uvicorn, Starlette, botocore's signer, every service)
+    # costs every other command a fifth of a second to load.
+    from redstep.api.server import ServeError, check_binding, serve
+    from redstep.api.sigv4 import Credentials
+    from redstep.services import Services
+
     if (access_key is None) != (secret_key is None):
         raise click.UsageError("give both --access-key and --secret-key, or neither")
     if access_key == "" or secret_key == "":

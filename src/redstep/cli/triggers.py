@@ -10,9 +10,6 @@ import click
 from redstep.cli.options import project_option
 from redstep.cli.render import OutputFormat, Rows, render
 from redstep.project import ProjectError, load_project
-from redstep.runtime.clock import RealClock
-from redstep.triggers import STATE_FILE, list_triggers
-from redstep.triggers.events import event_time
 
 COLUMNS = ("name", "state_machine", "kind", "source", "next_fire_utc")
 
@@ -36,6 +33,11 @@ def list_command(project_dir: Path, output: str) -> None:
     Rate schedules count from when redstep first ran them (remembered in .redstep/); one never
     run yet is shown as if it started now. Nothing is written.
     """
+    # Imported here, as the serve command does: other commands need not load the services.
+    from redstep.runtime.clock import RealClock
+    from redstep.triggers import STATE_FILE, list_triggers
+    from redstep.triggers.events import event_time
+
     try:
         project = load_project(project_dir)
     except ProjectError as error:
