@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree
 
+import anyio
 import boto3
 import httpx
 import pytest
@@ -20,8 +21,9 @@ from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
 from live_server import live_server
+from starlette.requests import Request
 
-from redstep.api.app import HEALTH_PATH, App
+from redstep.api.app import HEALTH_PATH, App, read_body_at_most
 from redstep.api.awsjson import MAX_BODY_BYTES
 from redstep.api.sigv4 import Credentials
 from redstep.services import Services
@@ -104,6 +106,21 @@ def test_malformed_requests_get_aws_errors(
 ) -> None:
     response = post(endpoint, body, **headers)
     assert (response.status_code, error_type(response)) == (status, code)
+
+
+def test_a_content_length_of_5000_digits_is_too_large_not_a_crash() -> None:
+    """uvicorn refuses such a header itself; the app must too, behind any other server."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": [(b"content-length", b"9" * 5000)],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    assert anyio.run(read_body_at_most, Request(scope, receive), MAX_BODY_BYTES) is None
 
 
 def test_an_oversized_body_is_refused_before_it_is_read_as_json(endpoint: str) -> None:

@@ -13,9 +13,9 @@ import re
 import time
 import tracemalloc
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from xml.etree import ElementTree
 
 import httpx
@@ -33,6 +33,8 @@ from s3_server import (
     raw_request,
 )
 
+import redstep.buckets.store as store_module
+import redstep.buckets.streams as streams_module
 from redstep.api.s3 import NAMESPACE, s3_error
 from redstep.buckets import Buckets, ObjectInfo
 
@@ -418,6 +420,47 @@ def test_get_with_checksum_mode_answers_a_crc32_botocore_checks(s3: Any, digits:
     expected = base64.b64encode(zlib.crc32(digits).to_bytes(4, "big")).decode()
     assert got["ChecksumCRC32"] == expected
     assert got["Body"].read() == digits
+
+
+def test_checksum_mode_reads_no_more_than_the_body(
+    s3: Any, store: Buckets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CRC32 was computed as the object was written and kept with its ETag: answering it
+    reads nothing before the headers, however large the object."""
+    body = os.urandom(3 * MIB)
+    s3.put_object(Bucket="data", Key="big.bin", Body=body)
+    reads: list[int] = []
+
+    def counting(source: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+        reads.append(length)
+        return real(source, start, length)
+
+    real = streams_module.read_range
+    monkeypatch.setattr(streams_module, "read_range", counting)
+    monkeypatch.setattr(store_module, "read_range", counting)
+    head = s3.head_object(Bucket="data", Key="big.bin", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+    assert reads == []
+    got = s3.get_object(Bucket="data", Key="big.bin", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert reads == [len(body)]  # the body, once
+
+
+def test_numbers_with_more_digits_than_s3_reads_are_refused_or_ignored_not_a_500(
+    http: httpx.Client, digits: bytes
+) -> None:
+    nines = "9" * 5000  # past what Python's int() takes from a string at all
+    listing = http.get("/data", params={"list-type": "2", "max-keys": nines})
+    error = error_xml(listing)
+    assert (listing.status_code, error["Code"], error["ArgumentName"]) == (
+        400,
+        "InvalidArgument",
+        "max-keys",
+    )
+    # A Range S3 cannot read is ignored, as every unreadable Range is: the whole object.
+    for header in (f"bytes=0-{nines}", f"bytes={nines}-", f"bytes=-{nines}"):
+        ranged = http.get("/data/digits.txt", headers={"Range": header})
+        assert (ranged.status_code, ranged.content) == (200, digits)
 
 
 # -- what the subset does not do -----------------------------------------------------------------

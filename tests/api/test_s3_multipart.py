@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +29,10 @@ from s3_server import (
     s3_multipart_etag,
 )
 
+import redstep.api.s3_multipart as s3_multipart
+import redstep.api.s3_payload as s3_payload
 from redstep.api.s3 import NAMESPACE
-from redstep.buckets import Buckets
+from redstep.buckets import Buckets, CompletedPart
 
 # The shared fixtures (tests/helpers/s3_server.py), bound here so that pytest finds them.
 server = s3_server.server
@@ -319,3 +322,59 @@ def test_a_completion_document_is_held_to_its_signed_hash(
     )
     assert response.is_success
     assert content_of(store, "data", "k") == b"x"
+
+
+def test_numbers_with_more_digits_than_s3_reads_are_refused_not_a_500(
+    http: httpx.Client, store: Buckets
+) -> None:
+    nines = "9" * 5000  # past what Python's int() takes from a string at all
+    store.put("data", "source", b"0123456789")
+    upload_id = store.create_multipart_upload("data", "k").upload_id
+    part = http.put("/data/k", params={"uploadId": upload_id, "partNumber": nines}, content=b"x")
+    assert (part.status_code, error_xml(part)["Code"]) == (400, "InvalidArgument")
+    copied = http.put(
+        "/data/k",
+        params={"uploadId": upload_id, "partNumber": "1"},
+        headers={"x-amz-copy-source": "data/source", "x-amz-copy-source-range": f"bytes=0-{nines}"},
+    )
+    assert (copied.status_code, error_xml(copied)["Code"]) == (400, "InvalidArgument")
+    listed = http.get("/data/k", params={"uploadId": upload_id, "max-parts": nines})
+    assert (listed.status_code, error_xml(listed)["Code"]) == (400, "InvalidArgument")
+    document = (
+        f"<CompleteMultipartUpload><Part><PartNumber>{nines}</PartNumber>"
+        '<ETag>"x"</ETag></Part></CompleteMultipartUpload>'
+    )
+    completed = http.post("/data/k", params={"uploadId": upload_id}, content=document)
+    assert (completed.status_code, error_xml(completed)["Code"]) == (400, "MalformedXML")
+
+
+def test_a_completion_is_hashed_and_parsed_off_the_event_loop(
+    http: httpx.Client, store: Buckets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload_id = store.create_multipart_upload("data", "k").upload_id
+    part = store.upload_part("data", "k", upload_id, 1, b"x")
+    threads: dict[str, str] = {}
+    real_check, real_parse = s3_payload.check_document, s3_multipart.completed_parts
+
+    def check(*arguments: Any) -> None:
+        threads["hashed"] = threading.current_thread().name
+        real_check(*arguments)
+
+    def parse(document: bytes) -> list[CompletedPart]:
+        threads["parsed"] = threading.current_thread().name
+        return real_parse(document)
+
+    monkeypatch.setattr(s3_payload, "check_document", check)
+    monkeypatch.setattr(s3_multipart, "completed_parts", parse)
+    document = (
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+        f"<ETag>{part.etag}</ETag></Part></CompleteMultipartUpload>"
+    ).encode()
+    signed = {"x-amz-content-sha256": hashlib.sha256(document).hexdigest()}
+    response = http.post(
+        "/data/k", params={"uploadId": upload_id}, content=document, headers=signed
+    )
+    assert response.is_success
+    # The server's event loop runs on its "live-server" thread (tests/helpers/live_server.py).
+    assert set(threads) == {"hashed", "parsed"}
+    assert "live-server" not in threads.values()

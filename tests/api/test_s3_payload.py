@@ -8,26 +8,34 @@ import io
 import os
 import time
 import zlib
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import anyio
 import boto3
 import botocore.config
 import httpx
 import pytest
 import s3_server
-from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
+from botocore.httpchecksum import AwsChunkedWrapper, BaseChecksum, Crc32Checksum, Sha512Checksum
 from s3_server import (
     MIB,
     S3Server,
+    answer_of,
     content_of,
     error_xml,
     files_under,
     raw_request,
     response_of,
 )
+from starlette.requests import Request
+from starlette.types import Message
 
+import redstep.api.s3_payload as s3_payload
 from redstep.api.s3_chunked import AwsChunkedDecoder, decode_aws_chunked
+from redstep.api.s3_payload import store_payload
 from redstep.api.s3_xml import S3Refusal
 from redstep.buckets import Buckets, NoSuchKey
 
@@ -75,7 +83,7 @@ def test_a_plain_botocore_put_carries_a_crc32_that_is_checked(
     assert unrelated.status_code == 200
 
 
-@pytest.mark.parametrize("algorithm", ["CRC32", "SHA1", "SHA256"])
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA1", "SHA256", "SHA512"])
 def test_put_with_each_checksum_algorithm_botocore_computes(
     s3: Any, store: Buckets, algorithm: str
 ) -> None:
@@ -84,7 +92,10 @@ def test_put_with_each_checksum_algorithm_botocore_computes(
     assert content_of(store, "data", "sum.bin") == b"checked"
 
 
-@pytest.mark.parametrize(("header", "size"), [("crc32c", 4), ("crc64nvme", 8)])
+@pytest.mark.parametrize(
+    ("header", "size"),
+    [("crc32c", 4), ("crc64nvme", 8), ("xxhash64", 8), ("xxhash3", 8), ("xxhash128", 16)],
+)
 def test_checksums_without_a_stdlib_digest_are_accepted_unverified(
     http: httpx.Client, store: Buckets, header: str, size: int
 ) -> None:
@@ -94,6 +105,67 @@ def test_checksums_without_a_stdlib_digest_are_accepted_unverified(
     assert response.headers[f"x-amz-checksum-{header}"] == value
     short = http.put("/data/c.bin", content=b"x", headers={f"x-amz-checksum-{header}": "AAA="})
     assert (short.status_code, error_xml(short)["Code"]) == (400, "InvalidRequest")
+
+
+@pytest.mark.parametrize(
+    ("header", "label", "digest"),
+    [("sha512", "SHA512", hashlib.sha512), ("md5", "MD5", hashlib.md5)],
+)
+def test_sha512_and_md5_checksums_are_checked_and_echoed(
+    http: httpx.Client,
+    store: Buckets,
+    header: str,
+    label: str,
+    digest: Callable[[bytes], Any],
+) -> None:
+    value = base64.b64encode(digest(b"checked").digest()).decode()
+    good = http.put("/data/s.bin", content=b"checked", headers={f"x-amz-checksum-{header}": value})
+    assert good.status_code == 200
+    assert good.headers[f"x-amz-checksum-{header}"] == value
+    wrong = http.put(
+        "/data/s.bin", content=b"tampered", headers={f"x-amz-checksum-{header}": value}
+    )
+    assert (wrong.status_code, error_xml(wrong)["Code"]) == (400, "BadDigest")
+    assert error_xml(wrong)["Message"] == (
+        f"The {label} you specified did not match the calculated checksum."
+    )
+    assert content_of(store, "data", "s.bin") == b"checked"
+
+
+def test_a_sha512_trailer_is_checked(http: httpx.Client, store: Buckets) -> None:
+    body = os.urandom(50_000)
+    encoded = aws_chunked(body, checksum=Sha512Checksum, name="x-amz-checksum-sha512")
+    headers = chunked_headers(body, **{"x-amz-trailer": "x-amz-checksum-sha512"})
+    response = http.put("/data/t.bin", content=encoded, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["x-amz-checksum-sha512"] == (
+        base64.b64encode(hashlib.sha512(body).digest()).decode()
+    )
+    tampered = encoded.replace(body[:100], bytes(100))
+    response = http.put("/data/t.bin", content=tampered, headers=headers)
+    assert (response.status_code, error_xml(response)["Code"]) == (400, "BadDigest")
+    assert content_of(store, "data", "t.bin") == body
+
+
+def test_a_checksum_s3_does_not_know_is_refused_not_ignored(
+    http: httpx.Client, store: Buckets, folders: dict[str, Path]
+) -> None:
+    unknown = http.put("/data/new/k", content=b"x", headers={"x-amz-checksum-sha3": "AAAA"})
+    assert (unknown.status_code, error_xml(unknown)["Code"]) == (400, "InvalidRequest")
+    assert error_xml(unknown)["Message"] == (
+        "The algorithm type you specified in x-amz-checksum- header is invalid."
+    )
+    encoded = b"1\r\nx\r\n0\r\nx-amz-checksum-sha3:AAAA\r\n\r\n"
+    headers = chunked_headers(b"x", **{"x-amz-trailer": "x-amz-checksum-sha3"})
+    trailer = http.put("/data/new/k", content=encoded, headers=headers)
+    assert (trailer.status_code, error_xml(trailer)["Code"]) == (400, "InvalidRequest")
+    assert error_xml(trailer)["Message"] == (
+        "The value specified in the x-amz-trailer header is not supported"
+    )
+    assert not folders["data"].exists()
+    # Headers that name no algorithm state no checksum: nothing to refuse.
+    typed = http.put("/data/new/k", content=b"x", headers={"x-amz-checksum-type": "FULL_OBJECT"})
+    assert typed.status_code == 200
 
 
 def test_content_md5_is_checked(s3: Any, store: Buckets, http: httpx.Client) -> None:
@@ -157,12 +229,15 @@ def test_botocore_aws_chunked_upload_with_a_trailing_checksum(
     assert content_of(store, "data", "chunked.bin") == body
 
 
-def aws_chunked(body: bytes, *, chunk_size: int = 64 * 1024) -> bytes:
+def aws_chunked(
+    body: bytes,
+    *,
+    chunk_size: int = 64 * 1024,
+    checksum: type[BaseChecksum] = Crc32Checksum,
+    name: str = "x-amz-checksum-crc32",
+) -> bytes:
     wrapper = AwsChunkedWrapper(
-        io.BytesIO(body),
-        checksum_cls=Crc32Checksum,
-        checksum_name="x-amz-checksum-crc32",
-        chunk_size=chunk_size,
+        io.BytesIO(body), checksum_cls=checksum, checksum_name=name, chunk_size=chunk_size
     )
     return bytes(wrapper.read())
 
@@ -237,6 +312,19 @@ def test_malformed_aws_chunked_bodies_are_refused(
     assert error_xml(response)["Code"] == code
 
 
+def test_a_length_with_more_digits_than_any_s3_takes_is_entity_too_large(
+    http: httpx.Client, store: Buckets
+) -> None:
+    nines = "9" * 5000  # past what Python's int() takes from a string at all
+    headers = chunked_headers(b"hello", **{"x-amz-decoded-content-length": nines})
+    response = http.put("/data/huge", content=b"5\r\nhello\r\n0\r\n\r\n", headers=headers)
+    assert (response.status_code, error_xml(response)["Code"]) == (400, "EntityTooLarge")
+    leading_zeros = chunked_headers(b"hello", **{"x-amz-decoded-content-length": "0" * 30 + "5"})
+    del leading_zeros["x-amz-trailer"]
+    response = http.put("/data/k", content=b"5\r\nhello\r\n0\r\n\r\n", headers=leading_zeros)
+    assert response.status_code == 200
+
+
 def test_a_declared_trailer_must_be_sent(http: httpx.Client, store: Buckets) -> None:
     encoded = b"5\r\nhello\r\n0\r\n\r\n"
     response = http.put("/data/t", content=encoded, headers=chunked_headers(b"hello"))
@@ -309,6 +397,25 @@ def test_a_put_over_the_size_limit_is_refused_by_its_header_and_as_it_arrives(
 @pytest.mark.parametrize(
     "header",
     [
+        {"x-amz-checksum-crc32": "???"},  # refused by the headers, before the body is read
+        {"Content-MD5": "short"},
+        {"x-amz-checksum-sha3": "AAAA"},
+        {"x-amz-checksum-crc32": base64.b64encode(b"\0\0\0\0").decode()},  # by the body
+        {"x-amz-content-sha256": hashlib.sha256(b"other").hexdigest()},
+    ],
+)
+def test_a_refused_put_leaves_no_folder_behind(
+    http: httpx.Client, store: Buckets, folders: dict[str, Path], header: dict[str, str]
+) -> None:
+    store.put("data", "kept", b"so that the bucket's folder exists")
+    response = http.put("/data/new/deeper/k.bin", content=os.urandom(2 * MIB), headers=header)
+    assert response.status_code == 400
+    assert sorted(path.name for path in folders["data"].iterdir()) == ["kept"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
         {"x-amz-checksum-crc32": base64.b64encode(b"\0\0\0\0").decode()},
         {"Content-MD5": base64.b64encode(hashlib.md5(b"other").digest()).decode()},
         {"x-amz-content-sha256": hashlib.sha256(b"other").hexdigest()},
@@ -340,6 +447,57 @@ def test_a_client_gone_midway_leaves_no_temporary_file(
         time.sleep(0.02)
     with pytest.raises(NoSuchKey):
         store.head("data", "gone.bin")
+
+
+@pytest.mark.parametrize("sent", [10, 2 * MIB])
+def test_a_body_that_stops_coming_is_timed_out_and_leaves_nothing(
+    server: S3Server,
+    store: Buckets,
+    folders: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    sent: int,
+) -> None:
+    """10 bytes stay in memory; 2 MiB have reached a temporary file: either way, when the rest
+    does not come within the deadline, the answer is S3's, and nothing is left."""
+    monkeypatch.setattr(s3_payload, "READ_TIMEOUT", 0.3)
+    head = f"PUT /data/stalled/deep.bin HTTP/1.1\nHost: s3\nContent-Length: {sent + 1000}\n"
+    with raw_request(server, head, b"x" * sent) as connection:
+        status, headers, body = answer_of(connection)  # until the server closes the connection
+    assert status == 400
+    assert headers["connection"] == "close"
+    assert b"<Code>RequestTimeout</Code>" in body
+    assert (
+        b"<Message>Your socket connection to the server was not read from or written to within "
+        b"the timeout period. Idle connections will be closed.</Message>"
+    ) in body
+    assert not folders["data"].exists() or files_under(folders["data"]) == []
+    assert not (folders["data"] / "stalled").exists()
+
+
+def test_each_wait_for_more_of_a_body_has_a_deadline(store: Buckets) -> None:
+    received: list[Message] = []
+
+    async def receive() -> Message:
+        if not received:
+            received.append({"type": "http.request", "body": b"x" * 10, "more_body": True})
+            return received[0]
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    scope = {"type": "http", "method": "PUT", "path": "/data/k", "query_string": b""}
+    request = Request({**scope, "headers": [(b"content-length", b"1000")]}, receive)
+    put = partial(
+        store_payload,
+        request,
+        partial(store.open_put, "data", "k"),
+        max_bytes=MIB,
+        read_timeout=0.01,
+    )
+    with pytest.raises(S3Refusal) as raised:
+        anyio.run(put)
+    assert (raised.value.code, raised.value.http_status) == ("RequestTimeout", 400)
+    assert raised.value.headers == {"Connection": "close"}
+    assert not store.folder("data").exists()
 
 
 # -- aws-chunked, piece by piece -----------------------------------------------------------------

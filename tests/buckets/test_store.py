@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from redstep.buckets import (
     ObjectInfo,
     WriteReason,
 )
+from redstep.buckets.files import ABANDONED_SECONDS
 from redstep.buckets.keys import TEMPORARY_PREFIX
 
 
@@ -417,6 +419,30 @@ def test_a_failed_write_keeps_the_old_object_and_cleans_up(
     monkeypatch.undo()
     assert content_of(store, "data", "k.csv") == b"old"
     assert files_under(folder) == ["k.csv"]
+
+
+def test_temporary_files_a_stopped_process_left_are_swept_when_the_store_opens(
+    folder: Path, tmp_path: Path
+) -> None:
+    (folder / "a" / "b").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (folder / "door").symlink_to(tmp_path / "outside", target_is_directory=True)
+    long_ago = time.time() - ABANDONED_SECONDS - 60
+    abandoned = [
+        folder / f"{TEMPORARY_PREFIX}0001",
+        folder / "a" / "b" / f"{TEMPORARY_PREFIX}0002",
+        tmp_path / "outside" / f"{TEMPORARY_PREFIX}0003",  # behind a symlink: not followed
+    ]
+    recent = folder / "a" / f"{TEMPORARY_PREFIX}0004"  # a write in progress, perhaps elsewhere
+    old_object = folder / "a" / "old.csv"
+    for path in [*abandoned, recent, old_object]:
+        path.write_bytes(b"x")
+    for path in [*abandoned, old_object]:
+        os.utime(path, (long_ago, long_ago))
+    Buckets({"data": folder, "later": tmp_path / "not-made-yet"})
+    assert files_under(folder) == ["a/.redstep-upload-0004", "a/old.csv"]
+    assert not (folder / "a" / "b").exists()  # it held only what was swept
+    assert [path.name for path in (tmp_path / "outside").iterdir()] == [abandoned[2].name]
 
 
 def test_readers_never_see_a_partial_object(store: Buckets) -> None:

@@ -115,6 +115,35 @@ def test_a_put_is_refused_before_any_content_is_written(
     assert list((tmp_path / "outside").iterdir()) == []
 
 
+def test_a_put_makes_nothing_on_the_disk_until_its_first_bytes(
+    store: Buckets, folder: Path
+) -> None:
+    writer = store.open_put("data", "new/deep/k.csv")
+    assert not folder.exists()  # not even the bucket's folder
+    writer.discard()
+    assert not folder.exists()
+    with store.open_put("data", "empty") as writer:
+        assert not writer.is_staged
+        info = writer.commit()  # an empty object is staged at its commit
+    assert (info.size, content_of(store, "empty")) == (0, b"")
+
+
+def test_a_put_given_up_removes_the_folders_it_made_and_only_those(
+    store: Buckets, folder: Path
+) -> None:
+    store.put("data", "kept/object", b"x")
+    (folder / "made-by-hand").mkdir()
+    for key in ["new/deeper/k", "kept/new/k", "made-by-hand/k", "top"]:
+        with store.open_put("data", key) as writer:
+            writer.write(b"given up")
+            assert writer.is_staged
+    assert sorted(str(path.relative_to(folder)) for path in folder.rglob("*")) == [
+        "kept",
+        "kept/object",
+        "made-by-hand",  # there before the put: not the put's to remove
+    ]
+
+
 def test_a_failed_write_discards_itself(
     store: Buckets, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -164,8 +164,20 @@ def raw_request(
 
 def response_of(connection: socket.socket) -> tuple[int, bytes]:
     """The status and body of the answer on `connection`, read until the server closes it."""
+    status, _, body = answer_of(connection)
+    return status, body
+
+
+def answer_of(connection: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """The status, headers (lower-cased names) and body of the answer on `connection`, read
+    until the server closes it (a timeout if it never does)."""
     received = b""
     while chunk := connection.recv(65536):
         received += chunk
     status_line, _, rest = received.partition(b"\r\n")
-    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+    head, _, body = rest.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode("latin-1").split("\r\n"):
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, body

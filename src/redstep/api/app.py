@@ -150,7 +150,7 @@ class App:
                     # as it streams in, so nothing is read for a request that is refused here.
                     await self._verify(request, None, protocol, now)
                 return await s3_endpoint(request, self.services.buckets), operation
-            body = await _read_at_most(request, MAX_BODY_BYTES)
+            body = await read_body_at_most(request, MAX_BODY_BYTES)
             if body is None:
                 message = f"Request body exceeds {MAX_BODY_BYTES} bytes"
                 return _json_error(
@@ -191,10 +191,11 @@ class App:
         )
 
 
-async def _read_at_most(request: Request, limit: int) -> bytes | None:
+async def read_body_at_most(request: Request, limit: int) -> bytes | None:
     """The request's body, or None as soon as it grows past `limit` bytes."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    # More digits than any size has: int() refuses over 4,300 of them, so compare lengths first.
+    if length.isascii() and length.isdigit() and (len(length) > 19 or int(length) > limit):
         return None
     chunks: list[bytes] = []
     size = 0

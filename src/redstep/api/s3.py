@@ -359,8 +359,11 @@ async def _get_object(request: Request, buckets: Buckets, bucket: str, key: str)
         if reply.status == 206:
             answer["Content-Range"] = f"bytes {reply.first}-{reply.last}/{reader.info.size}"
         elif headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
-            # Covers the whole object: one streaming pass before the answer, HEAD or GET.
-            crc32 = await run_in_threadpool(reader.crc32)
+            # Covers the whole object: remembered since it was written or first hashed; else one
+            # streaming pass before the answer (HEAD or GET), remembered for the next.
+            crc32 = reader.known_crc32
+            if crc32 is None:
+                crc32 = await run_in_threadpool(reader.crc32)
             answer["x-amz-checksum-crc32"] = crc32_checksum(crc32)
             answer["x-amz-checksum-type"] = "FULL_OBJECT"
         answer["Content-Length"] = str(reply.last - reply.first + 1)

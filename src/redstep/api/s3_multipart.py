@@ -15,7 +15,8 @@ here (`part_number_of`: a decimal integer, or InvalidArgument), and its range is
 by the store, where a part enters it. A part's body is streamed and verified as a PutObject's is
 (`s3_payload`), after the upload is known to exist, so a client waiting on
 `Expect: 100-continue` for an upload that is gone never sends the part. A completion's XML is
-read whole, up to `MAX_COMPLETION_BYTES` (10,000 parts with their checksums fit in about 1.5 MB).
+read whole, up to `MAX_COMPLETION_BYTES` (10,000 parts with their checksums fit in about 1.5 MB),
+and hashed and parsed on a worker thread.
 
 Checksums a client computes per part are verified and echoed; the CompleteMultipartUpload list
 may carry them too, and they are not checked again there. ListMultipartUploads pages by key and
@@ -114,7 +115,9 @@ async def complete_multipart_upload(
     request: Request, buckets: Buckets, bucket: str, key: str, upload_id: str
 ) -> Response:
     """CompleteMultipartUpload: write the object; answer CompleteMultipartUploadResult."""
-    parts = completed_parts(await read_document(request, max_bytes=MAX_COMPLETION_BYTES))
+    document = await read_document(request, max_bytes=MAX_COMPLETION_BYTES)
+    # Up to 2 MB of XML: parsed on a worker thread, as it was hashed, not on the event loop.
+    parts = await run_in_threadpool(completed_parts, document)
     info = await run_in_threadpool(buckets.complete_multipart_upload, bucket, key, upload_id, parts)
     root = result("CompleteMultipartUploadResult")
     base = str(request.base_url).rstrip("/")

@@ -35,6 +35,8 @@ OWNER_NAME: Final = "redstep"
 
 MAX_INTEGER: Final = 2**31 - 1
 """The largest integer S3 takes in a query parameter (a signed 32-bit one)."""
+MAX_DIGITS: Final = 19
+"""The most significant digits a number in a request may have (a signed 64-bit one has 19)."""
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -214,8 +216,20 @@ def child_text(element: ElementTree.Element, tag: str) -> str | None:
 
 
 def digits(text: str) -> int | None:
-    """`text` as a non-negative decimal integer, or None if it is not one."""
-    return int(text) if text.isascii() and text.isdigit() else None
+    """`text` as a non-negative decimal integer, or None if it is not one S3 can read.
+
+    More than `MAX_DIGITS` significant digits is none: S3 reads 64-bit integers, and Python's
+    `int` refuses a string of over 4,300 digits with a ValueError (a 500, were it let through).
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    significant = text.lstrip("0")
+    return int(significant or "0") if len(significant) <= MAX_DIGITS else None
+
+
+def is_digits(text: str) -> bool:
+    """Whether `text` is decimal digits only (a number `digits` may still find too long)."""
+    return text.isascii() and text.isdigit()
 
 
 def integer_parameter(query: QueryParams, name: str, default: int) -> int:

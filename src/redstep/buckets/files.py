@@ -6,13 +6,16 @@ mechanics every operation shares:
 - `StagedFile` is the one atomic writer: a temporary file in the folder its content is bound
   for (named with a prefix no key may use and no listing shows), synced and renamed over the
   target, so a reader sees the old file or the new one, never part of one. Objects, staged
-  parts and the upload records all go through it; `stage_beside` makes one for an object,
-  once the folders on the way are known to stay inside the bucket;
+  parts and the upload records all go through it. `check_beside` says, before anything is made,
+  whether an object can be written at a path; `stage_beside` then makes its staged file, and the
+  folders on the way, which a discard removes again;
+- `sweep_abandoned` removes the staged files a crash left in a bucket folder, once they are
+  older than `ABANDONED_SECONDS`;
 - `open_object` opens a regular file without hanging on a FIFO, `read_error` says which S3 error
   a failed read is, and `is_inside` is the containment check behind every symlink refusal;
 - `keys_under` walks a bucket folder for the keys under a prefix, following no symlinked folder;
 - `read_range` streams a range out of an open file (reads, copies, ETags), `concatenate` staged
-  parts into a completed object;
+  parts into a completed object (answering its CRC32 as it goes);
 - `etag_identity` is what a remembered ETag is kept against (`redstep.buckets.state`).
 """
 
@@ -25,6 +28,8 @@ import logging
 import os
 import secrets
 import stat
+import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +44,12 @@ logger = logging.getLogger(__name__)
 
 READ_CHUNK = 1 << 20
 """How much of a file one read takes when streaming it."""
+
+ABANDONED_SECONDS = 3600.0
+"""How long a staged file in a bucket folder must have gone unwritten for `sweep_abandoned` to
+remove it. A write in progress touches its file as each batch of content comes, and the HTTP
+layer gives up on a body that stops coming within seconds (RequestTimeout), so a staged file
+untouched for an hour is one no process is writing any more."""
 
 EtagIdentity = tuple[int, int, int, int, int]
 """Device, inode, size, mtime and ctime: what any rewrite of a file changes."""
@@ -59,9 +70,14 @@ class StagedFile:
     The name is `prefix` and random hex, made with O_EXCL, so two writers never share one. Used as
     a context manager, it is discarded on leaving unless committed. Its methods block on the
     disk and raise `OSError` as it comes: each caller knows which S3 error that is.
+
+    `made` is the topmost folder made for this file (by `stage_beside`), if any: a discard
+    removes the folders from `folder` up to it again while they are empty, since S3 has no
+    empty folders and a refused put must leave nothing behind.
     """
 
-    def __init__(self, folder: Path, prefix: str) -> None:
+    def __init__(self, folder: Path, prefix: str, *, made: Path | None = None) -> None:
+        self._made = made
         while True:
             self.path = folder / f"{prefix}{secrets.token_hex(8)}"
             try:
@@ -102,12 +118,13 @@ class StagedFile:
             raise
         self._is_done = True
         # The rename may change the ctime: answer the file as it is now, unless another write has
-        # already replaced it.
+        # already replaced it, or written into it through its new name (same inode, other
+        # content): then the digests of what was staged are no longer the target's.
         try:
             current = os.stat(target, follow_symlinks=False)
         except OSError:
             return Placed(written, is_current=False)
-        if (current.st_dev, current.st_ino) != (written.st_dev, written.st_ino):
+        if _content_identity(current) != _content_identity(written):
             return Placed(written, is_current=False)
         return Placed(current, is_current=True)
 
@@ -120,6 +137,8 @@ class StagedFile:
             self.handle.close()
         with contextlib.suppress(OSError):
             os.unlink(self.path)
+        if self._made is not None:
+            remove_empty_folders(self._made.parent, self.path.parent)
 
     def __enter__(self) -> StagedFile:
         return self
@@ -135,22 +154,72 @@ def write_atomically(path: Path, content: bytes, *, prefix: str) -> Placed:
         return staged.commit(path)
 
 
-def stage_beside(root: Path, path: Path) -> StagedFile:
-    """A staged file for the object at `path`, made in its folder (and the folders it needs).
+def check_beside(root: Path, path: Path) -> None:
+    """Raise what writing the object at `path` would, as far as the disk says now; make nothing.
 
-    AccessDenied if a symlink on the way leads out of `root`; IsADirectoryError if a folder is
-    where the object would be, said now rather than once its content has all come.
+    AccessDenied if a symlink on the way leads out of `root`; NotADirectoryError if a file is
+    where a folder on the way would be, IsADirectoryError if a folder is where the object would
+    be: said before the content is read rather than once it has all come.
     """
-    # Check before creating anything, so a symlinked folder cannot get folders made outside.
     if not is_inside(root, path.parent) or not is_inside(root, path):
         raise AccessDenied()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not is_inside(root, path.parent):
-        raise AccessDenied()  # swapped for a symlink while we made it
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(FileNotFoundError):  # a folder to be made is no conflict
+        if not stat.S_ISDIR(os.stat(path.parent).st_mode):  # NotADirectoryError further up
+            raise NotADirectoryError(errno.ENOTDIR, "an object is where a folder would be")
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         if stat.S_ISDIR(os.stat(path, follow_symlinks=False).st_mode):
             raise IsADirectoryError(errno.EISDIR, "a folder is where the object would be")
-    return StagedFile(path.parent, TEMPORARY_PREFIX)
+
+
+def stage_beside(root: Path, path: Path) -> StagedFile:
+    """A staged file for the object at `path`, made in its folder (and the folders it needs,
+    which its discard removes again); raises as `check_beside` does."""
+    # Check before creating anything, so a symlinked folder cannot get folders made outside.
+    check_beside(root, path)
+    made: Path | None = None
+    folder = path.parent
+    while folder != root and folder.is_relative_to(root) and not os.path.lexists(folder):
+        made, folder = folder, folder.parent
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if not is_inside(root, path.parent):
+            raise AccessDenied()  # swapped for a symlink while we made it
+        return StagedFile(path.parent, TEMPORARY_PREFIX, made=made)
+    except BaseException:
+        if made is not None:
+            remove_empty_folders(made.parent, path.parent)
+        raise
+
+
+def sweep_abandoned(root: Path, *, older_than: float = ABANDONED_SECONDS) -> int:
+    """Remove the staged files under `root` last written over `older_than` seconds ago, and the
+    folders that leaves empty; how many files went. Symlinked folders are not followed.
+
+    A process that stops mid-write (a crash, a kill) leaves its staged file where the object
+    would have been; nothing else would ever remove it, and no listing shows it.
+    """
+    cutoff = time.time() - older_than
+    removed = 0
+    emptied: list[Path] = []
+    for folder, _, names in os.walk(root):  # follows no symlinked folder
+        for name in names:
+            if not name.startswith(TEMPORARY_PREFIX):
+                continue
+            path = Path(folder, name)
+            try:
+                status = os.stat(path, follow_symlinks=False)
+                if not stat.S_ISREG(status.st_mode) or status.st_mtime >= cutoff:
+                    continue
+                os.unlink(path)
+            except OSError:
+                continue  # gone meanwhile, or not ours to remove
+            removed += 1
+            emptied.append(path.parent)
+    for folder_path in sorted(set(emptied), reverse=True):
+        remove_empty_folders(root, folder_path)
+    if removed:
+        logger.info("removed %d abandoned staged file(s) under %s", removed, root)
+    return removed
 
 
 def read_range(source: BinaryIO, start: int, length: int) -> Iterator[bytes]:
@@ -170,12 +239,15 @@ def read_range(source: BinaryIO, start: int, length: int) -> Iterator[bytes]:
         yield chunk
 
 
-def concatenate(paths: Sequence[Path], target: BinaryIO) -> None:
-    """Write the files at `paths`, one after the other, into `target`."""
+def concatenate(paths: Sequence[Path], target: BinaryIO) -> int:
+    """Write the files at `paths`, one after the other, into `target`; the CRC32 of it all."""
+    crc32 = 0
     for path in paths:
         with open(path, "rb") as part:
             while chunk := part.read(READ_CHUNK):
+                crc32 = zlib.crc32(chunk, crc32)
                 target.write(chunk)
+    return crc32
 
 
 def open_object(path: Path) -> io.BufferedReader:
@@ -268,6 +340,11 @@ def remove_empty_folders(root: Path, folder: Path) -> None:
 def etag_identity(status: os.stat_result) -> EtagIdentity:
     """What identifies a file's content, as far as a remembered ETag is concerned."""
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def _content_identity(status: os.stat_result) -> tuple[int, int, int, int]:
+    # Without the ctime, which a rename may change while the content stays.
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 def object_info(key: str, size: int, etag: str, status: os.stat_result) -> ObjectInfo:

@@ -11,12 +11,20 @@
 - A put streams its content into a temporary file beside the target, hashing it as it comes,
   then syncs it and renames it over the target, so a reader sees the old object or the new one,
   never part of one (`open_put` gives the writer, `redstep.buckets.streams`; `put` is the same
-  for content already in memory). A read streams the object from one open file (`open_read`).
+  for content already in memory). The temporary file, and the folders it needs, are made when
+  the first bytes come, and a put given up removes them again. A read streams the object from
+  one open file (`open_read`).
+- A process stopped mid-put leaves its temporary file behind; the store removes those older
+  than `files.ABANDONED_SECONDS` from every bucket folder when it starts.
 - ETags are the MD5 of the content (S3's ETag for an object put in one part). The bucket folders
   hold nothing but the objects' files, so an ETag is computed as a put writes the file, or when
   a file put there by other means is first read, and remembered against the file's identity and
   times (device, inode, size, mtime, ctime), which any rewrite changes, in a database beside the
-  staging folder that outlives the process (`redstep.buckets.state`).
+  staging folder that outlives the process (`redstep.buckets.state`). The CRC32 that
+  GetObject's checksum mode answers is computed and remembered alongside, so that mode reads
+  the file only for an object the store has never hashed. A reader's digests are remembered
+  only if the file did not change while it was hashed, and never over a writer's for the same
+  file (a multipart completion racing the read).
 - Content types follow `redstep.buckets.objects`: guessed from the key's name.
 - Multipart uploads are staged outside the bucket folders (`redstep.buckets.uploads`). Completing
   one concatenates its parts into a temporary file beside the target and renames it, as a put
@@ -50,6 +58,7 @@ import logging
 import os
 import stat
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -64,7 +73,9 @@ from redstep.buckets.errors import (
     NoSuchKey,
 )
 from redstep.buckets.files import (
+    EtagIdentity,
     StagedFile,
+    check_beside,
     concatenate,
     etag_identity,
     is_inside,
@@ -75,6 +86,7 @@ from redstep.buckets.files import (
     read_range,
     remove_empty_folders,
     stage_beside,
+    sweep_abandoned,
     utc_seconds,
 )
 from redstep.buckets.keys import key_parts
@@ -85,7 +97,7 @@ from redstep.buckets.objects import (
     ObjectListing,
     guess_content_type,
 )
-from redstep.buckets.state import STATE_FILE, StoreState
+from redstep.buckets.state import STATE_FILE, Digests, StoreState
 from redstep.buckets.streams import ContentWriter, ObjectReader
 from redstep.buckets.uploads import (
     MAX_LISTED,
@@ -130,6 +142,9 @@ class Buckets:
     bucket folder (a project passes its `.redstep/uploads/`). What the store remembers between
     runs is kept beside it, in `buckets.sqlite` (`redstep.buckets.state`). Without one, the store
     keeps both in a private temporary folder, removed with the store.
+
+    Opening a store sweeps the bucket folders of the temporary files a stopped process left
+    (`files.sweep_abandoned`).
     """
 
     def __init__(self, folders: Mapping[str, Path], *, staging: Path | None = None) -> None:
@@ -140,6 +155,8 @@ class Buckets:
         self._state = StoreState(lambda: staged.folder().parent / STATE_FILE)
         self._subscribers: list[WriteSubscriber] = []
         self._lock = threading.Lock()
+        for folder in self._folders.values():
+            sweep_abandoned(folder)
 
     def close(self) -> None:
         """Close what the store keeps open between calls (its state database)."""
@@ -216,7 +233,8 @@ class Buckets:
         any object there, and then tells subscribers. Nothing is stored unless it commits.
 
         Every refusal that does not depend on the content (no bucket, a bad key, a symlink out,
-        a folder where the object would be) is raised here, before any content is written. The
+        a folder where the object would be) is raised here, before any content is written; the
+        temporary file (and any folder the key needs) is made only when the first bytes are. The
         info `commit` answers carries `content_type` as given (what S3 would answer for this
         put); later reads answer the type guessed from the key, since nothing beside the file
         keeps it.
@@ -257,8 +275,9 @@ class Buckets:
     def open_read(self, bucket: str, key: str) -> ObjectReader:
         """The object, open: its metadata, and its content read from that same file on demand.
 
-        Close it when done (it is a context manager). The ETag is computed here, in one
-        streaming pass, when the state does not remember it for this version of the file.
+        Close it when done (it is a context manager). The ETag (and the CRC32 with it) is
+        computed here, in one streaming pass, when the state does not remember it for this
+        version of the file.
         """
         path = self._object_path(bucket, key)
         try:
@@ -267,14 +286,25 @@ class Buckets:
             raise read_error(error, bucket, key) from error
         try:
             status = os.fstat(handle.fileno())
-            etag = self._etag_of_open(handle, status)
+            digests = self._digests_of_open(handle, status)
         except BaseException as error:
             handle.close()
             if isinstance(error, OSError):
                 raise read_error(error, bucket, key) from error
             raise
-        info = object_info(key, status.st_size, etag, status)
-        return ObjectReader(handle, info, lambda error: read_error(error, bucket, key))
+        identity = etag_identity(status)
+
+        def remember_crc32(crc32: int) -> None:
+            if self._is_unchanged(handle, identity):
+                self._state.remember_crc32(identity, crc32)
+
+        return ObjectReader(
+            handle,
+            object_info(key, status.st_size, digests.etag, status),
+            lambda error: read_error(error, bucket, key),
+            crc32=digests.crc32,
+            remember_crc32=remember_crc32,
+        )
 
     def read(self, bucket: str, key: str, choose: RangeChoice) -> tuple[ObjectInfo, bytes]:
         """The object's metadata and the bytes `choose` picks once it has seen that metadata.
@@ -423,12 +453,12 @@ class Buckets:
             upload = self._staging.find(bucket, key, upload_id)
             chosen = select_parts(upload_id, parts, self._staging.parts(upload))
             paths = [self._staging.part_path(upload, part) for part in chosen]
-            root, path, staged = self._stage(bucket, key)
-            with staged:
+            root, path = self._checked_path(bucket, key)
+            with self._stage(root, path, bucket, key) as staged:
                 try:
-                    concatenate(paths, staged.handle)
-                    etag = multipart_etag(chosen)
-                    info = self._place(root, path, key, staged, etag, upload.content_type)
+                    crc32 = concatenate(paths, staged.handle)
+                    digests = Digests(multipart_etag(chosen), crc32)
+                    info = self._place(root, path, key, staged, digests, upload.content_type)
                 except OSError as error:
                     raise BucketError.from_os_error(error, bucket=bucket, key=key) from error
             self._staging.finish(upload, info)
@@ -529,24 +559,35 @@ class Buckets:
     def _open_write(
         self, bucket: str, key: str, reason: WriteReason, content_type: str | None
     ) -> ContentWriter[ObjectInfo]:
-        root, path, staged = self._stage(bucket, key)
+        root, path = self._checked_path(bucket, key)
 
-        def finish(staged: StagedFile, md5: str) -> ObjectInfo:
-            info = self._place(root, path, key, staged, f'"{md5}"', content_type)
+        def finish(staged: StagedFile, md5: str, crc32: int) -> ObjectInfo:
+            info = self._place(root, path, key, staged, Digests(f'"{md5}"', crc32), content_type)
             self._notify(bucket, info, reason)
             return info
 
         return ContentWriter(
-            staged, finish, lambda error: BucketError.from_os_error(error, bucket=bucket, key=key)
+            lambda: self._stage(root, path, bucket, key),
+            finish,
+            lambda error: BucketError.from_os_error(error, bucket=bucket, key=key),
         )
 
-    def _stage(self, bucket: str, key: str) -> tuple[Path, Path, StagedFile]:
-        """The bucket's folder, the object's path, and a staged file beside it for its content."""
+    def _checked_path(self, bucket: str, key: str) -> tuple[Path, Path]:
+        """The bucket's folder and the object's path, once nothing on the disk forbids a write
+        there (`files.check_beside`); nothing is made."""
         root = self.folder(bucket)
         path = root.joinpath(*key_parts(key))
+        try:
+            check_beside(root, path)
+        except OSError as error:
+            raise BucketError.from_os_error(error, bucket=bucket, key=key) from error
+        return root, path
+
+    def _stage(self, root: Path, path: Path, bucket: str, key: str) -> StagedFile:
+        """A staged file beside the object at `path`, for its content."""
         for attempt in range(1, _PUT_ATTEMPTS + 1):
             try:
-                return root, path, stage_beside(root, path)
+                return stage_beside(root, path)
             except FileNotFoundError:
                 # A delete emptied and removed the parent folder between mkdir and open.
                 if attempt == _PUT_ATTEMPTS:
@@ -563,20 +604,22 @@ class Buckets:
         path: Path,
         key: str,
         staged: StagedFile,
-        etag: str,
+        digests: Digests,
         content_type: str | None,
     ) -> ObjectInfo:
-        """Rename the staged content over the object at `path`; remember its ETag; tell no one."""
+        """Rename the staged content over the object at `path`; remember its digests; tell no
+        one."""
         # Again: the content may have taken long to come, and a folder on the way become a link.
         if not is_inside(root, path.parent) or not is_inside(root, path):
             raise AccessDenied()
         placed = staged.commit(path)
         if placed.is_current:
-            self._state.remember_etag(etag_identity(placed.status), etag)
+            # The writer knows what it wrote: this replaces a reader's MD5 of the same file.
+            self._state.remember(etag_identity(placed.status), digests)
         return ObjectInfo(
             key=key,
             size=placed.status.st_size,
-            etag=etag,
+            etag=digests.etag,
             last_modified=utc_seconds(placed.status.st_mtime_ns),
             content_type=content_type or guess_content_type(key),
         )
@@ -591,13 +634,28 @@ class Buckets:
                 condition(source.info)
             yield source
 
-    def _etag_of_open(self, handle: BinaryIO, status: os.stat_result) -> str:
+    def _digests_of_open(self, handle: BinaryIO, status: os.stat_result) -> Digests:
+        """The digests of the open file whose status is `status`: remembered, or hashed now."""
         identity = etag_identity(status)
-        etag = self._state.etag(identity)
-        if etag is None:
-            digest = hashlib.md5(usedforsecurity=False)
-            for chunk in read_range(handle, 0, status.st_size):
-                digest.update(chunk)
-            etag = f'"{digest.hexdigest()}"'
-            self._state.remember_etag(identity, etag)
-        return etag
+        remembered = self._state.digests(identity)
+        if remembered is not None:
+            return remembered
+        md5, crc32 = hashlib.md5(usedforsecurity=False), 0
+        for chunk in read_range(handle, 0, status.st_size):
+            md5.update(chunk)
+            crc32 = zlib.crc32(chunk, crc32)
+        hashed = Digests(f'"{md5.hexdigest()}"', crc32)
+        if not self._is_unchanged(handle, identity):
+            return hashed  # written while hashed: what was read may be no version of the file
+        # Never over a row for this very file: a multipart completion may have saved its ETag
+        # while this read hashed. Then that row, however it came, is the answer.
+        self._state.remember(identity, hashed, replace=False)
+        return self._state.digests(identity) or hashed
+
+    @staticmethod
+    def _is_unchanged(handle: BinaryIO, identity: EtagIdentity) -> bool:
+        """Whether the open file still has `identity` (nothing wrote to it since)."""
+        try:
+            return etag_identity(os.fstat(handle.fileno())) == identity
+        except OSError:
+            return False

@@ -372,16 +372,20 @@ class Staging:
     # -- parts ---------------------------------------------------------------------------------
 
     def open_part(self, upload: MultipartUpload, part_number: int) -> ContentWriter[Part]:
-        """A writer of part `part_number`; its commit replaces any part of that number."""
-        folder = self.folder() / upload.upload_id
-        try:
-            staged = StagedFile(folder, _PART_TEMPORARY)
-        except FileNotFoundError:
-            raise NoSuchUpload(upload.upload_id) from None  # completed or aborted meanwhile
-        except OSError as error:
-            raise _staging_error(error) from error
+        """A writer of part `part_number`; its commit replaces any part of that number.
 
-        def finish(staged: StagedFile, md5: str) -> Part:
+        Its temporary file is made when the first bytes come: NoSuchUpload then if the upload
+        has been completed or aborted since it was found.
+        """
+        folder = self.folder() / upload.upload_id
+
+        def stage() -> StagedFile:
+            try:
+                return StagedFile(folder, _PART_TEMPORARY)
+            except FileNotFoundError:
+                raise NoSuchUpload(upload.upload_id) from None  # completed or aborted meanwhile
+
+        def finish(staged: StagedFile, md5: str, crc32: int) -> Part:
             staged.sync()  # outside the lock: a sync may take long, and needs no lock
             with self.locked(upload.upload_id):
                 try:
@@ -394,7 +398,7 @@ class Staging:
                         stale.unlink(missing_ok=True)
             return Part(part_number, f'"{md5}"', status.st_size, utc_seconds(status.st_mtime_ns))
 
-        return ContentWriter(staged, finish, _staging_error)
+        return ContentWriter(stage, finish, _staging_error)
 
     def parts(self, upload: MultipartUpload) -> dict[int, Part]:
         """The upload's staged parts by number."""
