@@ -1,22 +1,10 @@
-"""The S3 endpoint served by uvicorn for the S3 suites (tests/api/test_s3*.py), and what they share.
-
-A suite binds the fixtures it uses to names of its own module, so that pytest finds them there
-and they win over tests/api/conftest.py's (which serves the whole app):
-
-    import s3_server
-
-    server = s3_server.server
-    store = s3_server.store
-
-`server` is one uvicorn per suite module; each test brings its own store (`store`), over two
-bucket folders (`folders`) and a staging folder (`staging`) in its tmp_path.
-"""
+"""What the S3 suites (tests/api/s3/) share besides their fixtures (tests/api/s3/conftest.py):
+the server they talk to, clients of it, and readers of its answers."""
 
 from __future__ import annotations
 
 import hashlib
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,13 +15,8 @@ import botocore.config
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from live_server import live_server
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Mount, Route
 
-from redstep.api.s3 import NAMESPACE, s3_endpoint
+from redstep.api.s3 import NAMESPACE
 from redstep.buckets import Buckets
 
 NS = {"s3": NAMESPACE}
@@ -47,56 +30,6 @@ class S3Server:
 
     url: str
     store: Buckets = field(default_factory=lambda: Buckets({}))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[S3Server]:
-    served = S3Server(url="")
-
-    async def answer(request: Request) -> Response:
-        return await s3_endpoint(request, served.store)
-
-    route = Route("/{path:path}", answer, methods=METHODS)
-    # The same endpoint below a mount too: its paths are relative to where it is mounted.
-    app = Starlette(routes=[Mount("/mounted", routes=[route]), route])
-    with live_server(app) as url:
-        served.url = url
-        yield served
-
-
-@pytest.fixture
-def folders(tmp_path: Path) -> dict[str, Path]:
-    return {"data": tmp_path / "buckets" / "data", "other": tmp_path / "buckets" / "other"}
-
-
-@pytest.fixture
-def staging(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "uploads"
-
-
-@pytest.fixture
-def store(server: S3Server, folders: dict[str, Path], staging: Path) -> Buckets:
-    server.store = Buckets(folders, staging=staging)
-    return server.store
-
-
-@pytest.fixture(scope="module")
-def s3(server: S3Server) -> Any:
-    return client_of(server)
-
-
-@pytest.fixture
-def heard(store: Buckets) -> list[tuple[str, str]]:
-    """The `(bucket, key)` of every object written, in order, as the store's subscribers hear."""
-    told: list[tuple[str, str]] = []
-    store.subscribe(lambda bucket, info, reason: told.append((bucket, info.key)))
-    return told
-
-
-@pytest.fixture
-def http(server: S3Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url) as client:
-        yield client
 
 
 def client_of(server: S3Server, **config: Any) -> Any:

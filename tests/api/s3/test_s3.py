@@ -1,7 +1,7 @@
 """The S3 endpoint, served by uvicorn and driven by boto3 and httpx: objects, listings, ranges.
 
 PutObject's bodies and digests are test_s3_payload.py's, multipart uploads test_s3_multipart.py's,
-copies and the AWS CLI test_s3_copy.py's; the server they share is tests/helpers/s3_server.py.
+copies and the AWS CLI test_s3_copy.py's; their fixtures are in conftest.py beside them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-import s3_server
 from botocore.exceptions import ClientError
 from s3_server import (
     MIB,
@@ -40,15 +39,6 @@ from redstep.buckets import Buckets, ObjectInfo
 
 ISO_MILLISECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 RFC_1123 = re.compile(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT")
-
-# The shared fixtures (tests/helpers/s3_server.py), bound here so that pytest finds them.
-server = s3_server.server
-folders = s3_server.folders
-staging = s3_server.staging
-store = s3_server.store
-s3 = s3_server.s3
-heard = s3_server.heard
-http = s3_server.http
 
 
 # -- objects -------------------------------------------------------------------------------------

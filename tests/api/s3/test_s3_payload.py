@@ -18,7 +18,6 @@ import boto3
 import botocore.config
 import httpx
 import pytest
-import s3_server
 from botocore.httpchecksum import AwsChunkedWrapper, BaseChecksum, Crc32Checksum, Sha512Checksum
 from s3_server import (
     MIB,
@@ -38,16 +37,6 @@ from redstep.api.s3_chunked import AwsChunkedDecoder, decode_aws_chunked
 from redstep.api.s3_payload import store_payload
 from redstep.api.s3_xml import S3Refusal
 from redstep.buckets import Buckets, NoSuchKey
-
-# The shared fixtures (tests/helpers/s3_server.py), bound here so that pytest finds them.
-server = s3_server.server
-folders = s3_server.folders
-staging = s3_server.staging
-store = s3_server.store
-s3 = s3_server.s3
-heard = s3_server.heard
-http = s3_server.http
-
 
 # -- PutObject bodies and digests ----------------------------------------------------------------
 

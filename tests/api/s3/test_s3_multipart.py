@@ -14,7 +14,6 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-import s3_server
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from s3_server import (
@@ -33,16 +32,6 @@ import redstep.api.s3_multipart as s3_multipart
 import redstep.api.s3_payload as s3_payload
 from redstep.api.s3 import NAMESPACE
 from redstep.buckets import Buckets, CompletedPart
-
-# The shared fixtures (tests/helpers/s3_server.py), bound here so that pytest finds them.
-server = s3_server.server
-folders = s3_server.folders
-staging = s3_server.staging
-store = s3_server.store
-s3 = s3_server.s3
-heard = s3_server.heard
-http = s3_server.http
-
 
 # -- multipart uploads ---------------------------------------------------------------------------
 

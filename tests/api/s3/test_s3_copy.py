@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import s3_server
 from botocore.exceptions import ClientError
 from s3_server import (
     MIB,
@@ -24,16 +23,6 @@ from s3_server import (
 )
 
 from redstep.buckets import Buckets, NoSuchKey
-
-# The shared fixtures (tests/helpers/s3_server.py), bound here so that pytest finds them.
-server = s3_server.server
-folders = s3_server.folders
-staging = s3_server.staging
-store = s3_server.store
-s3 = s3_server.s3
-heard = s3_server.heard
-http = s3_server.http
-
 
 # -- copies --------------------------------------------------------------------------------------
 
