@@ -139,7 +139,7 @@ class App:
             if self.credentials is not None:
                 check_headers(
                     self.credentials,
-                    query=request.scope["query_string"].decode("latin-1"),
+                    query=request.scope["query_string"],
                     headers=request.headers,
                     now=now,
                     protocol=protocol,
@@ -180,8 +180,9 @@ class App:
             lambda: verify(
                 credentials,
                 method=request.method,
-                path=request.scope["raw_path"].decode("latin-1"),
-                query=request.scope["query_string"].decode("latin-1"),
+                # ASGI servers may leave raw_path out; the path as received is then all there is.
+                path=request.scope.get("raw_path") or request.scope["path"].encode(),
+                query=request.scope["query_string"],
                 headers=request.headers,
                 body=body,
                 now=now,
