@@ -3,7 +3,7 @@
 The Step Functions engine, the Data API service, the buckets and the triggers share the
 project's `.redstep/` folder, so one process owns it (`Project.own_state`) and opens them all;
 `redstep serve` puts the HTTP endpoints in front of them. Opening also installs the state machines
-redstep.toml declares: created when new, updated when their definition file changed.
+redstep.toml declares: created when new, updated when their definition or role changed.
 """
 
 from __future__ import annotations

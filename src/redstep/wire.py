@@ -7,8 +7,9 @@ order the model lists the members, depth first. It says nothing about how a serv
 the Data API (`redstep.dataapi.validation`) and Step Functions (`redstep.runtime.validation`) each
 format the same violations their own way.
 
-The walk is pure: it reads the shape and the value, nothing else. Loading a model is the caller's
-business. Members the model does not know are ignored, as AWS's JSON services ignore them.
+The walk is pure: it reads the shape and the value, nothing else. `service_model` loads a model
+once per process, from one botocore session for all services. Members the model does not know
+are ignored, as AWS's JSON services ignore them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from botocore.model import ListShape, MapShape, Shape, StructureShape
+import botocore.session
+from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
 
 #: A step in a member's path: a member name as the model spells it (or a map's key), or a list
 #: index (from 0).
@@ -60,6 +62,25 @@ class Violation:
     expected: str | None = None
     shape: str = ""
     is_sensitive: bool = False
+
+
+@cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+@cache
+def service_model(service_name: str) -> ServiceModel:
+    """botocore's model of a service (`stepfunctions`, `redshift-data`), loaded once."""
+    return _session().get_service_model(service_name)
+
+
+def input_shape(service_name: str, operation: str) -> StructureShape | None:
+    """The shape of `operation`'s request in the service's model (None if it takes none)."""
+    shape: StructureShape | None = (
+        service_model(service_name).operation_model(operation).input_shape
+    )
+    return shape
 
 
 def violations(shape: StructureShape, request: Mapping[str, Any]) -> Iterator[Violation]:

@@ -18,7 +18,7 @@ import base64
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -59,6 +59,11 @@ class JsonService:
     internal_error: str
     """The `__type` of an unexpected failure inside redstep (a 500)."""
     service: Service
+    operations: frozenset[str] = field(init=False)
+    """The service's operations, taken once (the service lists them anew when asked)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "operations", frozenset(self.service.operations))
 
     @property
     def content_type(self) -> str:
@@ -83,7 +88,7 @@ def answer(
     """Run the call a JSON request asks for and write its answer (never raises)."""
     prefix, _, operation = (target or "").partition(".")
     entry = services.get(prefix)
-    if entry is None or operation not in entry.service.operations:
+    if entry is None or operation not in entry.operations:
         # An unknown target has no content type of its own: answer in JSON 1.0's.
         kind = entry.content_type if entry else "application/x-amz-json-1.0"
         return error_answer(400, "UnknownOperationException", {}, kind, target or "-")

@@ -17,6 +17,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from redstep.asl.paths import to_json
+
 #: How deeply arrays and objects may nest in JSON redstep reads: a definition, an execution's
 #: input, a task's output. redstep's own limit (AWS documents none): compiling a template or a
 #: Choice rule takes three Python frames a level, so this keeps the walks well inside Python's
@@ -56,6 +58,16 @@ def read_json(text: str) -> Any:
     if is_nested_too_deeply(value, text):
         raise InvalidJsonText(JSON_TOO_DEEP)
     return value
+
+
+def json_copy(value: Any) -> Any:
+    """A copy of a JSON value made through its text (as `to_json` writes it), so that it shares
+    nothing with `value`; InvalidJsonText when it nests past MAX_JSON_DEPTH."""
+    try:
+        text = to_json(value)
+    except RecursionError:  # so deep that writing it ran out of stack
+        raise InvalidJsonText(JSON_TOO_DEEP) from None
+    return read_json(text)
 
 
 def _refuse_constant(constant: str) -> Any:

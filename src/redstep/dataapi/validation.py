@@ -12,22 +12,20 @@ operation (a Sql over 100 KB, SessionId with a target) live in the service.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any, assert_never
 
-import botocore.session
 from botocore.model import ServiceModel
 
+from redstep import wire
 from redstep.dataapi.errors import ValidationException
 from redstep.wire import Constraint, Segment, Violation, violations
 
 SERVICE_NAME = "redshift-data"
 
 
-@cache
 def service_model() -> ServiceModel:
     """botocore's model of the Redshift Data API (loaded once)."""
-    return botocore.session.get_session().get_service_model(SERVICE_NAME)
+    return wire.service_model(SERVICE_NAME)
 
 
 def operation_names() -> list[str]:
@@ -37,7 +35,7 @@ def operation_names() -> list[str]:
 
 def validate_request(operation: str, request: Mapping[str, Any]) -> None:
     """Raise ValidationException for the first member of `request` the model rejects."""
-    shape = service_model().operation_model(operation).input_shape
+    shape = wire.input_shape(SERVICE_NAME, operation)
     if shape is None:
         return
     if not isinstance(request, Mapping):

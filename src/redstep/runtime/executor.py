@@ -20,7 +20,6 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import heapq
-import json
 import logging
 import threading
 from collections import deque
@@ -31,8 +30,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from redstep.asl.errors import StatesError
-from redstep.asl.json_text import JSON_TOO_DEEP, is_nested_too_deeply
-from redstep.asl.paths import to_json
+from redstep.asl.json_text import InvalidJsonText, json_copy
 from redstep.engine.commands import (
     CancelTask,
     CancelTimer,
@@ -128,31 +126,20 @@ def journal_record(signal: Signal) -> tuple[str, dict[str, Any]]:
     """
     kind, fields = signal_to_record(signal)
     try:
-        text = to_json(fields)
-        journaled: dict[str, Any] = json.loads(text)
-        is_too_deep = is_nested_too_deeply(journaled, text)
-    except RecursionError:  # so deep that writing or reading it ran out of stack
-        is_too_deep = True
-    if not is_too_deep:
-        return kind, journaled
-    if not isinstance(signal, TaskSucceeded):
-        raise ValueError(f"{kind} cannot be journaled: {JSON_TOO_DEEP}")  # only outputs nest
-    cause = f"The task's output is nested too deeply: {JSON_TOO_DEEP}"
-    return journal_record(TaskFailed(signal.task_id, StatesError.RUNTIME.value, cause))
+        journaled: dict[str, Any] = json_copy(fields)
+    except InvalidJsonText as error:
+        if not isinstance(signal, TaskSucceeded):
+            raise ValueError(f"{kind} cannot be journaled: {error}") from None  # only outputs nest
+        cause = f"The task's output is nested too deeply: {error}"
+        return journal_record(TaskFailed(signal.task_id, StatesError.RUNTIME.value, cause))
+    return kind, journaled
 
 
 def copy_parameters(command: ScheduleTask) -> Any:
     """A copy of the task's parameters for its runner, decoded from their JSON so that it shares
     nothing with the compiled definition (which every later execution reuses); ValueError when
     they nest past MAX_JSON_DEPTH (a value grown at run time, by States.StringToJson say)."""
-    try:
-        text = to_json(command.parameters)
-        parameters = json.loads(text)
-    except RecursionError:  # so deep that writing or reading it ran out of stack
-        raise ValueError(JSON_TOO_DEEP) from None
-    if is_nested_too_deeply(parameters, text):
-        raise ValueError(JSON_TOO_DEEP)
-    return parameters
+    return json_copy(command.parameters)
 
 
 def parameters_failure(command: ScheduleTask, error: ValueError) -> TaskFailed:

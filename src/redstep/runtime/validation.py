@@ -22,12 +22,11 @@ which AWS answers — before any constraint is checked — for a member of the w
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any, assert_never
 
-import botocore.session
 from botocore.model import ServiceModel
 
+from redstep import wire
 from redstep.runtime.errors import SerializationException, ValidationException
 from redstep.wire import Constraint, Segment, Violation, violations
 
@@ -47,17 +46,16 @@ RECORDED_ENUM_ORDER: Mapping[str, tuple[str, ...]] = {
 }
 
 
-@cache
 def service_model() -> ServiceModel:
     """botocore's model of Step Functions (loaded once)."""
-    return botocore.session.get_session().get_service_model(SERVICE_NAME)
+    return wire.service_model(SERVICE_NAME)
 
 
 def validate_request(operation: str, request: Any) -> None:
     """Raise what AWS answers when `request` breaks the model's constraints for `operation`:
     SerializationException for a member of the wrong JSON type (the first one), otherwise
     ValidationException listing every violation."""
-    shape = service_model().operation_model(operation).input_shape
+    shape = wire.input_shape(SERVICE_NAME, operation)
     if shape is None:
         return
     if not isinstance(request, Mapping):
