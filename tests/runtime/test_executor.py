@@ -13,7 +13,7 @@ import pytest
 from held_tasks import HeldTasks
 
 from redstep.engine.commands import ScheduleTask
-from redstep.engine.signals import Signal, TaskSucceeded
+from redstep.engine.signals import Signal, TaskSubmitted, TaskSucceeded
 from redstep.runtime import executor as executor_module
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
@@ -73,7 +73,107 @@ def test_a_task_unanswered_at_the_crash_is_started_once_more() -> None:
         report(TaskSucceeded(1, "late"))
         assert second.wait(arn, timeout=5)["status"] == "SUCCEEDED"
     history = store.history(arn, False, 100, None)
-    assert [e["type"] for e in history].count("TaskScheduled") == 1
+    lost = [e for e in history if e["type"] == "TaskFailed"]
+    assert [e["type"] for e in history][2:6] == [
+        "TaskScheduled",
+        "TaskFailed",
+        "TaskScheduled",
+        "TaskSucceeded",
+    ]
+    assert lost[0]["taskFailedEventDetails"]["error"] == "States.TaskFailed"
+    assert "stopped while this task was in flight" in lost[0]["taskFailedEventDetails"]["cause"]
+
+
+def crash_with_task_in_flight(
+    store: MemoryExecutionStore, definition: dict[str, Any] = TASK, times: int = 1
+) -> str:
+    """Start an execution whose task is handed out, then stop the engine `times` times while
+    the task is still in flight."""
+    held = HeldTasks()
+    with engine_on(store, held) as first:
+        machine = first.create_state_machine(
+            {"name": "Machine", "definition": json.dumps(definition), "roleArn": ROLE}
+        )
+        arn = str(
+            first.start_execution({"stateMachineArn": machine["stateMachineArn"]})["executionArn"]
+        )
+        assert held.arrived.wait(5)
+    for _ in range(times - 1):
+        again = HeldTasks()
+        with engine_on(store, again):
+            assert again.arrived.wait(5)
+    return arn
+
+
+def test_a_task_interrupted_twice_fails_with_states_task_failed() -> None:
+    store = MemoryExecutionStore()
+    arn = crash_with_task_in_flight(store, times=2)
+    with engine_on(store, HeldTasks()) as third:
+        described = third.wait(arn, timeout=5)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.TaskFailed"
+    types = [e["type"] for e in store.history(arn, False, 100, None)]
+    assert types.count("TaskScheduled") == 2
+    assert types.count("TaskFailed") == 2
+
+
+def test_a_state_retrying_task_failures_decides_for_itself() -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Retry": [{"ErrorEquals": ["States.TaskFailed"], "MaxAttempts": 0}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    store = MemoryExecutionStore()
+    arn = crash_with_task_in_flight(store, definition)
+    again = HeldTasks()
+    with engine_on(store, again) as second:
+        described = second.wait(arn, timeout=5)
+    assert described["status"] == "SUCCEEDED"  # caught at once: MaxAttempts 0 forbids a rerun
+    assert again.started == []
+    assert json.loads(described["output"])["Error"] == "States.TaskFailed"
+
+
+@pytest.mark.parametrize(
+    ("resource", "runs_again"),
+    [
+        ("arn:aws:states:::lambda:invoke.waitForTaskToken", False),  # still waits for its token
+        ("arn:aws:states:::states:startExecution.sync:2", True),  # joins its child again
+    ],
+)
+def test_a_submitted_task_is_not_interrupted(resource: str, runs_again: bool) -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": resource, "End": True}},
+    }
+    store = MemoryExecutionStore()
+    held = HeldTasks()
+    with engine_on(store, held) as first:
+        machine = first.create_state_machine(
+            {"name": "Machine", "definition": json.dumps(definition), "roleArn": ROLE}
+        )
+        arn = str(
+            first.start_execution({"stateMachineArn": machine["stateMachineArn"]})["executionArn"]
+        )
+        assert held.arrived.wait(5)
+        [(_, command, report)] = held.started
+        report(TaskSubmitted(command.task_id, {"ExecutionArn": "child"}))
+    again = HeldTasks()
+    with engine_on(store, again) as second:
+        assert again.arrived.wait(1) is runs_again
+        token = command.task_token
+        second.send_task_success({"taskToken": token, "output": '"done"'})
+        assert second.wait(arn, timeout=5)["status"] == "SUCCEEDED"
+    types = [e["type"] for e in store.history(arn, False, 100, None)]
+    assert types.count("TaskSubmitted") == 1
+    assert "TaskFailed" not in types
 
 
 def test_an_execution_outlives_the_deletion_of_its_state_machine() -> None:

@@ -24,6 +24,8 @@ class Task:
     command: ScheduleTask
     timeout_timer: int | None = None
     heartbeat_timer: int | None = None
+    is_submitted: bool = False  # its call went through; it waits for its answer
+    was_interrupted: bool = False  # run again once after redstep stopped while it ran
 
 
 @dataclass(slots=True)
@@ -58,6 +60,10 @@ class Agenda:
         self.tasks[command.task_id] = task
         self.commands.append(command)
         return task
+
+    def dispatch_again(self, task: Task) -> None:
+        """Tell the world to run a task it lost track of (redstep stopped while it ran)."""
+        self.commands.append(task.command)
 
     def end_task(self, task_id: int) -> Task | None:
         """Stop waiting on a task (it answered, or timed out): clear its timers."""

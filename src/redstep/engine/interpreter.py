@@ -71,9 +71,18 @@ from redstep.engine.signals import (
     Stop,
     TaskFailed,
     TaskHeartbeat,
+    TaskInterrupted,
     TaskStarted,
+    TaskSubmitted,
     TaskSucceeded,
     TimerFired,
+)
+
+#: The resource suffix of the callback pattern: the task waits for SendTask* with its token.
+CALLBACK_SUFFIX = ".waitForTaskToken"
+#: Why a task in flight when redstep stopped is recorded as failed (see `_task_interrupted`).
+INTERRUPTED_CAUSE = (
+    "redstep stopped while this task was in flight: whether it did its work is unknown"
 )
 
 #: The largest input, output or result a state may pass on (AWS's 256 KiB quota).
@@ -193,6 +202,22 @@ class Interpreter(ContainerSteps):
                         "TaskStarted",
                         {"resourceType": resource_type, "resource": resource},
                     )
+            case TaskSubmitted(task_id=task_id, output=output):
+                task = self._agenda.tasks.get(task_id)
+                if task is not None and task.flow.is_alive:
+                    task.is_submitted = True
+                    resource_type, resource = resource_parts(task.command.resource)
+                    self._emit(
+                        task.flow,
+                        "TaskSubmitted",
+                        {
+                            "resourceType": resource_type,
+                            "resource": resource,
+                            **payload(to_json(output), "output"),
+                        },
+                    )
+            case TaskInterrupted(task_id=task_id):
+                self._task_interrupted(task_id)
             case TaskSucceeded(task_id=task_id, output=output):
                 task = self._end_task(task_id)
                 if task is not None:
@@ -506,18 +531,6 @@ class Interpreter(ContainerSteps):
             effective,
             scope,
         )
-        resource_type, resource = resource_parts(state.resource)
-        details: dict[str, Any] = {
-            "resourceType": resource_type,
-            "resource": resource,
-            "region": self.info.region,
-            "parameters": to_json(parameters),
-        }
-        if timeout is not None:
-            details["timeoutInSeconds"] = timeout
-        if heartbeat is not None:
-            details["heartbeatInSeconds"] = heartbeat
-        self._emit(flow, "TaskScheduled", details)
         command = ScheduleTask(
             task_id,
             state.name,
@@ -527,6 +540,7 @@ class Interpreter(ContainerSteps):
             heartbeat,
             self._task_token(task_id),
         )
+        self._emit(flow, "TaskScheduled", self._scheduled_details(command))
         task = self._agenda.schedule(flow, command)
         if timeout is not None:
             task.timeout_timer = self._agenda.start_timer(
@@ -536,6 +550,20 @@ class Interpreter(ContainerSteps):
             )
         if heartbeat is not None:
             task.heartbeat_timer = self._heartbeat_timer(task)
+
+    def _scheduled_details(self, command: ScheduleTask) -> dict[str, Any]:
+        resource_type, resource = resource_parts(command.resource)
+        details: dict[str, Any] = {
+            "resourceType": resource_type,
+            "resource": resource,
+            "region": self.info.region,
+            "parameters": to_json(command.parameters),
+        }
+        if command.timeout_seconds is not None:
+            details["timeoutInSeconds"] = command.timeout_seconds
+        if command.heartbeat_seconds is not None:
+            details["heartbeatInSeconds"] = command.heartbeat_seconds
+        return details
 
     def _heartbeat_timer(self, task: Task) -> int:
         assert task.command.heartbeat_seconds is not None
@@ -553,6 +581,38 @@ class Interpreter(ContainerSteps):
             return None
         task.flow.task_id = None
         return task
+
+    def _task_interrupted(self, task_id: int) -> None:
+        """redstep stopped while the task was in flight: run it again, once.
+
+        A callback whose call went through still waits for its token, and a `.sync` job is
+        joined again (starting it is idempotent). Any other task may or may not have done its
+        work, so it runs again with the same token (at least once): the history records the
+        lost attempt as a TaskFailed with States.TaskFailed and the new one as a TaskScheduled.
+        A state whose Retry names that error decides for itself, and a task interrupted a
+        second time fails with it.
+        """
+        task = self._agenda.tasks.get(task_id)
+        if task is None or not task.flow.is_alive:
+            return
+        if task.is_submitted:
+            if not task.command.resource.endswith(CALLBACK_SUFFIX):
+                self._agenda.dispatch_again(task)
+            return
+        state = task.flow.state
+        assert isinstance(state, TaskState)
+        failure = Failure(StatesError.TASK_FAILED.value, INTERRUPTED_CAUSE)
+        if task.was_interrupted or find_retrier(state.retry, failure.error) is not None:
+            ended = self._end_task(task_id)
+            assert ended is not None
+            self._task_failed(ended, "TaskFailed", failure)
+            return
+        task.was_interrupted = True
+        resource_type, resource = resource_parts(state.resource)
+        details = {"resourceType": resource_type, "resource": resource, **_error_details(failure)}
+        self._emit(task.flow, "TaskFailed", details)
+        self._emit(task.flow, "TaskScheduled", self._scheduled_details(task.command))
+        self._agenda.dispatch_again(task)
 
     def _task_timed_out(self, task_id: int) -> None:
         """TimeoutSeconds or HeartbeatSeconds ran out: both are States.Timeout, with no cause."""

@@ -39,7 +39,23 @@ class TaskFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskSubmitted:
+    """A callback (`.waitForTaskToken`) or job (`.sync`) task's call went through: the task now
+    waits for its answer; `output` is what the call returned."""
+
+    task_id: int
+    output: Any
+
+
+@dataclass(frozen=True, slots=True)
 class TaskHeartbeat:
+    task_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInterrupted:
+    """redstep stopped while the task was in flight: nothing knows whether its work was done."""
+
     task_id: int
 
 
@@ -57,7 +73,16 @@ class Stop:
 
 
 Signal = (
-    Start | Continue | TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
+    Start
+    | Continue
+    | TaskStarted
+    | TaskSubmitted
+    | TaskSucceeded
+    | TaskFailed
+    | TaskHeartbeat
+    | TaskInterrupted
+    | TimerFired
+    | Stop
 )
 
 _KINDS: dict[str, type[Signal]] = {
@@ -66,9 +91,11 @@ _KINDS: dict[str, type[Signal]] = {
         Start,
         Continue,
         TaskStarted,
+        TaskSubmitted,
         TaskSucceeded,
         TaskFailed,
         TaskHeartbeat,
+        TaskInterrupted,
         TimerFired,
         Stop,
     )

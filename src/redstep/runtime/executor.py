@@ -4,8 +4,8 @@ One asyncio loop, on a thread of its own, owns every live interpreter, so activa
 Each activation is committed — the signal it consumed, its events, timers set and cleared, the
 end of the execution — in one store transaction before any of its commands is carried out. On
 start the executor resumes every RUNNING execution by replaying its journal through a fresh
-interpreter (pure, so nothing runs twice), re-arming its timers and re-dispatching only the tasks
-that had not answered.
+interpreter (pure, so nothing runs twice) and re-arming its timers; each task that had not
+answered is journaled as interrupted, and the interpreter decides whether it runs again.
 
 Signals from other threads (StopExecution, a task's result) are written to the store first and
 then handed to the loop, so a crash between the two loses nothing: the restarted executor finds
@@ -45,6 +45,7 @@ from redstep.engine.signals import (
     Start,
     TaskFailed,
     TaskHeartbeat,
+    TaskInterrupted,
     TaskSucceeded,
     TimerFired,
     signal_from_record,
@@ -376,8 +377,12 @@ class Executor:
             if timer.timer_id in still_timers:
                 self._arm(execution_arn, timer.timer_id, timer.due)
         for command in waiting_tasks:
-            if command.task_id in still_tasks:
-                self._start_task(execution_arn, command)
+            if command.task_id in still_tasks and (execution_arn, command.task_id) not in (
+                self._in_flight
+            ):  # lost when redstep stopped: the interpreter decides whether it runs again
+                kind, fields = signal_to_record(TaskInterrupted(command.task_id))
+                seq = self.store.add_signal(execution_arn, kind, fields, self.clock.now())
+                self._deliver(execution_arn, seq, TaskInterrupted(command.task_id))
         if interpreter.has_more:
             self._call(self._run_internal, execution_arn, Continue())
 
