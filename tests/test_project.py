@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from redstep.project import DEFAULT_WAREHOUSE, DEFAULT_WAREHOUSE_URL, ProjectError, load_project
+from redstep.project import (
+    DEFAULT_WAREHOUSE,
+    DEFAULT_WAREHOUSE_URL,
+    FunctionConfig,
+    ProjectError,
+    load_project,
+)
 
 
 def write_config(folder: Path, text: str) -> Path:
@@ -218,3 +224,147 @@ def test_bad_state_machines_and_triggers_name_the_key(
     write_config(tmp_path, text)
     with pytest.raises(ProjectError, match=expected):
         load_project(tmp_path)
+
+
+def write_handlers(folder: Path) -> None:
+    (folder / "functions").mkdir(parents=True)
+    (folder / "functions" / "app.py").write_text("def handler(event, context): ...\n")
+    (folder / "package").mkdir()
+    (folder / "package" / "__init__.py").write_text("def go(event, context): ...\n")
+    (folder / "package" / "handlers.py").write_text("def run(event, context): ...\n")
+    (folder / "lambda_function.py").write_text("def lambda_handler(event, context): ...\n")
+
+
+def test_functions_name_a_handler_and_take_lambdas_defaults(tmp_path: Path) -> None:
+    write_handlers(tmp_path)
+    write_config(
+        tmp_path,
+        """
+        [functions.redshift_batch_data_api]
+        handler = "functions/app.py:handler"
+        timeout = 60
+        memory = 256
+        environment = { SCRIPTS_BUCKET = "sales-scripts" }
+        [functions.by-module]
+        handler = "package.handlers:run"
+        [functions.lambda_style]
+        handler = "lambda_function.lambda_handler"
+        [functions.package_itself]
+        handler = "package.go"
+        [functions.with_a_path]
+        handler = "package/handlers.run"
+        """,
+    )
+    functions = load_project(tmp_path).functions
+    root = tmp_path.resolve()
+    assert functions["redshift_batch_data_api"] == FunctionConfig(
+        name="redshift_batch_data_api",
+        handler="functions/app.py:handler",
+        timeout=60,
+        memory=256,
+        environment={"SCRIPTS_BUCKET": "sales-scripts"},
+        source=root / "functions" / "app.py",
+    )
+    spelt = {
+        name: (f.handler_module, f.handler_function, f.is_file_handler, f.source)
+        for name, f in functions.items()
+    }
+    assert spelt == {
+        "redshift_batch_data_api": ("app", "handler", True, root / "functions" / "app.py"),
+        "by-module": ("package.handlers", "run", False, root / "package" / "handlers.py"),
+        "lambda_style": ("lambda_function", "lambda_handler", False, root / "lambda_function.py"),
+        "package_itself": ("package", "go", False, root / "package" / "__init__.py"),
+        "with_a_path": ("package.handlers", "run", False, root / "package" / "handlers.py"),
+    }
+    defaults = functions["by-module"]
+    assert (defaults.timeout, defaults.memory, dict(defaults.environment)) == (3, 128, {})
+
+
+FUNCTION = '[functions.f]\nhandler = "functions/app.py:handler"\n'
+RESERVED = (
+    r"functions\.f\.environment: Lambda was unable to configure your environment variables "
+    r"because the environment variables you have provided contains reserved keys that are "
+    r"currently not supported for modification\. Reserved keys used in this request: "
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("functions = 1\n", r"functions must hold tables"),
+        (
+            '[functions."bad name"]\nhandler = "functions/app.py:handler"\n',
+            r"functions\.bad name: 'bad name' is not a function name Lambda accepts",
+        ),
+        (
+            f'[functions.{"f" * 65}]\nhandler = "functions/app.py:handler"\n',
+            r"is not a function name Lambda accepts \(1 to 64 letters",
+        ),
+        (FUNCTION + "runtime = 'python3.12'\n", r"unknown key 'functions\.f\.runtime'"),
+        ("[functions.f]\ntimeout = 3\n", r"functions\.f\.handler must be a string: a file"),
+        ("[functions.f]\nhandler = 3\n", r"functions\.f\.handler must be a string"),
+        (
+            '[functions.f]\nhandler = "functions/absent.py:handler"\n',
+            r"functions\.f\.handler: no file functions/absent\.py in the project folder",
+        ),
+        (
+            '[functions.f]\nhandler = "../outside.py:handler"\n',
+            r"functions\.f\.handler: \.\./outside\.py is not inside the project folder",
+        ),
+        (
+            '[functions.f]\nhandler = "functions/app.py:my-handler"\n',
+            r"'my-handler' in 'functions/app\.py:my-handler' is not a function name",
+        ),
+        (
+            '[functions.f]\nhandler = "functions/app.py"\n',
+            r"'functions/app\.py' names a file but no function: write functions/app\.py:handler",
+        ),
+        ('[functions.f]\nhandler = "handler"\n', r"'handler' names no module"),
+        (
+            '[functions.f]\nhandler = "my-app.handler"\n',
+            r"'my-app' is neither a Python module nor a file ending in \.py",
+        ),
+        (
+            '[functions.f]\nhandler = "package/handlers:run"\n',
+            r"'package/handlers' is neither a Python module",
+        ),
+        (
+            '[functions.f]\nhandler = "absent.handler"\n',
+            r"module 'absent' is not in the project folder "
+            r"\(looked for absent\.py and absent/__init__\.py\)",
+        ),
+        (FUNCTION + "timeout = 0\n", r"functions\.f\.timeout must be a whole number from 1 to 900"),
+        (FUNCTION + "timeout = 901\n", r"functions\.f\.timeout must be a whole number"),
+        (FUNCTION + "timeout = 1.5\n", r"functions\.f\.timeout must be a whole number"),
+        (FUNCTION + "timeout = true\n", r"functions\.f\.timeout must be a whole number"),
+        (FUNCTION + "timeout = '3'\n", r"functions\.f\.timeout must be a whole number"),
+        (FUNCTION + "memory = 127\n", r"functions\.f\.memory must be a whole number from 128"),
+        (FUNCTION + "memory = 10241\n", r"functions\.f\.memory must be a whole number"),
+        (FUNCTION + "environment = 1\n", r"functions\.f\.environment must map names to strings"),
+        (FUNCTION + "environment = { A_B = 1 }\n", r"environment must map names to strings"),
+        (
+            FUNCTION + "environment = { 1A = 'x' }\n",
+            r"functions\.f\.environment: '1A' is not a variable name Lambda accepts",
+        ),
+        (FUNCTION + "environment = { A = 'x' }\n", r"'A' is not a variable name Lambda accepts"),
+        (FUNCTION + "environment = { AWS_REGION = 'x' }\n", RESERVED + "AWS_REGION$"),
+        (
+            FUNCTION + "environment = { LAMBDA_TASK_ROOT = 'x', AWS_SESSION_TOKEN = 'y' }\n",
+            RESERVED + "AWS_SESSION_TOKEN, LAMBDA_TASK_ROOT$",
+        ),
+        (
+            FUNCTION + f"environment = {{ BIG = '{'x' * 4096}' }}\n",
+            r"functions\.f\.environment: Lambda was unable to configure your environment "
+            r"variables because the environment variables you have provided exceeded the 4KB "
+            r'limit\. String measured: \{"BIG":"xxx',
+        ),
+    ],
+)
+def test_bad_functions_name_the_file_and_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    project = tmp_path / "project"
+    write_handlers(project)
+    (tmp_path / "outside.py").write_text("def handler(event, context): ...\n")
+    path = write_config(project, text)
+    with pytest.raises(ProjectError, match=expected) as raised:
+        load_project(project)
+    assert str(path) in str(raised.value)

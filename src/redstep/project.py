@@ -27,6 +27,18 @@ The file this module reads:
     bucket = "sales-data"
     prefix = "incoming/"
 
+    [functions.redshift_batch_data_api]        # a Lambda function, run locally (redstep.functions)
+    handler = "functions/redshift_batch_data_api.py:handler"
+    timeout = 60                      # seconds, 1 to 900 (Lambda's default: 3)
+    memory = 256                      # MB, 128 to 10240, reported only (Lambda's default: 128)
+    environment = { SCRIPTS_BUCKET = "sales-scripts" }   # strings; Lambda's reserved keys refused
+
+A function's handler is spelled one of three ways: a file under the project folder and a function
+(`functions/app.py:handler`), a module importable from the project folder and a function
+(`package.module:handler`), or Lambda's own `module.handler` (the last dot separates, and slashes
+may stand for dots, as Lambda allows). A module must be a file of the project's, as a Lambda
+function's code is its deployment package.
+
 Every problem is reported with the file and the key it concerns.
 """
 
@@ -58,6 +70,40 @@ DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/redstep"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 """S3's rule for a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens."""
+_FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+"""Lambda's rule for a function name."""
+_ENVIRONMENT_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
+"""Lambda's rule for an environment variable's name."""
+
+DEFAULT_FUNCTION_TIMEOUT = 3
+"""Seconds, as Lambda's default; a table may say 1 to 900."""
+DEFAULT_FUNCTION_MEMORY = 128
+"""MB, as Lambda's default; a table may say 128 to 10240."""
+ENVIRONMENT_SIZE_LIMIT = 4096
+"""Bytes: Lambda's limit on a function's variables, measured as their JSON text."""
+RESERVED_ENVIRONMENT_KEYS = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
+"""The variables Lambda sets itself and refuses in a function's configuration."""
 
 
 class ProjectError(ValueError):
@@ -99,6 +145,42 @@ class TriggerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FunctionConfig:
+    """A `[functions.<name>]` table: a Python handler that Task states invoke as a Lambda function.
+
+    `handler` is kept as written; `handler_module`, `handler_function` and `is_file_handler` say
+    how to load it, and `source` is the file it lives in (checked to exist in the project).
+    """
+
+    name: str
+    handler: str
+    timeout: int
+    """Seconds the handler may run before it is stopped, as Lambda's timeout."""
+    memory: int
+    """MB; reported in the logs and the context only, never enforced."""
+    environment: Mapping[str, str]
+    """The function's own variables (Lambda's reserved keys are refused)."""
+    source: Path
+    """The absolute path of the file that defines the handler."""
+
+    @property
+    def is_file_handler(self) -> bool:
+        """Whether the handler names a file (`functions/app.py:handler`) rather than a module."""
+        return _split_handler(self.handler)[2]
+
+    @property
+    def handler_module(self) -> str:
+        """The module's name: dotted as imported, or a file's stem (the name it is loaded as)."""
+        target, _, is_file = _split_handler(self.handler)
+        return Path(target).stem if is_file else target.replace("/", ".")
+
+    @property
+    def handler_function(self) -> str:
+        """The name of the handler function in its module."""
+        return _split_handler(self.handler)[1]
+
+
+@dataclass(frozen=True, slots=True)
 class Project:
     """A loaded project: where it lives and what its `redstep.toml` says."""
 
@@ -113,6 +195,7 @@ class Project:
         default_factory=lambda: MappingProxyType({})
     )
     triggers: Mapping[str, TriggerConfig] = field(default_factory=lambda: MappingProxyType({}))
+    functions: Mapping[str, FunctionConfig] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def state_dir(self) -> Path:
@@ -182,7 +265,7 @@ def load_project(root: Path | str = ".") -> Project:
 
 
 def _parse(document: Mapping[str, Any], folder: Path, path: Path) -> Project:
-    known = {"warehouse", "warehouses", "buckets", "state_machines", "triggers"}
+    known = {"warehouse", "warehouses", "buckets", "state_machines", "triggers", "functions"}
     _reject_unknown(document, known, path, prefix="")
     warehouses = {DEFAULT_WAREHOUSE: DEFAULT_WAREHOUSE_URL}
     if "warehouse" in document:
@@ -222,12 +305,17 @@ def _parse(document: Mapping[str, Any], folder: Path, path: Path) -> Project:
         name: _trigger(name, table, path, state_machines, buckets)
         for name, table in _tables(document.get("triggers", {}), path, "triggers").items()
     }
+    functions = {
+        name: _function(name, table, folder, path)
+        for name, table in _tables(document.get("functions", {}), path, "functions").items()
+    }
     return Project(
         root=folder,
         warehouses=MappingProxyType(warehouses),
         buckets=MappingProxyType(buckets),
         state_machines=MappingProxyType(state_machines),
         triggers=MappingProxyType(triggers),
+        functions=MappingProxyType(functions),
     )
 
 
@@ -314,6 +402,119 @@ def _trigger(
         prefix=prefix,
         catch_up=catch_up,
     )
+
+
+def _function(name: str, table: Mapping[str, Any], folder: Path, path: Path) -> FunctionConfig:
+    key = f"functions.{name}"
+    _reject_unknown(table, {"handler", "timeout", "memory", "environment"}, path, prefix=key)
+    if not _FUNCTION_NAME.fullmatch(name):
+        raise ProjectError(
+            f"{path}: {key}: {name!r} is not a function name Lambda accepts (1 to 64 letters, "
+            "digits, hyphens and underscores)"
+        )
+    handler = table.get("handler")
+    if not isinstance(handler, str):
+        raise ProjectError(
+            f"{path}: {key}.handler must be a string: a file and a function "
+            '("functions/app.py:handler"), a module and a function ("package.module:handler"), '
+            'or Lambda\'s "module.handler"'
+        )
+    source = _handler_source(handler, folder, path, f"{key}.handler")
+    timeout = _whole_number(table, "timeout", DEFAULT_FUNCTION_TIMEOUT, (1, 900), path, key)
+    memory = _whole_number(table, "memory", DEFAULT_FUNCTION_MEMORY, (128, 10240), path, key)
+    environment = _environment(table.get("environment", {}), path, f"{key}.environment")
+    return FunctionConfig(name, handler, timeout, memory, environment, source)
+
+
+def _split_handler(handler: str) -> tuple[str, str, bool]:
+    """A handler's (file or module, function, whether the first is a file)."""
+    if ":" in handler:
+        target, _, function = handler.rpartition(":")
+        return target, function, target.endswith(".py")
+    module, _, function = handler.rpartition(".")
+    return module, function, False
+
+
+def _handler_source(handler: str, folder: Path, path: Path, key: str) -> Path:
+    """The file a handler lives in, which must be in the project folder."""
+    target, function, is_file = _split_handler(handler)
+    if ":" not in handler and handler.endswith(".py"):
+        raise ProjectError(
+            f"{path}: {key}: {handler!r} names a file but no function: write {handler}:handler"
+        )
+    if not function.isidentifier():
+        raise ProjectError(f"{path}: {key}: {function!r} in {handler!r} is not a function name")
+    if is_file:
+        source = (folder / target).resolve()
+        if not source.is_relative_to(folder):
+            raise ProjectError(f"{path}: {key}: {target} is not inside the project folder")
+        if not source.is_file():
+            raise ProjectError(f"{path}: {key}: no file {target} in the project folder")
+        return source
+    if not target:
+        raise ProjectError(
+            f"{path}: {key}: {handler!r} names no module: write file.py:function, "
+            "package.module:function or module.function"
+        )
+    # Lambda's own spelling may use slashes for dots ("functions/app.handler").
+    dotted = target if ":" in handler else target.replace("/", ".")
+    parts = dotted.split(".")
+    if not all(part.isidentifier() for part in parts):
+        raise ProjectError(
+            f"{path}: {key}: {target!r} is neither a Python module nor a file ending in .py"
+        )
+    base = folder.joinpath(*parts)
+    for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate.resolve()
+    relative = "/".join(parts)
+    raise ProjectError(
+        f"{path}: {key}: module {'.'.join(parts)!r} is not in the project folder "
+        f"(looked for {relative}.py and {relative}/__init__.py)"
+    )
+
+
+def _whole_number(
+    table: Mapping[str, Any],
+    name: str,
+    default: int,
+    bounds: tuple[int, int],
+    path: Path,
+    key: str,
+) -> int:
+    value = table.get(name, default)
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProjectError(f"{path}: {key}.{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def _environment(value: object, path: Path, key: str) -> Mapping[str, str]:
+    """A function's variables, checked as Lambda checks them."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ProjectError(f"{path}: {key} must map names to strings")
+    for name in value:
+        if not _ENVIRONMENT_KEY.fullmatch(name):
+            raise ProjectError(
+                f"{path}: {key}: {name!r} is not a variable name Lambda accepts (a letter, then "
+                "one or more letters, digits and underscores)"
+            )
+    reserved = sorted(RESERVED_ENVIRONMENT_KEYS.intersection(value))
+    if reserved:
+        raise ProjectError(
+            f"{path}: {key}: Lambda was unable to configure your environment variables because "
+            "the environment variables you have provided contains reserved keys that are "
+            f"currently not supported for modification. Reserved keys used in this request: "
+            f"{', '.join(reserved)}"
+        )
+    measured = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(measured.encode("utf-8")) > ENVIRONMENT_SIZE_LIMIT:
+        raise ProjectError(
+            f"{path}: {key}: Lambda was unable to configure your environment variables because "
+            "the environment variables you have provided exceeded the 4KB limit. "
+            f"String measured: {measured}"
+        )
+    return MappingProxyType(dict(value))
 
 
 def _input_text(value: object, path: Path, key: str) -> str:
