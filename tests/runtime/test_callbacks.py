@@ -312,7 +312,7 @@ class BlocksTheLoop(HeldTasks):
     """Holds callback tasks; a task of BLOCKER's resource keeps the executor's loop busy (its
     runner is started on the loop) until `release` is set."""
 
-    BLOCKER = "arn:aws:states:::lambda:invoke.blocking"
+    BLOCKER = "arn:aws:states:::aws-sdk:s3:headObject"
 
     def __init__(self) -> None:
         super().__init__()

@@ -39,6 +39,7 @@ from redstep.asl.model import (
     WaitState,
 )
 from redstep.asl.paths import Path, PathSyntaxError, compile_path, compile_reference_path
+from redstep.asl.resources import is_recognized
 from redstep.asl.templates import Expression, Template, compile_expression, compile_template
 from redstep.asl.timestamps import parse_timestamp
 
@@ -319,6 +320,12 @@ class _Parser:
             heartbeat_seconds=self.integer(raw, "HeartbeatSeconds", at, minimum=1),
             heartbeat_seconds_path=self.reference_path(raw, "HeartbeatSecondsPath", at),
         )
+        if resource is not None and not is_recognized(resource):
+            self.report.schema(
+                f"The resource provided {resource} is not recognized. The value is not a valid "
+                "resource ARN, or the resource is not available in this region.",
+                pointer(*at, "Resource"),
+            )
         self.exclusive(raw, ("TimeoutSeconds", "TimeoutSecondsPath"), at, required=False)
         self.exclusive(raw, ("HeartbeatSeconds", "HeartbeatSecondsPath"), at, required=False)
         if (
