@@ -408,7 +408,7 @@ def test_a_task_past_its_timeout_fails_with_states_timeout(
     }
     answer = try_state(engine, state, {}, level="INFO", roleArn=ROLE)
     assert answer == {
-        "output": '{"Error":"States.Timeout"}',
+        "output": '{"Error":"States.Timeout","Cause":""}',  # as executions on AWS show
         "nextState": "TooSlow",
         "error": "States.Timeout",
         "status": "CAUGHT_ERROR",

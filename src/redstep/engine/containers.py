@@ -243,10 +243,16 @@ class ContainerSteps:
 
 
 def error_output(failure: Failure) -> dict[str, Any]:
-    """The `{"Error", "Cause"}` object a Catcher passes on (or a tolerated iteration returns)."""
+    """The `{"Error", "Cause"}` object a Catcher passes on (or a tolerated iteration returns).
+
+    A timeout has no cause in the history, yet a Catcher gets `"Cause": ""` for it, as
+    executions on AWS show.
+    """
     output: dict[str, Any] = {}
     if failure.error is not None:
         output["Error"] = failure.error
     if failure.cause is not None:
         output["Cause"] = failure.cause
+    elif failure.error == StatesError.TIMEOUT:
+        output["Cause"] = ""
     return output

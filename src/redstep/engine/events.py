@@ -48,6 +48,10 @@ DETAILS_KEY: dict[str, str] = {
     "TaskSucceeded": "taskSucceededEventDetails",
     "TaskFailed": "taskFailedEventDetails",
     "TaskTimedOut": "taskTimedOutEventDetails",
+    "LambdaFunctionScheduled": "lambdaFunctionScheduledEventDetails",
+    "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
+    "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+    "LambdaFunctionTimedOut": "lambdaFunctionTimedOutEventDetails",
     "MapStateStarted": "mapStateStartedEventDetails",
     "MapIterationStarted": "mapIterationStartedEventDetails",
     "MapIterationSucceeded": "mapIterationSucceededEventDetails",
@@ -106,3 +110,29 @@ def resource_parts(resource: str) -> tuple[str, str]:
     if len(parts) >= 6 and parts[5] == "activity":
         return "activity", resource
     return parts[2] if len(parts) > 2 else resource, resource
+
+
+def is_function_arn(resource: str) -> bool:
+    """Whether a Task's resource is a Lambda function's ARN (called directly, not through
+    `arn:aws:states:::lambda:invoke`)."""
+    return resource.startswith("arn:") and resource.split(":")[2:3] == ["lambda"]
+
+
+def task_event(
+    resource: str, step: str, details: dict[str, Any]
+) -> tuple[str, dict[str, Any] | None]:
+    """The event of a Task's `step` (Scheduled, Started, Submitted, Succeeded, Failed, TimedOut)
+    and its details: `Task<step>` naming the resource, or, for a Lambda function's ARN,
+    `LambdaFunction<step>` as AWS records those (the parameters as `input`, no resource after
+    scheduling, no details when started)."""
+    if not is_function_arn(resource):
+        resource_type, name = resource_parts(resource)
+        return f"Task{step}", {"resourceType": resource_type, "resource": name, **details}
+    if step == "Started":
+        return "LambdaFunctionStarted", None
+    if step == "Scheduled":
+        scheduled = {**payload(details["parameters"], "input"), "resource": resource}
+        if "timeoutInSeconds" in details:
+            scheduled["timeoutInSeconds"] = details["timeoutInSeconds"]
+        return "LambdaFunctionScheduled", scheduled
+    return f"LambdaFunction{step}", details

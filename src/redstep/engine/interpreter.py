@@ -54,6 +54,7 @@ from redstep.engine.events import (
     make_event,
     payload,
     resource_parts,
+    task_event,
 )
 from redstep.engine.flows import Flow
 from redstep.engine.inspection import Inspector, Stage
@@ -196,25 +197,14 @@ class Interpreter(ContainerSteps):
             case TaskStarted(task_id=task_id):
                 task = self._agenda.tasks.get(task_id)
                 if task is not None:
-                    resource_type, resource = resource_parts(task.command.resource)
-                    self._emit(
-                        task.flow,
-                        "TaskStarted",
-                        {"resourceType": resource_type, "resource": resource},
-                    )
+                    self._emit(task.flow, *task_event(task.command.resource, "Started", {}))
             case TaskSubmitted(task_id=task_id, output=output):
                 task = self._agenda.tasks.get(task_id)
-                if task is not None and task.flow.is_alive:
-                    task.is_submitted = True
-                    resource_type, resource = resource_parts(task.command.resource)
+                if task is not None and task.flow.is_alive and not task.is_submitted:
+                    task.is_submitted = True  # once: a job joined again after a restart
+                    submitted = payload(to_json(output), "output")
                     self._emit(
-                        task.flow,
-                        "TaskSubmitted",
-                        {
-                            "resourceType": resource_type,
-                            "resource": resource,
-                            **payload(to_json(output), "output"),
-                        },
+                        task.flow, *task_event(task.command.resource, "Submitted", submitted)
                     )
             case TaskInterrupted(task_id=task_id):
                 self._task_interrupted(task_id)
@@ -225,7 +215,7 @@ class Interpreter(ContainerSteps):
             case TaskFailed(task_id=task_id, error=error, cause=cause):
                 task = self._end_task(task_id)
                 if task is not None:
-                    self._task_failed(task, "TaskFailed", Failure(error, cause))
+                    self._task_failed(task, "Failed", Failure(error, cause))
             case TaskHeartbeat(task_id=task_id):
                 task = self._agenda.tasks.get(task_id)
                 if task is not None and task.heartbeat_timer is not None:
@@ -540,7 +530,7 @@ class Interpreter(ContainerSteps):
             heartbeat,
             self._task_token(task_id),
         )
-        self._emit(flow, "TaskScheduled", self._scheduled_details(command))
+        self._emit(flow, *task_event(command.resource, "Scheduled", self._scheduled(command)))
         task = self._agenda.schedule(flow, command)
         if timeout is not None:
             task.timeout_timer = self._agenda.start_timer(
@@ -551,11 +541,8 @@ class Interpreter(ContainerSteps):
         if heartbeat is not None:
             task.heartbeat_timer = self._heartbeat_timer(task)
 
-    def _scheduled_details(self, command: ScheduleTask) -> dict[str, Any]:
-        resource_type, resource = resource_parts(command.resource)
+    def _scheduled(self, command: ScheduleTask) -> dict[str, Any]:
         details: dict[str, Any] = {
-            "resourceType": resource_type,
-            "resource": resource,
             "region": self.info.region,
             "parameters": to_json(command.parameters),
         }
@@ -605,13 +592,13 @@ class Interpreter(ContainerSteps):
         if task.was_interrupted or find_retrier(state.retry, failure.error) is not None:
             ended = self._end_task(task_id)
             assert ended is not None
-            self._task_failed(ended, "TaskFailed", failure)
+            self._task_failed(ended, "Failed", failure)
             return
         task.was_interrupted = True
-        resource_type, resource = resource_parts(state.resource)
-        details = {"resourceType": resource_type, "resource": resource, **_error_details(failure)}
-        self._emit(task.flow, "TaskFailed", details)
-        self._emit(task.flow, "TaskScheduled", self._scheduled_details(task.command))
+        self._emit(task.flow, *task_event(state.resource, "Failed", _error_details(failure)))
+        self._emit(
+            task.flow, *task_event(state.resource, "Scheduled", self._scheduled(task.command))
+        )
         self._agenda.dispatch_again(task)
 
     def _task_timed_out(self, task_id: int) -> None:
@@ -619,7 +606,7 @@ class Interpreter(ContainerSteps):
         task = self._agenda.cancel_task(task_id)
         if task is not None and task.flow.is_alive:
             task.flow.task_id = None
-            self._task_failed(task, "TaskTimedOut", Failure(StatesError.TIMEOUT.value, None))
+            self._task_failed(task, "TimedOut", Failure(StatesError.TIMEOUT.value, None))
 
     def _task_succeeded(self, task: Task, output: Any) -> None:
         flow = task.flow
@@ -630,22 +617,16 @@ class Interpreter(ContainerSteps):
         if too_large is not None:  # AWS refuses the result before ResultSelector sees it
             self._state_failed(flow, too_large)
             return
-        resource_type, resource = resource_parts(state.resource)
-        self._emit(
-            flow,
-            "TaskSucceeded",
-            {"resourceType": resource_type, "resource": resource, **payload(text, "output")},
-        )
+        self._emit(flow, *task_event(state.resource, "Succeeded", payload(text, "output")))
         self._guarded(
             flow, self._finish_state, state.results, state.filters, state.transition, output
         )
 
-    def _task_failed(self, task: Task, event_type: str, failure: Failure) -> None:
+    def _task_failed(self, task: Task, step: str, failure: Failure) -> None:
+        """The task failed (`step` Failed) or ran out of time (TimedOut)."""
         flow = task.flow
         assert isinstance(flow.state, TaskState)
-        resource_type, resource = resource_parts(flow.state.resource)
-        details = {"resourceType": resource_type, "resource": resource, **_error_details(failure)}
-        self._emit(flow, event_type, details)
+        self._emit(flow, *task_event(flow.state.resource, step, _error_details(failure)))
         self._state_failed(flow, failure)
 
     def _finish_state(
