@@ -9,11 +9,16 @@ redstep.toml declares: created when new, updated when their definition or role c
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from types import TracebackType
+from typing import Protocol
 
 from redstep.buckets import Buckets
 from redstep.dataapi.service import DataApiService
+from redstep.functions import Functions
+from redstep.integrations.runner import LOGS_DIR, Integrations
 from redstep.project import Project, ProjectError, StateOwnership
+from redstep.runtime.arns import DEFAULT_REGION
 from redstep.runtime.clock import Clock
 from redstep.runtime.engine import Engine
 from redstep.runtime.errors import StateMachineDoesNotExist, StepFunctionsError
@@ -23,6 +28,18 @@ from redstep.triggers import STATE_FILE, Triggers, starting_on
 
 UPLOADS_DIR = "uploads"
 """Where, in the project's state folder, multipart uploads keep their parts until completed."""
+
+
+class FunctionEndpoints(Protocol):
+    """Where a project's local functions reach its services (an HTTP endpoint in front of them)."""
+
+    def environment(self) -> Mapping[str, str]:
+        """The variables that point a function's AWS SDK clients at the services."""
+        ...
+
+    def close(self) -> None:
+        """Stop serving (the functions are stopped by then)."""
+        ...
 
 
 class Services:
@@ -36,6 +53,9 @@ class Services:
         dataapi: DataApiService,
         buckets: Buckets,
         triggers: Triggers,
+        functions: Functions,
+        integrations: Integrations,
+        endpoints: FunctionEndpoints | None,
         ownership: StateOwnership,
     ) -> None:
         self.project = project
@@ -43,23 +63,55 @@ class Services:
         self.dataapi = dataapi
         self.buckets = buckets
         self.triggers = triggers
+        self.functions = functions
+        self.integrations = integrations
+        self._endpoints = endpoints
         self._ownership = ownership
 
     @classmethod
     def open(
-        cls, project: Project, *, clock: Clock | None = None, tasks: TaskRunner | None = None
+        cls,
+        project: Project,
+        *,
+        clock: Clock | None = None,
+        tasks: TaskRunner | None = None,
+        endpoints: FunctionEndpoints | None = None,
     ) -> Services:
-        """Own the project's state (ProjectInUse when another process does) and start it all."""
+        """Own the project's state (ProjectInUse when another process does) and start it all.
+
+        Task states run through the project's integrations unless `tasks` says otherwise (a
+        test's runner); local functions reach the services through `endpoints` (without them,
+        a handler's own AWS SDK clients are not pointed anywhere).
+        """
         ownership = project.own_state()
         with contextlib.ExitStack() as undo:
             undo.callback(ownership.release)
             dataapi = DataApiService(project, ownership=ownership)
             undo.callback(dataapi.close)
-            engine = Engine(SqliteExecutionStore(project.state_dir), clock=clock, tasks=tasks)
-            undo.callback(engine.close)
-            install_state_machines(engine, project)
             buckets = Buckets(project.buckets, staging=project.state_dir / UPLOADS_DIR)
             undo.callback(buckets.close)
+            if endpoints is not None:
+                undo.callback(endpoints.close)
+            functions = Functions(
+                project.functions,
+                root=project.root,
+                region=DEFAULT_REGION,
+                environment=endpoints.environment if endpoints is not None else dict,
+            )
+            undo.callback(functions.close)
+            integrations = Integrations(
+                functions=functions,
+                dataapi=dataapi,
+                buckets=buckets,
+                logs=project.state_dir / LOGS_DIR,
+            )
+            undo.callback(integrations.close)
+            engine = Engine(
+                SqliteExecutionStore(project.state_dir), clock=clock, tasks=tasks or integrations
+            )
+            integrations.attach(engine)
+            undo.callback(engine.close)
+            install_state_machines(engine, project)
             triggers = Triggers(
                 project.triggers,
                 starting_on(engine),
@@ -78,6 +130,9 @@ class Services:
                 dataapi=dataapi,
                 buckets=buckets,
                 triggers=triggers,
+                functions=functions,
+                integrations=integrations,
+                endpoints=endpoints,
                 ownership=ownership,
             )
             undo.pop_all()
@@ -86,13 +141,19 @@ class Services:
     def close(self) -> None:
         """Stop everything: running executions stay RUNNING in the store and resume next time.
 
-        Each service is closed even when one before it fails to; the state is given up last.
+        Tasks in flight are abandoned (functions' workers killed, nested executions left
+        running), then the services close, each even when one before it fails to; the state is
+        given up last.
         """
         with contextlib.ExitStack() as closing:
             closing.callback(self._ownership.release)
             closing.callback(self.buckets.close)
             closing.callback(self.dataapi.close)
             closing.callback(self.engine.close)
+            if self._endpoints is not None:
+                closing.callback(self._endpoints.close)
+            closing.callback(self.functions.close)
+            closing.callback(self.integrations.close)
             closing.callback(self.triggers.close)
 
     def __enter__(self) -> Services:

@@ -60,9 +60,9 @@ def serve_command(
     """
     # Imported here: the server's stack (uvicorn, Starlette, botocore's signer, every service)
     # costs every other command a fifth of a second to load.
+    from redstep.api.local_endpoint import open_services
     from redstep.api.server import ServeError, check_binding, serve
     from redstep.api.sigv4 import Credentials
-    from redstep.services import Services
 
     if (access_key is None) != (secret_key is None):
         raise click.UsageError("give both --access-key and --secret-key, or neither")
@@ -76,7 +76,7 @@ def serve_command(
     configure_logging(log_level)
     try:
         check_binding(host, credentials)
-        services = Services.open(load_project(project_dir))
+        services = open_services(load_project(project_dir))
     except (ServeError, ProjectError, ProjectInUse) as error:
         raise click.ClickException(str(error)) from error
     try:

@@ -1,0 +1,1 @@
+"""Task integrations: what a Task state's Resource does here, keyed by its ARN."""
