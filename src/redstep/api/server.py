@@ -11,16 +11,21 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
 
 from redstep.api import DEFAULT_HOST, DEFAULT_PORT
 from redstep.api.app import App, is_loopback
+from redstep.api.endpoint_file import forget_endpoint, record_endpoint
 from redstep.api.sigv4 import Credentials
 from redstep.services import Services
+
+RECORD_POLL_SECONDS = 0.01
 
 
 class ServeError(ValueError):
@@ -64,8 +69,31 @@ def serve(
     logging.getLogger("redstep.api").info(
         "redstep serving %s on http://%s:%d", services.project.root, host, port
     )
-    with _returning_on_signals():
-        server.run()
+    state_dir = services.project.state_dir
+    recorder = threading.Thread(
+        target=_record_when_started, args=(server, host, state_dir), daemon=True
+    )
+    recorder.start()
+    try:
+        with _returning_on_signals():
+            server.run()
+    finally:
+        server.should_exit = True
+        recorder.join()
+        forget_endpoint(state_dir)
+
+
+def _record_when_started(server: uvicorn.Server, host: str, state_dir: Path) -> None:
+    """Record the server's URL once it listens (its port is known then, even when 0 was asked)."""
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(RECORD_POLL_SECONDS)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    reachable = host.strip("[]") if is_loopback(host) else DEFAULT_HOST  # 0.0.0.0 too
+    if ":" in reachable:  # IPv6
+        reachable = f"[{reachable}]"
+    record_endpoint(state_dir, f"http://{reachable}:{port}")
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import click
 from redstep import __version__
 from redstep.cli.serve import serve_command
 from redstep.cli.sql import sql
+from redstep.cli.tasks import tasks
 from redstep.cli.triggers import triggers
 
 
@@ -18,4 +19,5 @@ def main() -> None:
 
 main.add_command(serve_command)
 main.add_command(sql)
+main.add_command(tasks)
 main.add_command(triggers)
