@@ -5,6 +5,7 @@ executions, callbacks, and every error path named as AWS names it."""
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 import threading
 import time
@@ -51,9 +52,11 @@ HANDLERS = {
             raise ValueError("row 7 is bad")
     """,
     "slow": """
-        import time
+        import os, pathlib, time
 
         def handler(event, context):
+            if "pid_file" in event:
+                pathlib.Path(event["pid_file"]).write_text(str(os.getpid()))
             time.sleep(event.get("seconds", 30))
             return "woke"
     """,
@@ -75,6 +78,7 @@ HANDLERS = {
             return {"event": event, "function": context.function_name}
     """,
 }
+HANDLERS["sleepy"] = HANDLERS["slow"]  # the same code, with a function timeout of 30 s
 TIMEOUTS = {"slow": 1}
 
 
@@ -265,14 +269,29 @@ def test_a_function_that_times_out_is_lambda_unknown(services: Services) -> None
     assert output(again)["Payload"] == "woke"
 
 
-def test_the_states_timeout_stops_a_running_function(services: Services) -> None:
-    described = run(services, caught(**invoke("slow", {"seconds": 0.5}), TimeoutSeconds=1))
-    assert "failure" not in output(described)  # within both timeouts: it answered
-    slow = invoke("slow", {"seconds": 30}, TimeoutSeconds=1)
-    started = time.monotonic()
+@pytest.mark.parametrize("limit", ["TimeoutSeconds", "HeartbeatSeconds"])
+def test_the_states_timeout_kills_a_running_function(
+    services: Services, limit: str, tmp_path: Path
+) -> None:
+    described = run(services, caught(**invoke("sleepy", {"seconds": 0.5}), **{limit: 1}))
+    assert "failure" not in output(described)  # within the state's limit: it answered
+    pid_file = tmp_path / "pid"
+    slow = invoke("sleepy", {"seconds": 30, "pid_file": str(pid_file)}, **{limit: 1})
     described = run(services, caught(**slow), name="too-slow")
     assert output(described)["failure"] == {"Error": "States.Timeout", "Cause": ""}
-    assert time.monotonic() - started < 10
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while is_running(pid):
+        assert time.monotonic() < deadline, "the function's worker outlived its task"
+        time.sleep(0.02)
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_a_handler_that_exits_is_a_runtime_exit_error(services: Services) -> None:

@@ -33,9 +33,9 @@ def engine_on(store: MemoryExecutionStore, tasks: HeldTasks | None = None) -> En
     return Engine(store, clock=VirtualClock(), tasks=tasks)
 
 
-def start_task(engine: Engine) -> str:
+def start_task(engine: Engine, definition: dict[str, Any] = TASK) -> str:
     machine = engine.create_state_machine(
-        {"name": "Machine", "definition": json.dumps(TASK), "roleArn": ROLE}
+        {"name": "Machine", "definition": json.dumps(definition), "roleArn": ROLE}
     )
     run = engine.start_execution({"stateMachineArn": machine["stateMachineArn"], "input": "{}"})
     return str(run["executionArn"])
@@ -91,12 +91,7 @@ def crash_with_task_in_flight(
     the task is still in flight."""
     held = HeldTasks()
     with engine_on(store, held) as first:
-        machine = first.create_state_machine(
-            {"name": "Machine", "definition": json.dumps(definition), "roleArn": ROLE}
-        )
-        arn = str(
-            first.start_execution({"stateMachineArn": machine["stateMachineArn"]})["executionArn"]
-        )
+        arn = start_task(first, definition)
         assert held.arrived.wait(5)
     for _ in range(times - 1):
         again = HeldTasks()
@@ -156,12 +151,7 @@ def test_a_submitted_task_is_not_interrupted(resource: str, runs_again: bool) ->
     store = MemoryExecutionStore()
     held = HeldTasks()
     with engine_on(store, held) as first:
-        machine = first.create_state_machine(
-            {"name": "Machine", "definition": json.dumps(definition), "roleArn": ROLE}
-        )
-        arn = str(
-            first.start_execution({"stateMachineArn": machine["stateMachineArn"]})["executionArn"]
-        )
+        arn = start_task(first, definition)
         assert held.arrived.wait(5)
         [(_, command, report)] = held.started
         report(TaskSubmitted(command.task_id, {"ExecutionArn": "child"}))
