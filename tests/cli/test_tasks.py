@@ -4,12 +4,14 @@ endpoint the running `redstep serve` recorded in `.redstep/`."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 from click.testing import CliRunner
 from serve_process import serving, stepfunctions
 
+from redstep.api.endpoint_file import record_endpoint, recorded_endpoint
 from redstep.cli import main
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:approve"
@@ -71,6 +73,27 @@ def test_a_callback_is_answered_from_the_command_line(tmp_path: Path) -> None:
         assert "TaskTimedOut: Task Timed Out: 'Provided task does not exist anymore'" in (
             again.output
         )
+
+
+def test_the_command_signs_with_the_servers_credentials(tmp_path: Path) -> None:
+    token_file = project_with_a_callback(tmp_path)
+    keys = {"REDSTEP_ACCESS_KEY_ID": "AKIDTASKS", "REDSTEP_SECRET_ACCESS_KEY": "tasks-secret"}
+    with serving(tmp_path, env=keys) as server:
+        client = stepfunctions(server.url, "AKIDTASKS", "tasks-secret")
+        client.start_execution(stateMachineArn=MACHINE)
+        token = token_written(token_file)
+        command = ["tasks", "send-heartbeat", "--project", str(tmp_path), token]
+        unsigned = CliRunner().invoke(main, command, env={"REDSTEP_ACCESS_KEY_ID": None})
+        assert unsigned.exit_code == 1
+        assert "UnrecognizedClientException" in unsigned.output
+        signed = CliRunner().invoke(main, command, env=keys)
+        assert signed.exit_code == 0, signed.output
+
+
+def test_a_record_left_by_another_process_is_not_used(tmp_path: Path) -> None:
+    record_endpoint(tmp_path, "http://127.0.0.1:1")
+    assert recorded_endpoint(tmp_path, os.getpid()) == "http://127.0.0.1:1"
+    assert recorded_endpoint(tmp_path, os.getpid() + 1) is None
 
 
 def test_without_a_running_server_the_command_says_where_answers_go(tmp_path: Path) -> None:

@@ -9,14 +9,14 @@ import os
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from redstep.api.local_endpoint import open_services
-from redstep.project import load_project
+from redstep.project import Project, load_project
 from redstep.runtime.clock import VirtualClock
 from redstep.services import Services
 
@@ -83,9 +83,8 @@ TIMEOUTS = {"slow": 1}
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    """A project with a bucket and a function per handler above, its services open with a
-    virtual clock (Wait states cost nothing) and the endpoint its functions call."""
+def project(tmp_path: Path) -> Project:
+    """A project with a bucket and a function per handler above."""
     (tmp_path / "functions").mkdir()
     (tmp_path / "scripts").mkdir()
     config = ['[buckets.scripts]\npath = "scripts"\n']
@@ -96,7 +95,14 @@ def services(tmp_path: Path) -> Iterator[Services]:
             f"timeout = {TIMEOUTS.get(name, 30)}\n"
         )
     (tmp_path / "redstep.toml").write_text("\n".join(config))
-    with open_services(load_project(tmp_path), clock=VirtualClock()) as opened:
+    return load_project(tmp_path)
+
+
+@pytest.fixture
+def services(project: Project) -> Iterator[Services]:
+    """The project's services, open with a virtual clock (Wait states cost nothing) and the
+    endpoint its functions call."""
+    with open_services(project, clock=VirtualClock()) as opened:
         yield opened
 
 
@@ -557,3 +563,77 @@ def test_a_callback_failure_and_a_missed_heartbeat_are_named(services: Services)
     token_path.unlink()
     described = run(services, caught(**task, HeartbeatSeconds=1), name="silent")
     assert output(described)["failure"] == {"Error": "States.Timeout", "Cause": ""}
+
+
+# -- restarts and the virtual clock ----------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + 30
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.02)
+    return found
+
+
+def test_a_sync_task_rejoins_its_child_after_a_restart(project: Project) -> None:
+    waits = {"Wait": {"Type": "Wait", "Seconds": 1, "End": True}}
+    with open_services(project) as first:  # a real clock: the child's wait outlasts the stop
+        child = create(first, "child", waits)
+        parent = create(first, "parent", {"T": start_child(child, ".sync:2", {})})
+        started = first.engine.start_execution({"stateMachineArn": parent})["executionArn"]
+        wait_for(
+            lambda: first.engine.list_executions({"stateMachineArn": child})["executions"],
+            "the child started",
+        )
+    time.sleep(1.2)  # the child's wait is over when redstep comes back: it ends at once
+    with open_services(project) as second:
+        described = second.engine.wait(started, timeout=30)
+        assert output(described)["Status"] == "SUCCEEDED"
+        children = second.engine.list_executions({"stateMachineArn": child})["executions"]
+        assert len(children) == 1  # joined, not started again
+        types = [event["type"] for event in history(second, started)]
+    assert types == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSubmitted",
+        "TaskSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ]
+
+
+def test_a_virtual_clock_never_skips_a_sync_task_past_its_timeout(services: Services) -> None:
+    child = create(services, "child", CHILD)
+    timed = {"T": {**start_child(child, ".sync:2", {"n": 1}), "TimeoutSeconds": 3600}}
+    parent = create(services, "parent", timed)
+    runs = [
+        services.engine.start_execution({"stateMachineArn": parent})["executionArn"]
+        for _ in range(10)
+    ]
+    statuses = [services.engine.wait(arn, timeout=30)["status"] for arn in runs]
+    assert statuses == ["SUCCEEDED"] * 10
+
+
+def test_a_callback_waits_on_after_a_restart_under_a_virtual_clock(project: Project) -> None:
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:s3:putObject.waitForTaskToken",
+        "Parameters": {"Bucket": "scripts", "Key": "token", "Body.$": "$$.Task.Token"},
+        "TimeoutSeconds": 3600,
+        "End": True,
+    }
+    token_path = project.root / "scripts" / "token"
+    with open_services(project, clock=VirtualClock()) as first:
+        machine = create(first, "asks", {"T": task})
+        started = first.engine.start_execution({"stateMachineArn": machine})["executionArn"]
+        token = json.loads(
+            wait_for(lambda: token_path.exists() and token_path.read_text(), "a token")
+        )
+    with open_services(project, clock=VirtualClock()) as second:
+        time.sleep(0.3)  # time for a clock wrongly skipping to the timeout to do so
+        assert second.engine.describe_execution({"executionArn": started})["status"] == "RUNNING"
+        second.engine.send_task_success({"taskToken": token, "output": '"yes"'})
+        assert output(second.engine.wait(started, timeout=30)) == "yes"

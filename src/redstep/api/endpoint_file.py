@@ -28,11 +28,13 @@ def forget_endpoint(state_dir: Path) -> None:
         (state_dir / ENDPOINT_FILE).unlink(missing_ok=True)
 
 
-def recorded_endpoint(state_dir: Path) -> str | None:
-    """The URL a server recorded for the project, if any (whether it still runs is for the
-    caller to find out: the project's lock says)."""
-    url = read_record(state_dir).get("url")
-    return url if isinstance(url, str) else None
+def recorded_endpoint(state_dir: Path, owner: int) -> str | None:
+    """The URL the server recorded for the project, if the process `owner` (the one that holds
+    the project's state) is the one that recorded it: a record left by a server that died is
+    not the running process's."""
+    record = read_record(state_dir)
+    url = record.get("url")
+    return url if isinstance(url, str) and record.get("pid") == owner else None
 
 
 def read_record(state_dir: Path) -> dict[str, object]:

@@ -90,7 +90,9 @@ def _record_when_started(server: uvicorn.Server, host: str, state_dir: Path) -> 
             return
         time.sleep(RECORD_POLL_SECONDS)
     port = server.servers[0].sockets[0].getsockname()[1]
-    reachable = host.strip("[]") if is_loopback(host) else DEFAULT_HOST  # 0.0.0.0 too
+    reachable = host.strip("[]")
+    if reachable in ("0.0.0.0", "::", ""):  # every address: this machine's is one of them
+        reachable = DEFAULT_HOST
     if ":" in reachable:  # IPv6
         reachable = f"[{reachable}]"
     record_endpoint(state_dir, f"http://{reachable}:{port}")

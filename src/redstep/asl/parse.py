@@ -39,7 +39,7 @@ from redstep.asl.model import (
     WaitState,
 )
 from redstep.asl.paths import Path, PathSyntaxError, compile_path, compile_reference_path
-from redstep.asl.resources import is_recognized
+from redstep.asl.resources import is_recognized, unrecognized
 from redstep.asl.templates import Expression, Template, compile_expression, compile_template
 from redstep.asl.timestamps import parse_timestamp
 
@@ -321,11 +321,7 @@ class _Parser:
             heartbeat_seconds_path=self.reference_path(raw, "HeartbeatSecondsPath", at),
         )
         if resource is not None and not is_recognized(resource):
-            self.report.schema(
-                f"The resource provided {resource} is not recognized. The value is not a valid "
-                "resource ARN, or the resource is not available in this region.",
-                pointer(*at, "Resource"),
-            )
+            self.report.schema(unrecognized(resource), pointer(*at, "Resource"))
         self.exclusive(raw, ("TimeoutSeconds", "TimeoutSecondsPath"), at, required=False)
         self.exclusive(raw, ("HeartbeatSeconds", "HeartbeatSecondsPath"), at, required=False)
         if (

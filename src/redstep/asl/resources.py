@@ -48,7 +48,7 @@ Resource = Integration | FunctionCall
 
 _INTEGRATION = re.compile(
     r"arn:aws[a-z-]*:states:[a-z0-9-]*:(?:\d{12})?:"
-    r"(?P<service>aws-sdk:[a-z0-9]+|[a-z0-9]+):(?P<action>[A-Za-z0-9]+)"
+    r"(?P<service>aws-sdk:[a-z0-9]+|[a-z0-9-]+):(?P<action>[A-Za-z0-9]+)"
     r"(?P<pattern>\.sync:2|\.sync|\.waitForTaskToken)?\Z"
 )
 _FUNCTION = re.compile(
@@ -69,6 +69,24 @@ def parse_resource(resource: str) -> Resource | None:
     if match is None:
         return None
     return Integration(match["service"], match["action"], Pattern(match["pattern"] or ""))
+
+
+def is_callback(resource: str) -> bool:
+    """Whether the task waits for SendTaskSuccess or its kin (`.waitForTaskToken`)."""
+    return resource.endswith(Pattern.CALLBACK.value)
+
+
+def is_function(resource: str) -> bool:
+    """Whether the resource is a Lambda function's ARN, called directly."""
+    return _FUNCTION.match(resource) is not None
+
+
+def unrecognized(resource: str) -> str:
+    """What AWS says of a resource it does not take."""
+    return (
+        f"The resource provided {resource} is not recognized. The value is not a valid resource "
+        "ARN, or the resource is not available in this region."
+    )
 
 
 def is_recognized(resource: str) -> bool:

@@ -17,7 +17,7 @@ import click
 
 from redstep.api.endpoint_file import recorded_endpoint
 from redstep.cli.options import project_option
-from redstep.project import ProjectError, ProjectInUse, load_project
+from redstep.project import OWNER_FILE, Project, ProjectError, ProjectInUse, load_project
 
 token_argument = click.argument("task_token")
 
@@ -92,7 +92,7 @@ def _running_server(project_dir: Path) -> str:
     try:
         project.own_state().release()
     except ProjectInUse as in_use:
-        url = recorded_endpoint(project.state_dir)
+        url = recorded_endpoint(project.state_dir, _owner(project))
         if url is None:
             raise click.ClickException(f"{in_use}, which serves no endpoint") from None
         return url
@@ -100,3 +100,9 @@ def _running_server(project_dir: Path) -> str:
         f"no redstep runs the project at {project.root}: its executions wait until "
         "`redstep serve` starts, and answers go there"
     )
+
+
+def _owner(project: Project) -> int:
+    """The process id the project's lock file names (written by the process holding it)."""
+    text = (project.state_dir / OWNER_FILE).read_text(errors="replace").strip()
+    return int(text) if text.isdigit() else -1

@@ -8,9 +8,11 @@ interpreter's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from redstep.engine.commands import CancelTask, CancelTimer, Command, ScheduleTask, StartTimer
 from redstep.engine.flows import Flow
@@ -25,6 +27,7 @@ class Task:
     timeout_timer: int | None = None
     heartbeat_timer: int | None = None
     is_submitted: bool = False  # its call went through; it waits for its answer
+    submission: Any = None  # what that call answered
     was_interrupted: bool = False  # run again once after redstep stopped while it ran
 
 
@@ -62,8 +65,9 @@ class Agenda:
         return task
 
     def dispatch_again(self, task: Task) -> None:
-        """Tell the world to run a task it lost track of (redstep stopped while it ran)."""
-        self.commands.append(task.command)
+        """Tell the world to run a task it lost track of (redstep stopped while it ran): from
+        the start, or, once its call went through, to join what the call started."""
+        self.commands.append(dataclasses.replace(task.command, submission=task.submission))
 
     def end_task(self, task_id: int) -> Task | None:
         """Stop waiting on a task (it answered, or timed out): clear its timers."""

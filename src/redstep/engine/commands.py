@@ -28,6 +28,9 @@ class ScheduleTask:
     timeout_seconds: int | None
     heartbeat_seconds: int | None
     task_token: str
+    submission: Any = None
+    """When the task is dispatched again after a restart: what its call answered before (a
+    `.sync` child's start), so that the runner joins what it started instead of calling again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from redstep.asl.model import (
     TaskState,
     WaitState,
 )
+from redstep.asl.resources import is_function
 
 HistoryEvent = dict[str, Any]
 
@@ -112,12 +113,6 @@ def resource_parts(resource: str) -> tuple[str, str]:
     return parts[2] if len(parts) > 2 else resource, resource
 
 
-def is_function_arn(resource: str) -> bool:
-    """Whether a Task's resource is a Lambda function's ARN (called directly, not through
-    `arn:aws:states:::lambda:invoke`)."""
-    return resource.startswith("arn:") and resource.split(":")[2:3] == ["lambda"]
-
-
 def task_event(
     resource: str, step: str, details: dict[str, Any]
 ) -> tuple[str, dict[str, Any] | None]:
@@ -125,7 +120,7 @@ def task_event(
     and its details: `Task<step>` naming the resource, or, for a Lambda function's ARN,
     `LambdaFunction<step>` as AWS records those (the parameters as `input`, no resource after
     scheduling, no details when started)."""
-    if not is_function_arn(resource):
+    if not is_function(resource):
         resource_type, name = resource_parts(resource)
         return f"Task{step}", {"resourceType": resource_type, "resource": name, **details}
     if step == "Started":

@@ -37,6 +37,7 @@ from redstep.asl.model import (
     WaitState,
 )
 from redstep.asl.paths import Path, apply_result_path, to_json
+from redstep.asl.resources import is_callback
 from redstep.asl.scope import Scope
 from redstep.engine.agenda import Agenda, Task
 from redstep.engine.commands import (
@@ -79,8 +80,6 @@ from redstep.engine.signals import (
     TimerFired,
 )
 
-#: The resource suffix of the callback pattern: the task waits for SendTask* with its token.
-CALLBACK_SUFFIX = ".waitForTaskToken"
 #: Why a task in flight when redstep stopped is recorded as failed (see `_task_interrupted`).
 INTERRUPTED_CAUSE = (
     "redstep stopped while this task was in flight: whether it did its work is unknown"
@@ -196,12 +195,13 @@ class Interpreter(ContainerSteps):
                     timer.fire()
             case TaskStarted(task_id=task_id):
                 task = self._agenda.tasks.get(task_id)
-                if task is not None:
+                if task is not None and not task.is_submitted:  # not when joined again
                     self._emit(task.flow, *task_event(task.command.resource, "Started", {}))
             case TaskSubmitted(task_id=task_id, output=output):
                 task = self._agenda.tasks.get(task_id)
                 if task is not None and task.flow.is_alive and not task.is_submitted:
                     task.is_submitted = True  # once: a job joined again after a restart
+                    task.submission = output
                     submitted = payload(to_json(output), "output")
                     self._emit(
                         task.flow, *task_event(task.command.resource, "Submitted", submitted)
@@ -573,17 +573,18 @@ class Interpreter(ContainerSteps):
         """redstep stopped while the task was in flight: run it again, once.
 
         A callback whose call went through still waits for its token, and a `.sync` job is
-        joined again (starting it is idempotent). Any other task may or may not have done its
-        work, so it runs again with the same token (at least once): the history records the
-        lost attempt as a TaskFailed with States.TaskFailed and the new one as a TaskScheduled.
-        A state whose Retry names that error decides for itself, and a task interrupted a
-        second time fails with it.
+        joined again (its runner is told what the call started). Any other task may or may not
+        have done its work, so it runs again with the same token (at least once): the history
+        records the lost attempt as a TaskFailed with States.TaskFailed and the new one as a
+        TaskScheduled; its TimeoutSeconds and HeartbeatSeconds run on from the first attempt. A
+        state whose Retry names that error decides for itself, and a task interrupted a second
+        time fails with it.
         """
         task = self._agenda.tasks.get(task_id)
         if task is None or not task.flow.is_alive:
             return
         if task.is_submitted:
-            if not task.command.resource.endswith(CALLBACK_SUFFIX):
+            if not is_callback(task.command.resource):
                 self._agenda.dispatch_again(task)
             return
         state = task.flow.state

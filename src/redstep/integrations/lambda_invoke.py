@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from email.utils import formatdate
 from typing import Any
 
 from redstep.functions import Functions, InvocationResult
 from redstep.integrations.failure import TaskFailure
 from redstep.integrations.job import Job
+from redstep.integrations.optimized import compact_json, http_date, http_metadata, service_error
 
 LATEST = "$LATEST"
 UNKNOWN_ERROR = "Lambda.Unknown"
@@ -78,10 +78,12 @@ def _function_name(functions: Functions, given: object) -> str:
         )
     name = match["name"]
     if name not in functions:
-        raise TaskFailure(
+        raise service_error(
             "Lambda.ResourceNotFoundException",
-            f"Function not found: {functions.arn(name)} (Service: AWSLambda; Status Code: 404; "
-            f"Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
+            "AWSLambda",
+            "ResourceNotFoundException",
+            f"Function not found: {functions.arn(name)}",
+            404,
         )
     return name
 
@@ -90,7 +92,7 @@ def _payload_text(payload: Any) -> bytes:
     """What the function receives: the Payload as JSON text (none, or null, as `{}`)."""
     if payload is None:
         return b"{}"
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return compact_json(payload).encode()
 
 
 def _decoded(payload: bytes) -> Any:
@@ -111,7 +113,7 @@ def _raise_function_error(result: InvocationResult, *, compact: bool = True) -> 
     error = _decoded(result.payload)
     error_type = error.get("errorType") if isinstance(error, dict) else None
     if compact and isinstance(error, dict):
-        text = json.dumps(error, separators=(",", ":"), ensure_ascii=False)
+        text = compact_json(error)
     if isinstance(error_type, str) and error_type:
         raise TaskFailure(error_type, text)
     raise TaskFailure(
@@ -131,25 +133,18 @@ def _response(request_id: str, status: int, payload: Any, length: int) -> dict[s
         "Connection": "keep-alive",
         "x-amzn-RequestId": request_id,
         "Content-Length": str(length),
-        "Date": formatdate(usegmt=True),
+        "Date": http_date(),
         "Content-Type": "application/json",
     }
     return {
         "ExecutedVersion": LATEST,
         "Payload": payload,
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {name: [value] for name, value in headers.items()},
-            "HttpHeaders": dict(sorted(headers.items(), key=lambda item: item[0].lower())),
-            "HttpStatusCode": status,
-        },
+        "SdkHttpMetadata": http_metadata(headers, status),
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": status,
     }
 
 
 def _validation(message: str) -> TaskFailure:
-    return TaskFailure(
-        "Lambda.AWSLambdaException",
-        f"{message} (Service: AWSLambda; Status Code: 400; Error Code: ValidationException; "
-        f"Request ID: {uuid.uuid4()}; Proxy: null)",
-    )
+    """A request Lambda refuses: the SDK names an error it does not model by its service."""
+    return service_error("Lambda.AWSLambdaException", "AWSLambda", "ValidationException", message)

@@ -106,7 +106,8 @@ class Integrations:
         with self._lock:
             job = self._jobs.pop((execution_arn, task_id), None)
         if job is not None:  # stopping may wait (a child's stop): never on the executor's loop
-            threading.Thread(target=job.cancel, name="redstep-task-cancel", daemon=True).start()
+            stop = job.cancel()
+            threading.Thread(target=stop, name="redstep-task-cancel", daemon=True).start()
 
     def close(self) -> None:
         """Abandon every task in flight (closing the functions stops their work): their
@@ -121,8 +122,7 @@ class Integrations:
 
     def _run(self, job: Job, command: ScheduleTask, report: Callable[[Signal], None]) -> None:
         def answer(signal: Signal) -> None:
-            if not job.is_cancelled:
-                report(signal)
+            job.answer(report, signal)
 
         task_id = command.task_id
         try:
@@ -144,10 +144,9 @@ class Integrations:
     def _carry_out(self, job: Job, command: ScheduleTask, submitted: Callable[[Any], None]) -> Any:
         """The task's result; _WAITING when its answer is to come from outside."""
         resource = parse_resource(command.resource)
-        parameters = command.parameters
         if isinstance(resource, FunctionCall):
             return lambda_invoke.call_function(
-                self.functions, resource.function_arn, parameters, job
+                self.functions, resource.function_arn, command.parameters, job
             )
         if resource is None or not is_supported(resource):
             raise TaskFailure(
@@ -155,21 +154,31 @@ class Integrations:
                 f"redstep has no integration for the resource '{command.resource}' "
                 f"(state '{command.state_name}')",
             )
-        output = self._call(resource, parameters, job, submitted)
+        output = self._call(resource, command, job, submitted)
         if resource.pattern is Pattern.CALLBACK:
             submitted(output)
             return _WAITING
         return output
 
     def _call(
-        self, resource: Integration, parameters: Any, job: Job, submitted: Callable[[Any], None]
+        self,
+        resource: Integration,
+        command: ScheduleTask,
+        job: Job,
+        submitted: Callable[[Any], None],
     ) -> Any:
+        parameters = command.parameters
         match resource.service:
             case "states":
                 self._attached.wait()
                 assert self._engine is not None
                 return states.start_execution(
-                    self._engine, parameters, resource.pattern, job, submitted
+                    self._engine,
+                    parameters,
+                    resource.pattern,
+                    job,
+                    submitted,
+                    command.submission,
                 )
             case "lambda":
                 return lambda_invoke.invoke(self.functions, parameters, job)

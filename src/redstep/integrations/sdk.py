@@ -35,15 +35,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redstep.asl.errors import StatesError
+from redstep.asl.resources import unrecognized
 from redstep.integrations.failure import TaskFailure
 from redstep.wire import service_model
-
-#: What an SDK integration reports for an action the service does not have (Step Functions's own
-#: words when a definition names one).
-UNRECOGNIZED_RESOURCE = (
-    "The resource provided arn:aws:states:::aws-sdk:{service}:{action} is not recognized. "
-    "The value is not a valid resource ARN, or the resource is not available in this region."
-)
 
 _JAVA_BOOLEAN = "Cannot deserialize value of type `java.lang.Boolean`"
 
@@ -62,7 +56,7 @@ def operation_for(service: str, action: str) -> str | None:
 
 def unrecognized_action(service: str, action: str) -> TaskFailure:
     """The failure for an action the service's API does not have."""
-    return runtime_failure(UNRECOGNIZED_RESOURCE.format(service=service, action=action))
+    return runtime_failure(unrecognized(f"arn:aws:states:::aws-sdk:{service}:{action}"))
 
 
 def sfn_name(member: str) -> str:

@@ -2,8 +2,8 @@
 the child's end.
 
 The child is started on the same engine. Without a Name it gets a UUID, as on AWS, derived
-from the parent's task so that starting it again (after a restart) finds the same child:
-StartExecution is idempotent for a name and input. `.sync` answers with the child's
+from the parent's task, so that a task run again after a restart finds the child it started;
+one that had told its start joins the child again. `.sync` answers with the child's
 DescribeExecution (`Input` and `Output` as JSON text; parsed with `.sync:2`); a child that did
 not succeed fails the task with States.TaskFailed and that description as the cause. Stopping
 the parent's task (StopExecution, a timeout) stops the child. Put
@@ -18,14 +18,16 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from email.utils import formatdate
 from typing import Any
 
 from redstep.asl.resources import Pattern
 from redstep.integrations.failure import TaskFailure
 from redstep.integrations.job import Job
+from redstep.integrations.optimized import compact_json, http_date, http_metadata, service_error
+from redstep.integrations.sdk import error_name
+from redstep.runtime.arns import state_machine_name
 from redstep.runtime.engine import Engine
-from redstep.runtime.errors import StepFunctionsError
+from redstep.runtime.errors import ExecutionAlreadyExists, StepFunctionsError
 
 #: How often a `.sync` task looks whether it was cancelled while its child runs on.
 POLL_SECONDS = 1.0
@@ -38,38 +40,72 @@ def start_execution(
     pattern: Pattern,
     job: Job,
     submitted: Callable[[Any], None],
+    submission: Any = None,
 ) -> Any:
-    """Start the child; with `.sync`/`.sync:2`, tell `submitted` and wait for its end."""
+    """Start the child; with `.sync`/`.sync:2`, tell `submitted` and wait for its end.
+
+    `submission` is the start's answer from before a restart: the child is joined, not started
+    again.
+    """
+    if isinstance(submission, dict) and isinstance(submission.get("ExecutionArn"), str):
+        return _joined(engine, submission["ExecutionArn"], pattern, job)
+    answer = _start(engine, parameters, job)
+    if pattern not in (Pattern.SYNC, Pattern.SYNC_JSON):
+        return answer
+    job.on_cancel(lambda: _stop(engine, answer["ExecutionArn"], job.execution_arn))
+    submitted(answer)
+    return _joined(engine, answer["ExecutionArn"], pattern, job)
+
+
+def _start(engine: Engine, parameters: Any, job: Job) -> dict[str, Any]:
+    """StartExecution as the integration answers it. Without a Name, the child's is derived
+    from the task's token: an execution of that name is this task's own child, started before
+    redstep stopped, and is answered as if just started."""
     if not isinstance(parameters, dict):
         raise _failure("ValidationException", "The Parameters of startExecution must be an object")
+    named = parameters.get("Name")
     request: dict[str, Any] = {
         "stateMachineArn": parameters.get("StateMachineArn"),
-        "name": parameters.get("Name") or str(uuid.uuid5(_CHILD_NAMES, job.task_token)),
+        "name": named or str(uuid.uuid5(_CHILD_NAMES, job.task_token)),
     }
     given = parameters.get("Input")
     if given is not None:
-        request["input"] = given if isinstance(given, str) else _json(given)
+        request["input"] = given if isinstance(given, str) else compact_json(given)
     try:
         started = engine.start_execution(request)
+    except ExecutionAlreadyExists as error:
+        if named:
+            raise _failure(error.code, error.message) from None
+        machine = state_machine_name(request["stateMachineArn"])
+        arn = engine.region.execution_arn(machine, request["name"])
+        started = engine.describe_execution({"executionArn": arn})
     except StepFunctionsError as error:
         raise _failure(error.code, error.message) from None
-    child = started["executionArn"]
-    answer = {
-        "ExecutionArn": child,
-        "SdkHttpMetadata": _http_metadata(),
+    return {
+        "ExecutionArn": started["executionArn"],
+        "SdkHttpMetadata": http_metadata(
+            {
+                "x-amzn-RequestId": str(uuid.uuid4()),
+                "connection": "keep-alive",
+                "Content-Type": "application/x-amz-json-1.0",
+                "Date": http_date(),
+            },
+            200,
+        ),
         "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())},
         "StartDate": _millis(started["startDate"]),
     }
-    if pattern not in (Pattern.SYNC, Pattern.SYNC_JSON):
-        return answer
+
+
+def _joined(engine: Engine, child: str, pattern: Pattern, job: Job) -> Any:
+    """Wait for the child's end: its description when it succeeded, else States.TaskFailed."""
     job.on_cancel(lambda: _stop(engine, child, job.execution_arn))
-    submitted(answer)
     while not engine.executor.wait(child, POLL_SECONDS):
         if job.is_cancelled:
             return None
     described = _described(engine.describe_execution({"executionArn": child}), pattern)
     if described["Status"] != "SUCCEEDED":
-        raise TaskFailure("States.TaskFailed", _json(dict(sorted(described.items()))))
+        raise TaskFailure("States.TaskFailed", compact_json(described))
     return described
 
 
@@ -97,31 +133,8 @@ def _stop(engine: Engine, child: str, parent: str) -> None:
 
 def _failure(code: str, message: str) -> TaskFailure:
     """A Step Functions API error as the integration names it."""
-    exception = code if code.endswith("Exception") else f"{code}Exception"
-    return TaskFailure(
-        f"StepFunctions.{exception}",
-        f"{message} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; "
-        f"Request ID: {uuid.uuid4()}; Proxy: null)",
-    )
-
-
-def _http_metadata() -> dict[str, Any]:
-    headers = {
-        "Content-Type": "application/x-amz-json-1.0",
-        "Date": formatdate(usegmt=True),
-        "connection": "keep-alive",
-        "x-amzn-RequestId": str(uuid.uuid4()),
-    }
-    return {
-        "AllHttpHeaders": {name: [value] for name, value in headers.items()},
-        "HttpHeaders": headers,
-        "HttpStatusCode": 200,
-    }
+    return service_error(error_name("StepFunctions", code), "AWSStepFunctions", code, message)
 
 
 def _millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

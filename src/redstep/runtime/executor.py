@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from redstep.asl.errors import StatesError
 from redstep.asl.json_text import InvalidJsonText, json_copy
+from redstep.asl.resources import is_callback
 from redstep.engine.commands import (
     CancelTask,
     CancelTimer,
@@ -38,7 +39,7 @@ from redstep.engine.commands import (
     ScheduleTask,
     StartTimer,
 )
-from redstep.engine.interpreter import CALLBACK_SUFFIX, Decision, Interpreter
+from redstep.engine.interpreter import Decision, Interpreter
 from redstep.engine.signals import (
     Continue,
     Signal,
@@ -164,7 +165,7 @@ class _Live:
 def _is_callback(live: _Live, task_id: int) -> bool:
     """Whether the task waits for an answer from outside (`.waitForTaskToken`)."""
     return any(
-        task.task_id == task_id and task.resource.endswith(CALLBACK_SUFFIX)
+        task.task_id == task_id and is_callback(task.resource)
         for task in live.interpreter.pending_tasks
     )
 
@@ -212,6 +213,9 @@ class Executor:
         self._armed: set[tuple[str, int]] = set()
         self._alarm_order = 0
         self._in_flight: set[tuple[str, int]] = set()
+        # In-flight `.sync` tasks and the child execution each waits on: not work of its own
+        # while the child is live here (a virtual clock may skip the child's waits).
+        self._joining: dict[tuple[str, int], str] = {}
         self._busy = 0
         self._holds: list[_Hold] = []
         self._finished: dict[str, threading.Event] = {}
@@ -392,6 +396,11 @@ class Executor:
                 kind, fields = signal_to_record(TaskInterrupted(command.task_id))
                 seq = self.store.add_signal(execution_arn, kind, fields, self.clock.now())
                 self._deliver(execution_arn, seq, TaskInterrupted(command.task_id))
+        if execution_arn not in self._live:
+            return
+        # A callback that still waits for its token is in flight, as it was before the restart.
+        for command in interpreter.pending_tasks:
+            self._in_flight.add((execution_arn, command.task_id))
         if interpreter.has_more:
             self._call(self._run_internal, execution_arn, Continue())
 
@@ -434,12 +443,10 @@ class Executor:
         while live.inbox and live.record.arn in self._live:
             seq, signal = live.inbox.popleft()
             if isinstance(signal, TaskSucceeded | TaskFailed):
-                self._in_flight.discard((live.record.arn, signal.task_id))
+                self._task_done(live.record.arn, signal.task_id)
                 live.answered.discard(signal.task_id)
             elif isinstance(signal, TaskSubmitted) and not _is_callback(live, signal.task_id):
-                # a `.sync` job waits on an execution of this executor, which is busy on its
-                # own account while it runs: a virtual clock may skip its waits meanwhile
-                self._in_flight.discard((live.record.arn, signal.task_id))
+                self._join(live.record.arn, signal.task_id, signal.output)
             at = live.record.start_date if isinstance(signal, Start) else self.clock.now()
             decision = live.interpreter.activate(signal, at)
             self._apply(live, decision, signal, at, seq)
@@ -498,7 +505,7 @@ class Executor:
                 case ScheduleTask():
                     self._start_task(arn, command)
                 case CancelTask(task_id=task_id):
-                    self._in_flight.discard((arn, task_id))
+                    self._task_done(arn, task_id)
                     self._tasks.cancel(arn, task_id)
                 case CompleteExecution():
                     self._live.pop(arn, None)
@@ -507,8 +514,20 @@ class Executor:
         if decision.has_more:
             self._call(self._run_internal, arn, Continue())
 
+    def _task_done(self, execution_arn: str, task_id: int) -> None:
+        self._in_flight.discard((execution_arn, task_id))
+        self._joining.pop((execution_arn, task_id), None)
+
+    def _join(self, execution_arn: str, task_id: int, submission: Any) -> None:
+        """A `.sync` task waits on the child its call started (see `_joining`)."""
+        child = submission.get("ExecutionArn") if isinstance(submission, dict) else None
+        if isinstance(child, str):
+            self._joining[(execution_arn, task_id)] = child
+
     def _start_task(self, execution_arn: str, command: ScheduleTask) -> None:
         self._in_flight.add((execution_arn, command.task_id))
+        if command.submission is not None and not is_callback(command.resource):
+            self._join(execution_arn, command.task_id, command.submission)
 
         def report(signal: Signal) -> None:
             self.signal(execution_arn, signal)
@@ -570,7 +589,9 @@ class Executor:
     def _is_idle(self) -> bool:
         """Nothing can happen before the next timer: no pending work, no running task."""
         with self._lock:
-            return self._busy == 0 and not self._in_flight
+            return self._busy == 0 and all(
+                self._joining.get(task) in self._live for task in self._in_flight
+            )
 
     async def _ring_alarms(self) -> None:
         assert self._alarms_changed is not None
