@@ -65,6 +65,7 @@ def problems_of(resource: str) -> list[tuple[str, str | None, str]]:
         "arn:aws:states:::aws-sdk:s3:getObject.waitForTaskToken",
         "arn:aws:states:::sqs:sendMessage.waitForTaskToken",  # valid; redstep fails it when run
         "arn:aws:states:us-east-1:123456789012:activity:work",
+        "arn:aws:states:::emr-containers:startJobRun.sync",
         FUNCTION,
     ],
 )

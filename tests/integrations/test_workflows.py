@@ -320,6 +320,23 @@ def test_an_unknown_function_is_resource_not_found(services: Services) -> None:
     )
 
 
+def test_a_missing_or_malformed_function_name_is_refused_as_lambda_refuses_it(
+    services: Services,
+) -> None:
+    task = invoke("echo", {})
+    del task["Parameters"]["FunctionName"]
+    failure = output(run(services, caught(**task)))["failure"]
+    assert failure["Error"] == "Lambda.AWSLambdaException"
+    assert failure["Cause"].startswith(
+        "1 validation error detected: Value null at 'functionName' failed to satisfy "
+        "constraint: Member must not be null (Service: AWSLambda; Status Code: 400; "
+        "Error Code: ValidationException;"
+    )
+    failure = output(run(services, caught(**invoke("no spaces!", {})), name="bad"))["failure"]
+    assert failure["Error"] == "Lambda.AWSLambdaException"
+    assert "Value 'no spaces!' at 'functionName'" in failure["Cause"]
+
+
 def test_an_event_invocation_does_not_wait_for_the_function(services: Services) -> None:
     task = invoke("slow", {"seconds": 0.5})
     task["Parameters"]["InvocationType"] = "Event"

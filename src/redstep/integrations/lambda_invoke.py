@@ -68,6 +68,11 @@ def call_function(functions: Functions, function_arn: str, payload: Any, job: Jo
 
 
 def _function_name(functions: Functions, given: object) -> str:
+    if given is None:
+        raise _validation(
+            "1 validation error detected: Value null at 'functionName' failed to satisfy "
+            "constraint: Member must not be null"
+        )
     match = _FUNCTION_NAME.match(given) if isinstance(given, str) else None
     if match is None:
         raise _validation(
