@@ -24,12 +24,15 @@ INJECTED = {
 }
 
 APP = """
+import ctypes
+import decimal
 import json
 import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 print("app imported")
@@ -99,6 +102,52 @@ def describe(event, context):
     }
 
 
+def fork(event, context):
+    # A fork by libc itself runs none of Python's at-fork hooks, as one in a C extension would.
+    pid = ctypes.CDLL(None).fork() if event.get("how") == "libc" else os.fork()
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    with open(event["pid_file"], "w") as file:
+        file.write(str(pid))
+    if "exit" in event:
+        os._exit(event["exit"])
+    return {"calls": count({}, context)["calls"], "pid": os.getpid()}
+
+
+def numbers(event, context):
+    number = decimal.Decimal
+    return {
+        "whole": number("3"),
+        "fraction": number("1.10"),
+        "power": number("1E+2"),
+        "nan": number("NaN"),
+        "text": "é £ 日本",
+    }
+
+
+def big(event, context):
+    return "y" * event["length"]
+
+
+def lose_stdout(event, context):
+    print("before", event["how"])
+    if event["how"] == "close":
+        os.close(1)
+    else:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    return "lost"
+
+
+def late(event, context):
+    def later():
+        time.sleep(event["after"])
+        os.write(2, b"late from a thread\\n")
+
+    threading.Thread(target=later).start()
+    return "early"
+
+
 def talk(event, context):
     print("stdout", event["say"])
     sys.stderr.write("stderr " + event["say"] + "\\n")
@@ -137,6 +186,16 @@ timeout = 30
 environment = { GREETING = "hello", AWS_ENDPOINT_URL_S3 = "http://127.0.0.1:9000" }
 [functions.talk]
 handler = "functions/app.py:talk"
+[functions.fork]
+handler = "functions/app.py:fork"
+[functions.numbers]
+handler = "functions/app.py:numbers"
+[functions.big]
+handler = "functions/app.py:big"
+[functions.lose_stdout]
+handler = "functions/app.py:lose_stdout"
+[functions.late]
+handler = "functions/app.py:late"
 """
 
 

@@ -12,6 +12,7 @@ import pytest
 from redstep.functions import (
     InvalidRequestContentException,
     InvocationResult,
+    RequestEntityTooLargeException,
     UnknownFunction,
 )
 from redstep.project import load_project
@@ -126,8 +127,7 @@ def test_callbacks_hear_the_answer_on_a_redstep_thread_or_at_once(lambdas: Lambd
     invocation.add_done_callback(listen)
     assert done.wait(10)
     result = invocation.result()
-    assert heard == [(result, heard[0][1])]
-    assert heard[0][1].startswith("redstep-function-nap")
+    assert heard == [(result, "redstep-function-nap-callbacks")]
     invocation.add_done_callback(listen)
     assert heard[1] == (result, threading.current_thread().name)
 
@@ -152,3 +152,38 @@ def test_an_unknown_function_is_refused(lambdas: Lambdas) -> None:
 def test_a_payload_that_is_not_json_is_refused_before_any_handler_runs(lambdas: Lambdas) -> None:
     with pytest.raises(InvalidRequestContentException, match="Could not parse request body"):
         lambdas.functions.invoke("echo", b"{oops")
+
+
+def test_payloads_larger_than_a_pipe_holds_cross_whole(lambdas: Lambdas) -> None:
+    event = {"rows": [f"row {n} " + "x" * 100 for n in range(10_000)]}  # about 1 MiB
+    assert lambdas.answer(lambdas.call("echo", event)) == event
+
+
+def test_a_payload_over_lambdas_limit_is_refused(lambdas: Lambdas) -> None:
+    limit = 6_291_456
+    largest = b'"' + b"x" * (limit - 2) + b'"'
+    assert lambdas.functions.invoke("echo", largest).result(20).payload == largest
+    with pytest.raises(RequestEntityTooLargeException) as raised:
+        lambdas.functions.invoke("echo", largest + b" ")
+    assert str(raised.value) == (
+        "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    )
+
+
+def test_an_answer_over_lambdas_limit_is_a_function_error(lambdas: Lambdas) -> None:
+    limit = 6_291_556
+    assert len(lambdas.call("big", {"length": limit - 2}).payload) == limit
+    result = lambdas.call("big", {"length": limit - 1})
+    assert result.function_error == "Unhandled"
+    assert result.payload == (
+        b'{"errorMessage":"Response payload size exceeded maximum allowed payload size '
+        b'(6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}'
+    )
+    assert lambdas.call("big", {"length": 1}).payload == b'"y"'
+
+
+def test_decimals_and_non_ascii_text_are_written_as_awslambdaric_writes_them(
+    lambdas: Lambdas,
+) -> None:
+    expected = '{"whole": 3.0, "fraction": 1.1, "power": 100.0, "nan": NaN, "text": "é £ 日本"}'
+    assert lambdas.call("numbers").payload == expected.encode()

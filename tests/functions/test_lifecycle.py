@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,14 +89,65 @@ def test_close_ends_running_invocations_and_leaves_nothing_behind(
 
 def test_close_may_be_called_from_a_callback(lambdas: Lambdas) -> None:
     closed = threading.Event()
+    called_on: list[str] = []
 
     def close_all(result: InvocationResult) -> None:
+        called_on.append(threading.current_thread().name)
         lambdas.functions.close()
         closed.set()
 
     lambdas.invoke("echo").add_done_callback(close_all)
     assert closed.wait(10)
+    assert called_on == ["redstep-function-echo-callbacks"], "not the sandbox's own thread"
     lambdas.wait_until(lambda: redstep_threads() == [])
+
+
+def test_close_does_not_wait_for_a_worker_still_asking_for_its_environment(
+    lambdas: Lambdas,
+) -> None:
+    asked, gate = threading.Event(), threading.Event()
+
+    def slow_environment() -> dict[str, str]:
+        asked.set()
+        gate.wait(10)
+        return {}
+
+    functions = lambdas.make(environment=slow_environment)
+    invocation = functions.invoke("echo", b"{}")
+    assert asked.wait(10)
+    began = time.monotonic()
+    functions.close()
+    assert time.monotonic() - began < 1.0
+    with pytest.raises(InvocationCancelled):
+        invocation.result(0)
+    gate.set()
+    lambdas.wait_until(lambda: redstep_threads() == [])
+
+
+def test_a_callback_may_invoke_the_same_function_and_wait_for_it(lambdas: Lambdas) -> None:
+    warm = lambdas.answer(lambdas.call("count"))["pid"]
+    heard: list[InvocationResult] = []
+
+    def invoke_again(result: InvocationResult) -> None:
+        heard.append(lambdas.invoke("count").result(10))
+
+    lambdas.invoke("count").add_done_callback(invoke_again)
+    lambdas.wait_until(lambda: len(heard) == 1)
+    assert lambdas.answer(heard[0])["pid"] == warm, "on the worker that was just released"
+
+
+def test_a_slow_callback_does_not_hold_up_the_next_invocation(lambdas: Lambdas) -> None:
+    gate = threading.Event()
+
+    def hold_on(result: InvocationResult) -> None:
+        gate.wait(20)
+
+    invocation = lambdas.invoke("count")
+    invocation.add_done_callback(hold_on)
+    first = lambdas.answer(invocation.result(10))
+    second = lambdas.answer(lambdas.invoke("count").result(5))
+    assert (second["pid"], second["calls"]) == (first["pid"], 2), "the same warm worker"
+    gate.set()
 
 
 def test_a_worker_that_dies_while_idle_is_reaped_and_replaced(lambdas: Lambdas) -> None:

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from conftest import Lambdas
 
@@ -107,3 +109,51 @@ def test_without_a_log_the_output_is_discarded(lambdas: Lambdas, tmp_path: Path)
     before = set(tmp_path.rglob("*"))
     assert lambdas.answer(lambdas.call("talk", {"say": "nothing"})) == "nothing"
     assert set(tmp_path.rglob("*")) == before
+
+
+def test_a_relative_log_is_taken_from_the_current_folder(
+    lambdas: Lambdas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    invocation = lambdas.invoke("count", {"exit": 3}, log=Path("logs") / "relative.log")
+    invocation.result(10)
+    lines = (elsewhere / "logs" / "relative.log").read_text().splitlines()
+    assert lines[1:5] == [
+        f"START RequestId: {invocation.request_id} Version: $LATEST",  # the worker's
+        f"RequestId: {invocation.request_id} Error: Runtime exited with error: exit status 3",
+        "Runtime.ExitError",  # redstep's
+        f"END RequestId: {invocation.request_id}",
+    ]
+    assert not (lambdas.root / "logs").exists(), "not from the project folder"
+
+
+@pytest.mark.parametrize("how", ["close", "redirect"])
+def test_lambdas_lines_survive_a_handler_that_closes_or_moves_fd_1(
+    lambdas: Lambdas, tmp_path: Path, how: str
+) -> None:
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    for log in logs:
+        invocation = lambdas.invoke("lose_stdout", {"how": how}, log=log)
+        assert lambdas.answer(invocation.result(10)) == "lost"
+        lines = log.read_text().splitlines()
+        assert lines[-4:-1] == [
+            f"START RequestId: {invocation.request_id} Version: $LATEST",
+            f"before {how}",  # fd 1 is the log again for the next invocation
+            f"END RequestId: {invocation.request_id}",
+        ]
+        assert re.fullmatch(REPORT.format(id=invocation.request_id) + ".*", lines[-1])
+
+
+def test_what_a_thread_writes_after_the_handler_returned_goes_to_its_log(
+    lambdas: Lambdas, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "late.log"
+    invocation = lambdas.invoke("late", {"after": 0.2}, log=log)
+    assert lambdas.answer(invocation.result(10)) == "early"
+    lambdas.wait_until(lambda: "late from a thread" in log.read_text())
+    lines = log.read_text().splitlines()
+    assert lines[-1] == "late from a thread", "after REPORT, as CloudWatch would have it"
+    assert lines[-2].startswith(f"REPORT RequestId: {invocation.request_id}")
+    assert "late from a thread" not in capfd.readouterr().err, "not on redstep's terminal"

@@ -12,8 +12,9 @@ Lambda's Python runtime (awslambdaric) answers every failure it catches with the
   before it has read the invocation.
 
 Failures outside the process are Lambda's own, worded as it words them: the process exiting
-(`Runtime.ExitError`, its exit status or signal as Go prints them), and a timeout (an
-`errorMessage` alone, which is how Lambda reports it).
+(`Runtime.ExitError`, its exit status or signal as Go prints them), a timeout (an
+`errorMessage` alone, which is how Lambda reports it), and an answer too large for Lambda to
+return (`Function.ResponseSizeTooLarge`).
 
 Standard library only: the worker imports this module.
 """
@@ -35,6 +36,10 @@ IMPORT_MODULE_ERROR = "Runtime.ImportModuleError"
 BUILT_IN_MODULE_CONFLICT = "Runtime.BuiltInModuleConflict"
 EXIT_ERROR = "Runtime.ExitError"
 UNKNOWN_ERROR = "Runtime.Unknown"
+RESPONSE_SIZE_TOO_LARGE = "Function.ResponseSizeTooLarge"
+
+MAX_RESPONSE_BYTES = 6_291_556
+"""The largest answer Lambda returns from a synchronous invocation (6 MB and 100 bytes)."""
 
 # How Go's os.ProcessState names a signal, which is what Lambda's ExitError message shows.
 _SIGNAL_NAMES = {
@@ -135,3 +140,12 @@ def timeout_error(now: datetime, request_id: str, timeout: float) -> dict[str, s
 def unknown_error(request_id: str, reason: str) -> dict[str, str]:
     """The function's environment could not be started (not the handler's doing)."""
     return {"errorType": UNKNOWN_ERROR, "errorMessage": f"RequestId: {request_id} Error: {reason}"}
+
+
+def response_too_large_error() -> dict[str, str]:
+    """The handler answered more than `MAX_RESPONSE_BYTES`: Lambda's answer instead of it."""
+    return {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+        f"({MAX_RESPONSE_BYTES} bytes).",
+        "errorType": RESPONSE_SIZE_TOO_LARGE,
+    }

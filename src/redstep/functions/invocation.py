@@ -1,4 +1,5 @@
-"""An invocation under way, and the answer Lambda's Invoke API gives for it.
+"""An invocation under way, the answer Lambda's Invoke API gives for it, and what a caller may
+see raised.
 
 `Invocation` is the caller's handle: `result()` waits for the answer, `add_done_callback` is told
 of it, `cancel()` gives it up (killing the worker if the handler still runs). Exactly one of
@@ -6,7 +7,23 @@ answer and cancel wins: an invocation cancelled is never answered (its callbacks
 called), and cancelling one already answered changes nothing.
 
 The sandbox running an invocation answers it (`set_result`) and learns of a cancel through
-`set_interrupt`; those two are for `redstep.functions` itself.
+`set_interrupt`; those two are for `redstep.functions` itself. Callbacks waiting for the answer
+are called on a thread of their own, never the sandbox's: a callback may be slow, or invoke the
+same function and wait for it, without holding up the sandbox that answered.
+
+A failing handler is an answer, never an exception. What `Functions` raises to its caller:
+
+    KeyError
+    └── UnknownFunction                   invoke() of a name no [functions.<name>] table gives
+                                          (Lambda's ResourceNotFoundException)
+    ValueError
+    ├── InvalidRequestContentException    a payload that is not JSON, refused before any
+    │                                     handler runs, as Lambda's Invoke refuses it
+    └── RequestEntityTooLargeException    a payload over Lambda's 6 MB limit for a synchronous
+                                          invocation, refused as Lambda's Invoke refuses it
+    Exception
+    └── InvocationCancelled               result() of an invocation that was cancelled, or that
+                                          Functions.close() ended
 """
 
 from __future__ import annotations
@@ -16,11 +33,38 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redstep.functions.errors import InvocationCancelled
-
 logger = logging.getLogger(__name__)
 
 LATEST = "$LATEST"
+"""The version every invocation runs: the project's code as it is."""
+
+
+class UnknownFunction(KeyError):
+    """No function of that name is configured."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        super().__init__(name)
+        self.name = name
+        self.message = f"Function not found: {arn}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidRequestContentException(ValueError):
+    """The payload is not JSON text."""
+
+
+class RequestEntityTooLargeException(ValueError):
+    """The payload is larger than Lambda takes for a synchronous invocation (HTTP 413)."""
+
+
+class InvocationCancelled(Exception):
+    """The invocation was cancelled before it was answered."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"the invocation {request_id} was cancelled")
+        self.request_id = request_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +79,19 @@ class InvocationResult:
     status_code: int = 200
 
 
+Callback = Callable[[InvocationResult], None]
+
+
 class Invocation:
     """One invocation of a function; see the module's docstring."""
 
-    def __init__(self, request_id: str) -> None:
+    def __init__(self, request_id: str, *, function: str = "") -> None:
         self.request_id = request_id
+        self.function = function
         self._condition = threading.Condition()
         self._result: InvocationResult | None = None
         self._is_cancelled = False
-        self._callbacks: list[Callable[[InvocationResult], None]] = []
+        self._callbacks: list[Callback] = []
         self._interrupt: Callable[[], None] | None = None
 
     @property
@@ -65,9 +113,10 @@ class Invocation:
                 raise InvocationCancelled(self.request_id)
             return self._result
 
-    def add_done_callback(self, callback: Callable[[InvocationResult], None]) -> None:
-        """Call `callback` with the answer: on a redstep thread when it comes, or now if it has
-        come already; never if the invocation is cancelled."""
+    def add_done_callback(self, callback: Callback) -> None:
+        """Call `callback` with the answer: on a redstep thread of its own when it comes (named
+        `redstep-function-<function>-callbacks`), or now if it has come already; never if the
+        invocation is cancelled."""
         with self._condition:
             if self._is_cancelled:
                 return
@@ -95,7 +144,8 @@ class Invocation:
             self._interrupt = interrupt
 
     def set_result(self, result: InvocationResult) -> None:
-        """Answer the invocation, unless it was cancelled (redstep's own)."""
+        """Answer the invocation, unless it was cancelled (redstep's own). Returns at once: the
+        callbacks are called on a thread of their own."""
         with self._condition:
             if self.is_done:
                 return
@@ -103,11 +153,21 @@ class Invocation:
             callbacks, self._callbacks = self._callbacks, []
             self._interrupt = None
             self._condition.notify_all()
-        for callback in callbacks:
-            _call(callback, result)
+        if callbacks:
+            threading.Thread(
+                target=_call_all,
+                args=(callbacks, result),
+                name=f"redstep-function-{self.function}-callbacks",
+                daemon=True,
+            ).start()
 
 
-def _call(callback: Callable[[InvocationResult], None], result: InvocationResult) -> None:
+def _call_all(callbacks: list[Callback], result: InvocationResult) -> None:
+    for callback in callbacks:
+        _call(callback, result)
+
+
+def _call(callback: Callback, result: InvocationResult) -> None:
     try:
         callback(result)
     except Exception:  # one caller's bug must not stop the others being told

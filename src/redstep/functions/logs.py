@@ -13,6 +13,9 @@ START line, and its REPORT says `Init Duration`. When the process ends during an
 the invocation times out, redstep writes Lambda's lines for that after whatever the handler
 wrote (`exit_lines`, or the timeout message), then END and REPORT.
 
+Both write to the log file the same way (`open_log`): appended to, the file and its folders
+created, at the absolute path `Functions.invoke` made of the caller's.
+
 Standard library only: the worker imports this module.
 """
 
@@ -74,8 +77,14 @@ def exit_lines(error: Mapping[str, str]) -> str:
     return f"{error['errorMessage']}\n{error['errorType']}\n"
 
 
-def append(path: str | os.PathLike[str], text: str) -> None:
+def open_log(path: str) -> int:
+    """A log file's descriptor (not inherited), opened to append: the file and its folders are
+    created. `path` is absolute (`Functions.invoke` makes it so)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+
+def append(path: str, text: str) -> None:
     """Append to a log file, creating it and its folders."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "a", encoding="utf-8") as log:
+    with open(open_log(path), "a", encoding="utf-8", errors="backslashreplace") as log:
         log.write(text)

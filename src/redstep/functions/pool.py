@@ -7,26 +7,40 @@ it dies, is discarded after a failure, or `close()`.
 
 The pool's lock guards only which sandboxes exist and which are idle; nothing slow (starting a
 process, asking for the injected variables) happens under it, so `invoke()` returns at once.
+An idle sandbox whose worker is seen to have died is passed over, never handed the invocation.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
-from redstep.functions.errors import InvalidRequestContentException, UnknownFunction
-from redstep.functions.invocation import Invocation
-from redstep.functions.sandbox import Job, Sandbox, SandboxSpec
+from redstep.functions.invocation import (
+    InvalidRequestContentException,
+    Invocation,
+    RequestEntityTooLargeException,
+    UnknownFunction,
+)
+from redstep.functions.sandbox import EXIT_GRACE_SECONDS, Job, Sandbox, SandboxSpec
 from redstep.functions.variables import worker_variables
 from redstep.project import FunctionConfig
 
+logger = logging.getLogger(__name__)
+
+# redstep.runtime.arns has it too, but the layers keep redstep.functions from importing it.
 DEFAULT_ACCOUNT = "123456789012"
+MAX_REQUEST_BYTES = 6_291_456
+"""The largest payload Lambda takes for a synchronous invocation (6 MB)."""
+CLOSE_SECONDS = EXIT_GRACE_SECONDS + 3.0
+"""How long `close()` waits, at most, for the threads whose workers it kills."""
 
 
 class Functions:
@@ -53,7 +67,8 @@ class Functions:
         self._lock = threading.Lock()
         self._idle: dict[str, list[Sandbox]] = {name: [] for name in self._specs}
         self._sandboxes: set[Sandbox] = set()
-        self._threads: list[threading.Thread] = []
+        self._started: list[Sandbox] = []
+        """Every sandbox whose thread may still run, forgotten or not."""
         self._serial = itertools.count(1)
         self._is_closed = False
 
@@ -73,12 +88,19 @@ class Functions:
         request_id: str | None = None,
     ) -> Invocation:
         """Start an invocation at once (never waiting for the handler); its output is appended
-        to `log` (discarded if None). An empty payload is the event `{}`.
+        to `log` (discarded if None; a relative path is taken from the current folder). An empty
+        payload is the event `{}`.
 
-        Raises UnknownFunction, or InvalidRequestContentException for a payload not JSON."""
+        Raises UnknownFunction, RequestEntityTooLargeException for a payload over Lambda's
+        limit, or InvalidRequestContentException for a payload not JSON."""
         if name not in self._specs:
             raise UnknownFunction(name, self.arn(name))
         payload = bytes(payload)
+        if len(payload) > MAX_REQUEST_BYTES:
+            raise RequestEntityTooLargeException(
+                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction "
+                "operation"
+            )
         if payload.strip():
             try:
                 json.loads(payload)
@@ -87,25 +109,35 @@ class Functions:
                     "Could not parse request body into json: Could not parse payload into json: "
                     f"{error}"
                 ) from None
-        invocation = Invocation(request_id or str(uuid.uuid4()))
-        self.dispatch(Job(name, invocation, payload, log))
+        invocation = Invocation(request_id or str(uuid.uuid4()), function=name)
+        # Absolute here, once: the worker runs in the project folder, redstep's thread does not.
+        absolute = None if log is None else Path(os.path.abspath(log))
+        self.dispatch(Job(name, invocation, payload, absolute))
         return invocation
 
     def close(self) -> None:
         """Kill every worker and end every thread; invocations under way are cancelled. Later
-        invocations are cancelled as they start. Idempotent."""
+        invocations are cancelled as they start. Idempotent.
+
+        Waits (for `CLOSE_SECONDS` at most) for the threads that started a worker to kill and
+        reap it; a thread still asking for the environment ends when that returns, starting
+        nothing."""
         with self._lock:
             self._is_closed = True
             sandboxes = list(self._sandboxes)
-            threads, self._threads = self._threads, []
+            started, self._started = self._started, []
             for idle in self._idle.values():
                 idle.clear()
         for sandbox in sandboxes:
             sandbox.stop()
+        deadline = time.monotonic() + CLOSE_SECONDS
         current = threading.current_thread()
-        for thread in threads:
-            if thread is not current:  # close() from a callback, on a sandbox's thread
-                thread.join()
+        for sandbox in started:
+            # Not the thread calling: close() from `environment()`, on a sandbox's thread.
+            if sandbox.has_process and sandbox.thread is not current:
+                sandbox.thread.join(max(deadline - time.monotonic(), 0))
+                if sandbox.thread.is_alive():
+                    logger.warning("function %s: a worker was not reaped", sandbox.spec.config.name)
 
     def __enter__(self) -> Functions:
         return self
@@ -127,13 +159,15 @@ class Functions:
                 if job.invocation.is_cancelled:
                     return
                 idle = self._idle[job.function]
-                if idle:
-                    idle.pop().assign(job)  # the most recent: the warmest
-                    return
+                while idle:
+                    sandbox = idle.pop()  # the most recent: the warmest
+                    if not sandbox.has_exited():  # a dead one is its thread's to forget
+                        sandbox.assign(job)
+                        return
                 sandbox = Sandbox(self._specs[job.function], self, job, serial=next(self._serial))
                 self._sandboxes.add(sandbox)
-                self._threads = [thread for thread in self._threads if thread.is_alive()]
-                self._threads.append(sandbox.thread)
+                self._started = [other for other in self._started if other.thread.is_alive()]
+                self._started.append(sandbox)
                 sandbox.start()
                 return
         job.invocation.cancel()

@@ -10,13 +10,18 @@ thread through the sandbox's state and a wake-up pipe. The life of a sandbox:
    starts `python -P -m redstep.functions.worker` in the project folder, in a session of its own
    (so that the terminal's Ctrl-C does not reach it, and its whole process group can be killed),
    with a pipe each way (`redstep.functions.messages`). Its stdout is /dev/null and its stderr
-   redstep's, except during an invocation: a worker that cannot start says why there.
+   redstep's until its first invocation: a worker that cannot start says why there. A start
+   that fails (no environment, no descriptors left, no Python) is answered `Runtime.Unknown`.
 2. Serving: it sends the invocation and waits for `started` and `result`, for the worker's end,
    for a cancel, or for the timeout: the function's timeout counts from `started`, and the import
-   before it (the first invocation's) is given a timeout of the same length.
-3. Idle: back in the pool (`SandboxOwner.release`), before the invocation is answered, so that
-   the next invocation finds it warm. A process that dies while idle is reaped and forgotten;
-   an invocation given to it in that instant goes to another sandbox.
+   before it (the first invocation's) is given Lambda's init time, 10 seconds, or the function's
+   timeout if that is longer. The worker's end is seen on a pidfd where the system has them
+   (Linux), so that a process the handler forked and left holding the pipe cannot hide it, and
+   otherwise as the end of its pipe. An answer larger than Lambda returns is answered
+   `Function.ResponseSizeTooLarge`, and the worker stays.
+3. Idle: back in the pool (`SandboxOwner.release`), then the invocation is answered, so that the
+   next invocation finds it warm. A process that dies while idle is reaped and forgotten; an
+   invocation given to it in that instant, never sent, goes to another sandbox.
 4. Discarded: after the process ended during an invocation (`Runtime.ExitError`), a timeout, a
    cancel, an import that failed, or `Functions.close()`. Its process group is killed (with
    whatever the handler started) and reaped before the invocation is answered.
@@ -46,7 +51,7 @@ from pathlib import Path
 from typing import Protocol
 
 from redstep.functions import faults, logs
-from redstep.functions.invocation import Invocation, InvocationResult
+from redstep.functions.invocation import LATEST, Invocation, InvocationResult
 from redstep.functions.messages import InvokeMessage, MessageBuffer, encode_message
 from redstep.project import FunctionConfig
 
@@ -54,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 UNHANDLED = "Unhandled"
 """Lambda's X-Amz-Function-Error for an answer that is an error object."""
+INIT_TIMEOUT_SECONDS = 10
+"""What Lambda gives a function's init (the module's import), whatever its timeout."""
 EXIT_GRACE_SECONDS = 2.0
 """How long a worker that closed its pipe may take to exit before its process group is killed."""
 _READ_SIZE = 1 << 16
@@ -67,6 +74,7 @@ class Job:
     invocation: Invocation
     payload: bytes
     log: Path | None
+    """Absolute."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,20 +112,31 @@ class Sandbox:
         self._owner = owner
         self._lock = threading.Lock()
         self._job: Job | None = job
+        """The job given to the sandbox and not yet done (under the lock)."""
         self._is_stopping = False
-        self._wake_reader, self._wake_writer = os.pipe()
-        os.set_blocking(self._wake_reader, False)
-        os.set_blocking(self._wake_writer, False)
+        self._has_process = False
+        self._wake_reader = self._wake_writer = -1
         self._process: subprocess.Popen[bytes] | None = None
+        self._pidfd = -1
+        """Readable once the worker has ended; -1 where the system has no pidfds."""
         self._requests = -1
         """Our end of the pipe the worker reads invocations from."""
         self._answers = -1
         """Our end of the pipe the worker answers on."""
+        self._serving: Job | None = None
+        """The job sent to the worker and not yet answered (the thread's own)."""
         self._max_memory = 0
         job.invocation.set_interrupt(self.wake)
         self.thread = threading.Thread(
             target=self._run, name=f"redstep-function-{spec.config.name}-{serial}", daemon=True
         )
+
+    @property
+    def has_process(self) -> bool:
+        """Whether the thread has started a worker (or is starting one): only such a thread has
+        anything to end when the sandbox stops, the others are asking for the environment."""
+        with self._lock:
+            return self._has_process
 
     def start(self) -> None:
         self.thread.start()
@@ -142,48 +161,53 @@ class Sandbox:
         """Make the thread look at the sandbox's state again (a job, a cancel, a stop)."""
         with self._lock:
             if self._wake_writer < 0:
-                return
+                return  # the thread has not waited yet: it looks at the state before it does
             # A full pipe holds wake-ups not yet read: the thread is awake already.
             with contextlib.suppress(BlockingIOError):
                 os.write(self._wake_writer, b"\0")
 
+    def has_exited(self) -> bool:
+        """Whether the worker is known to have ended. Never blocks; False where the system has
+        no pidfds (the thread then learns of the end from the pipe alone)."""
+        with self._lock:
+            return self._pidfd >= 0 and _is_readable(self._pidfd)
+
     # -- the thread ---------------------------------------------------------------------------
 
     def _run(self) -> None:
-        job: Job | None = None
+        answer: InvocationResult | None = None
+        failure: str | None = None
         try:
-            if not self._spawn():
-                return
-            while (job := self._next_job()) is not None:
-                result, is_reusable = self._serve(job)
-                with self._lock:
-                    self._job = None
-                if is_reusable and self._owner.release(self):
-                    if result is not None:
-                        job.invocation.set_result(result)
-                    continue
-                self._end_process(grace=0)
-                self._owner.forget(self)
-                if result is not None:
-                    job.invocation.set_result(result)
-                return
+            if self._spawn():
+                answer = self._serve_jobs()
         except BaseException as error:  # a bug of redstep's: answer rather than hang the caller
             logger.exception("the sandbox of function %s failed", self.spec.config.name)
-            if job is not None:
-                job.invocation.set_result(self._unknown(job, f"redstep failed: {error!r}"))
+            failure = f"redstep failed: {error!r}"
         finally:
-            self._end_process(grace=0)
+            # Discarded: given no more jobs, its process group killed and reaped, and only then
+            # is the job it last served answered.
             self._owner.forget(self)
-            with self._lock:
-                os.close(self._wake_reader)
-                os.close(self._wake_writer)
-                self._wake_reader = self._wake_writer = -1
+            self._end_process(grace=0)
+            self._close_wake_pipe()
+        with self._lock:
+            pending, self._job = self._job, None
+        served = self._serving
+        if served is not None:
+            if failure is not None:
+                answer = self._unknown(served, failure)
+            if answer is not None:
+                served.invocation.set_result(answer)
+        if pending is not None and pending is not served:
+            if failure is not None:
+                pending.invocation.set_result(self._unknown(pending, failure))
+            else:  # never sent, the worker having died while idle: another sandbox runs it
+                self._owner.dispatch(pending)
 
     def _spawn(self) -> bool:
         """Start the worker; False (the job answered) if it cannot be started, or the sandbox
         was stopped meanwhile."""
         config = self.spec.config
-        stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        stream = f"{datetime.now(UTC):%Y/%m/%d}/[{LATEST}]{uuid.uuid4().hex}"
         try:
             variables = self.spec.variables(stream)
         except Exception as error:
@@ -191,20 +215,24 @@ class Sandbox:
         with self._lock:
             if self._is_stopping:
                 return False
-        requests_reader, requests_writer = os.pipe()
-        answers_reader, answers_writer = os.pipe()
-        command = [
-            sys.executable,
-            "-P",  # the project folder must not hide redstep from `-m`
-            "-m",
-            "redstep.functions.worker",
-            *("--in", str(requests_reader), "--out", str(answers_writer)),
-            *("--root", str(self.spec.root)),
-            *("--module", config.handler_module, "--function", config.handler_function),
-            *(("--file", str(config.source)) if config.is_file_handler else ()),
-        ]
+            self._has_process = True
+        fds: list[int] = []  # closed again if the worker cannot be started
         try:
-            self._process = subprocess.Popen(
+            for _ in range(3):
+                fds.extend(os.pipe())
+            wake_reader, wake_writer, requests_reader, requests_writer = fds[:4]
+            answers_reader, answers_writer = fds[4:]
+            command = [
+                sys.executable,
+                "-P",  # the project folder must not hide redstep from `-m`
+                "-m",
+                "redstep.functions.worker",
+                *("--in", str(requests_reader), "--out", str(answers_writer)),
+                *("--root", str(self.spec.root)),
+                *("--module", config.handler_module, "--function", config.handler_function),
+                *(("--file", str(config.source)) if config.is_file_handler else ()),
+            ]
+            process = subprocess.Popen(
                 command,
                 pass_fds=(requests_reader, answers_writer),
                 env=dict(variables),
@@ -213,16 +241,16 @@ class Sandbox:
                 stdout=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        except Exception as error:  # OSError, or variables that are not strings
-            os.close(requests_writer)
-            os.close(answers_reader)
+        except Exception as error:  # OSError (no descriptors, no Python), variables not strings
+            _close(*fds)
             return self._fail_start(f"the function's worker could not be started: {error}")
-        finally:
-            os.close(requests_reader)
-            os.close(answers_writer)
-        self._requests, self._answers = requests_writer, answers_reader
-        os.set_blocking(self._requests, False)
-        os.set_blocking(self._answers, False)
+        with self._lock:  # from here, the discarding at the thread's end closes them
+            self._wake_reader, self._wake_writer = wake_reader, wake_writer
+            self._process, self._pidfd = process, _open_pidfd(process.pid)
+            self._requests, self._answers = requests_writer, answers_reader
+        _close(requests_reader, answers_writer)
+        for fd in (wake_reader, wake_writer, requests_writer, answers_reader):
+            os.set_blocking(fd, False)
         return True
 
     def _fail_start(self, reason: str) -> bool:
@@ -233,23 +261,35 @@ class Sandbox:
             job.invocation.set_result(self._unknown(job, reason))
         return False
 
+    def _serve_jobs(self) -> InvocationResult | None:
+        """Serve jobs while the worker lives; the answer of the last one (`_serving`), given once
+        the worker is gone, or None if there is none to give."""
+        while (job := self._next_job()) is not None:
+            self._serving = job
+            result, is_reusable = self._serve(job)
+            with self._lock:
+                self._job = None
+            if not (is_reusable and self._owner.release(self)):
+                return result
+            self._serving = None
+            if result is not None:
+                job.invocation.set_result(result)
+        return None
+
     def _next_job(self) -> Job | None:
-        """Wait, idle, for a job; None when the sandbox stops or its worker died."""
+        """Wait, idle, for a job; None when the sandbox stops or its worker died (the job given
+        to it meanwhile left, never sent, in `_job`)."""
         while True:
             with self._lock:
                 if self._is_stopping:
                     return None
-                if self._job is not None:
-                    return self._job
-            if self._answers in self._wait(None, is_writing=False):
-                # An idle worker says nothing: it ended (or closed its pipe). A job given to it
-                # meanwhile was never sent, so another sandbox can run it.
-                self._owner.forget(self)
-                with self._lock:
-                    job, self._job = self._job, None
-                if job is not None:
-                    self._owner.dispatch(job)
-                return None
+                job = self._job
+            if job is not None:
+                # A worker that died as the job came is not sent it.
+                return None if self.has_exited() else job
+            ready = self._wait(None, is_writing=False)
+            if self._answers in ready or self._pidfd in ready:
+                return None  # an idle worker says nothing: it ended (or closed its pipe)
 
     def _serve(self, job: Job) -> tuple[InvocationResult | None, bool]:
         """Run one job: (its answer, or None if it was cancelled; whether the worker stays)."""
@@ -265,13 +305,13 @@ class Sandbox:
         }
         outgoing = memoryview(encode_message(message, job.payload))
         since = time.monotonic()
-        deadline = since + timeout
+        # Until `started`, the worker may be importing the module: Lambda's init time.
+        deadline = since + max(INIT_TIMEOUT_SECONDS, timeout)
         answers = MessageBuffer()
         while True:
             with self._lock:
                 is_stopping = self._is_stopping
             if invocation.is_cancelled or is_stopping:
-                self._end_process(grace=0)
                 return None, False
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -282,17 +322,13 @@ class Sandbox:
                     outgoing = outgoing[os.write(self._requests, outgoing) :]
                 except BlockingIOError:
                     pass
-                except OSError:  # the worker is gone: its answers pipe will say so
+                except OSError:  # the worker is gone: its end will say so
                     outgoing = outgoing[len(outgoing) :]
-            if self._answers not in ready:
+            has_ended = self._pidfd in ready
+            if self._answers not in ready and not has_ended:
                 continue
-            try:
-                data = os.read(self._answers, _READ_SIZE)
-            except BlockingIOError:
-                continue
-            if not data:
-                return self._exited(job, since), False
-            answers.feed(data)
+            # What the worker wrote before it ended is in the pipe still: read it all first.
+            is_closed = self._read(answers)
             while (answer := answers.next_message()) is not None:
                 header, body = answer
                 self._max_memory = int(header.get("max_memory", self._max_memory))
@@ -300,18 +336,35 @@ class Sandbox:
                     since = time.monotonic()
                     deadline = since + timeout
                 elif header["type"] == "result":
-                    if header.get("log_error"):
-                        logger.warning(
-                            "function %s: %s", self.spec.config.name, header["log_error"]
-                        )
-                    function_error = UNHANDLED if header["is_error"] else None
-                    return InvocationResult(body, function_error), not header["is_final"]
+                    return self._result(header, body), not header["is_final"]
+            if is_closed or has_ended:
+                return self._exited(job, since), False
+
+    def _read(self, answers: MessageBuffer) -> bool:
+        """Feed `answers` what the worker has written; True once its pipe is closed."""
+        while True:
+            try:
+                data = os.read(self._answers, _READ_SIZE)
+            except BlockingIOError:
+                return False
+            if not data:
+                return True
+            answers.feed(data)
+
+    def _result(self, header: dict[str, object], body: bytes) -> InvocationResult:
+        if header.get("log_error"):
+            logger.warning("function %s: %s", self.spec.config.name, header["log_error"])
+        if len(body) > faults.MAX_RESPONSE_BYTES:
+            return InvocationResult(_compact(faults.response_too_large_error()), UNHANDLED)
+        return InvocationResult(body, UNHANDLED if header["is_error"] else None)
 
     def _wait(self, timeout: float | None, *, is_writing: bool) -> set[int]:
         """The descriptors ready within `timeout` seconds (forever if None), wake-ups drained."""
         poller = select.poll()
         poller.register(self._wake_reader, select.POLLIN)
         poller.register(self._answers, select.POLLIN)
+        if self._pidfd >= 0:
+            poller.register(self._pidfd, select.POLLIN)
         if is_writing:
             poller.register(self._requests, select.POLLOUT)
         milliseconds = None if timeout is None else max(math.ceil(timeout * 1000), 0)
@@ -326,7 +379,7 @@ class Sandbox:
 
     def _time_out(self, job: Job, since: float) -> InvocationResult:
         now = datetime.now(UTC)
-        self._end_process(grace=0)
+        self._end_process(grace=0)  # before the timeout's lines, after all the worker wrote
         timeout = self.spec.config.timeout
         error = faults.timeout_error(now, job.invocation.request_id, timeout)
         self._append_log(job, error["errorMessage"] + "\n", since)
@@ -350,14 +403,14 @@ class Sandbox:
             max_memory_used=self._max_memory,
         )
         try:
-            logs.append(job.log, text + logs.end_line(request_id) + report)
+            logs.append(str(job.log), text + logs.end_line(request_id) + report)
         except OSError as error:
             logger.warning("function %s: cannot write the log %s: %s", job.function, job.log, error)
 
     def _end_process(self, *, grace: float) -> int | None:
         """Reap the worker, killing its process group if it has not ended within `grace`
         seconds, and kill what it left running in its group; its exit status (None if it was
-        never started, or already reaped)."""
+        never started, or already reaped: calling this again is harmless)."""
         process, self._process = self._process, None
         if process is None:
             return None
@@ -370,15 +423,41 @@ class Sandbox:
             returncode = process.wait()
         # The handler's own children, if any outlived it, still hold the group's id.
         _kill_group(process.pid)
-        for fd in (self._requests, self._answers):
-            os.close(fd)
-        self._requests = self._answers = -1
+        with self._lock:  # `has_exited` polls the pidfd from other threads
+            _close(self._requests, self._answers, self._pidfd)
+            self._requests = self._answers = self._pidfd = -1
         return returncode
+
+    def _close_wake_pipe(self) -> None:
+        with self._lock:
+            _close(self._wake_reader, self._wake_writer)
+            self._wake_reader = self._wake_writer = -1
 
     def _unknown(self, job: Job, reason: str) -> InvocationResult:
         return InvocationResult(
             _compact(faults.unknown_error(job.invocation.request_id, reason)), UNHANDLED
         )
+
+
+def _open_pidfd(pid: int) -> int:
+    """A descriptor readable once the process has ended; -1 where the system has none (Linux
+    before 5.3, other systems)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return -1
+
+
+def _is_readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _kill_group(pgid: int) -> None:
