@@ -16,12 +16,17 @@ import re
 import uuid
 from typing import Any
 
-from redstep.functions import Functions, InvocationResult
+from redstep.functions import (
+    LATEST,
+    Functions,
+    Invocation,
+    InvocationResult,
+    RequestEntityTooLargeException,
+)
 from redstep.integrations.failure import TaskFailure
 from redstep.integrations.job import Job
 from redstep.integrations.optimized import compact_json, http_date, http_metadata, service_error
 
-LATEST = "$LATEST"
 UNKNOWN_ERROR = "Lambda.Unknown"
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 
@@ -47,12 +52,10 @@ def invoke(functions: Functions, parameters: Any, job: Job) -> dict[str, Any]:
     request_id = str(uuid.uuid4())
     if invocation_type == "DryRun":
         return _response(request_id, 204, "", 0)
-    payload = _payload_text(parameters.get("Payload"))
-    invocation = functions.invoke(name, payload, log=job.log, request_id=request_id)
+    invocation = _invoke(functions, name, parameters.get("Payload"), job, request_id)
     if invocation_type == "Event":  # queued: the task does not wait for the function
         return _response(request_id, 202, "", 0)
-    job.on_cancel(invocation.cancel)
-    result = invocation.result()
+    result = _result(invocation, job)
     _raise_function_error(result)
     return _response(request_id, result.status_code, _decoded(result.payload), len(result.payload))
 
@@ -60,11 +63,28 @@ def invoke(functions: Functions, parameters: Any, job: Job) -> dict[str, Any]:
 def call_function(functions: Functions, function_arn: str, payload: Any, job: Job) -> Any:
     """A function's ARN as the resource: the effective input in, the function's result out."""
     name = _function_name(functions, function_arn)
-    invocation = functions.invoke(name, _payload_text(payload), log=job.log)
-    job.on_cancel(invocation.cancel)
-    result = invocation.result()
+    result = _result(_invoke(functions, name, payload, job, str(uuid.uuid4())), job)
     _raise_function_error(result, compact=False)
     return _decoded(result.payload)
+
+
+def _invoke(functions: Functions, name: str, payload: Any, job: Job, request_id: str) -> Invocation:
+    try:
+        return functions.invoke(name, _payload_text(payload), log=job.log, request_id=request_id)
+    except RequestEntityTooLargeException as error:
+        raise service_error(
+            "Lambda.RequestEntityTooLargeException",
+            "AWSLambda",
+            "RequestEntityTooLargeException",
+            str(error),
+            413,
+        ) from None
+
+
+def _result(invocation: Invocation, job: Job) -> InvocationResult:
+    """The function's answer; cancelling the task kills its worker."""
+    job.on_cancel(invocation.cancel)
+    return invocation.result()
 
 
 def _function_name(functions: Functions, given: object) -> str:

@@ -130,6 +130,8 @@ class Integrations:
         except TaskFailure as failure:
             answer(TaskFailed(task_id, failure.error, failure.cause))
         except Exception as error:  # a defect must fail the task, never leave it hanging
+            if job.is_cancelled:
+                return  # stopping the work made it fail (a function's worker killed): expected
             logger.exception("redstep: the task of state %r failed", command.state_name)
             cause = f"redstep could not run {command.resource}: {type(error).__name__}: {error}"
             answer(TaskFailed(task_id, StatesError.RUNTIME.value, cause))
