@@ -18,6 +18,7 @@ import pytest
 from redstep.api.local_endpoint import open_services
 from redstep.project import Project, load_project
 from redstep.runtime.clock import VirtualClock
+from redstep.runtime.errors import StateMachineDoesNotExist
 from redstep.services import Services
 
 TARGET = {"ClusterIdentifier": "local", "Database": "dev", "DbUser": "awsuser"}
@@ -540,9 +541,21 @@ def test_a_callback_is_completed_from_a_second_thread(services: Services, tmp_pa
     }
 
     def answer() -> None:
-        deadline = time.monotonic() + 30
-        while not token_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        """Approve once the task has handed its token off and waits (the function may still be
+        returning when the token arrives: an answer before that would come first)."""
+        machine = "arn:aws:states:us-east-1:123456789012:stateMachine:machine"
+
+        def waiting() -> bool:
+            try:
+                runs = services.engine.list_executions({"stateMachineArn": machine})["executions"]
+            except StateMachineDoesNotExist:  # not created yet
+                return False
+            return bool(runs) and any(
+                event["type"] == "TaskSubmitted"
+                for event in history(services, runs[0]["executionArn"])
+            )
+
+        wait_for(waiting, "the task waits for its token")
         services.engine.send_task_success(
             {"taskToken": token_file.read_text(), "output": json.dumps({"approved": True})}
         )
