@@ -11,7 +11,6 @@ too).
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -23,14 +22,12 @@ from xml.etree import ElementTree
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
-from redstep.buckets import BucketError
+from redstep.buckets import OWNER_ID, BucketError
 
 NAMESPACE: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
 XML_DECLARATION: Final = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 XML_CONTENT_TYPE: Final = "application/xml"
 
-OWNER_ID: Final = hashlib.sha256(b"redstep").hexdigest()
-"""The canonical user id every bucket and object is owned by (S3's is 64 hex digits too)."""
 OWNER_NAME: Final = "redstep"
 
 MAX_INTEGER: Final = 2**31 - 1

@@ -26,6 +26,7 @@ from redstep.buckets.errors import (
 )
 from redstep.buckets.objects import (
     DEFAULT_CONTENT_TYPE,
+    OWNER_ID,
     BucketInfo,
     ObjectInfo,
     ObjectListing,
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_CONTENT_TYPE",
     "MAX_PART_NUMBER",
     "MIN_PART_SIZE",
+    "OWNER_ID",
     "AccessDenied",
     "BucketError",
     "BucketInfo",

@@ -15,6 +15,8 @@ from pathlib import PurePosixPath
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 """What S3 answers for an object stored without a Content-Type."""
+OWNER_ID = hashlib.sha256(b"redstep").hexdigest()
+"""The canonical user id every bucket and object is owned by (S3's is 64 hex digits too)."""
 
 # Built-in table only (no /etc/mime.types), so a bucket answers the same types on every machine.
 _MIME_TYPES = mimetypes.MimeTypes()

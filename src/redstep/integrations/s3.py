@@ -40,7 +40,7 @@ from functools import cache
 from typing import Any
 
 from redstep.asl.paths import to_json
-from redstep.buckets import BucketError, Buckets, ObjectInfo
+from redstep.buckets import OWNER_ID, BucketError, Buckets, ObjectInfo
 from redstep.integrations.failure import TaskFailure
 from redstep.integrations.sdk import (
     operation_for,
@@ -56,8 +56,6 @@ MODEL = "s3"
 """botocore's name for the service."""
 SERVICE = "S3"
 """The service's name in error names and causes."""
-OWNER_ID = hashlib.sha256(b"redstep").hexdigest()
-"""The canonical user owning every object: the one redstep's S3 endpoint reports."""
 STORAGE_CLASS = "STANDARD"
 SERVER_SIDE_ENCRYPTION = "AES256"
 """What S3 answers for an object stored without other encryption (all are encrypted)."""
@@ -423,42 +421,19 @@ def _listed(info: ObjectInfo, *, with_owner: bool) -> dict[str, Any]:
 # -- checksums ----------------------------------------------------------------------------------
 
 
-def _reflected_table(polynomial: int) -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ polynomial if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC32C_TABLE = _reflected_table(0x82F63B78)
-_CRC64NVME_TABLE = _reflected_table(0x9A6C9329AC4BC9B5)
-
-
-def _reflected_crc(data: bytes, table: tuple[int, ...], width: int) -> bytes:
-    mask = (1 << width) - 1
-    crc = mask
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return (crc ^ mask).to_bytes(width // 8, "big")
-
-
 def _crc32_text(crc32: int) -> str:
     return base64.b64encode(crc32.to_bytes(4, "big")).decode("ascii")
 
 
 _CHECKSUMS: dict[str, Callable[[bytes], bytes]] = {
     "CRC32": lambda data: zlib.crc32(data).to_bytes(4, "big"),
-    "CRC32C": lambda data: _reflected_crc(data, _CRC32C_TABLE, 32),
-    "CRC64NVME": lambda data: _reflected_crc(data, _CRC64NVME_TABLE, 64),
     "SHA1": lambda data: hashlib.sha1(data, usedforsecurity=False).digest(),
     "SHA256": lambda data: hashlib.sha256(data).digest(),
     "SHA512": lambda data: hashlib.sha512(data).digest(),
     "MD5": lambda data: hashlib.md5(data, usedforsecurity=False).digest(),
 }
-"""The checksums S3 computes that redstep computes too (not the XXHASH family)."""
+"""The checksums S3 computes that the standard library computes too: CRC32C, CRC64NVME and the
+XXHASH family would need a library of their own, as at the S3 endpoint (`api/s3_payload.py`)."""
 
 
 # -- dispatch -----------------------------------------------------------------------------------
