@@ -587,7 +587,8 @@ class Executor:
 
     @property
     def _is_idle(self) -> bool:
-        """Nothing can happen before the next timer: no pending work, no running task."""
+        """Nothing can happen before the next timer: no pending work, no task in flight but
+        `.sync` tasks whose child is live here (the child's own work counts for itself)."""
         with self._lock:
             return self._busy == 0 and all(
                 self._joining.get(task) in self._live for task in self._in_flight
