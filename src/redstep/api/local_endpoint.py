@@ -9,20 +9,16 @@ for this process alone (handed to the workers), so that nothing else on the mach
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
-import time
-
-import uvicorn
 
 from redstep.api.app import App
+from redstep.api.background import START_SECONDS, BackgroundServer
 from redstep.api.sigv4 import Credentials
 from redstep.project import Project
 from redstep.runtime.clock import Clock
 from redstep.services import Services
-
-START_SECONDS = 10.0
-STOP_SECONDS = 10.0
 
 
 class LocalEndpoint:
@@ -35,8 +31,7 @@ class LocalEndpoint:
         self._services: Services | None = None
         self._attached = threading.Event()
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self._url: str | None = None
         self._closed = False
 
@@ -64,39 +59,24 @@ class LocalEndpoint:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the local endpoint is closed")
-            if self._url is not None:
-                return self._url
-            assert self._services is not None
-            config = uvicorn.Config(
-                App(self._services, credentials=self.credentials),
-                host="127.0.0.1",
-                port=0,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
-            server = uvicorn.Server(config)
-            thread = threading.Thread(target=server.run, name="redstep-local-endpoint", daemon=True)
-            thread.start()
-            deadline = time.monotonic() + START_SECONDS
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    server.should_exit = True
-                    raise RuntimeError("the local endpoint for functions did not start")
-                time.sleep(0.005)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            self._server, self._thread = server, thread
-            self._url = f"http://127.0.0.1:{port}"
+            if self._url is None:
+                assert self._services is not None
+                app = App(self._services, credentials=self.credentials)
+                server = BackgroundServer(app, name="redstep-local-endpoint")
+                self._url = server.start()
+                self._server = server
             return self._url
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            server, thread = self._server, self._thread
+            server = self._server
         self._attached.set()  # a worker still waiting gives up at once
-        if server is not None and thread is not None:
-            server.should_exit = True
-            thread.join(STOP_SECONDS)
+        if server is not None:
+            try:
+                server.stop()
+            except RuntimeError:  # closing goes on: a thread left serving dies with the process
+                logging.getLogger(__name__).warning("the local endpoint did not stop in time")
 
 
 def open_services(project: Project, *, clock: Clock | None = None) -> Services:

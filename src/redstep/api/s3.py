@@ -58,7 +58,7 @@ from redstep.api.s3_multipart import (
     part_number_of,
     upload_part,
 )
-from redstep.api.s3_payload import crc32_checksum, store_payload
+from redstep.api.s3_payload import store_payload
 from redstep.api.s3_xml import (
     NAMESPACE,
     S3Refusal,
@@ -76,7 +76,14 @@ from redstep.api.s3_xml import (
     url_encode,
     xml_response,
 )
-from redstep.buckets import BucketError, Buckets, ObjectInfo, ObjectListing, ObjectReader
+from redstep.buckets import (
+    BucketError,
+    Buckets,
+    ObjectInfo,
+    ObjectListing,
+    ObjectReader,
+    crc32_checksum,
+)
 
 __all__ = ["MAX_PUT_BYTES", "NAMESPACE", "S3Refusal", "new_request_id", "s3_endpoint", "s3_error"]
 

@@ -335,11 +335,6 @@ async def _next_piece(stream: AsyncIterator[bytes], read_timeout: float) -> byte
     )
 
 
-def crc32_checksum(checksum: int) -> str:
-    """A CRC32 as `x-amz-checksum-crc32` carries it: base64 of 4 big-endian bytes."""
-    return base64.b64encode(checksum.to_bytes(4, "big")).decode("ascii")
-
-
 # -- the digests -------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from redstep.buckets.objects import (
     BucketInfo,
     ObjectInfo,
     ObjectListing,
+    crc32_checksum,
     etag_of,
     guess_content_type,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "UploadListing",
     "WriteReason",
     "WriteSubscriber",
+    "crc32_checksum",
     "etag_of",
     "guess_content_type",
     "multipart_etag",

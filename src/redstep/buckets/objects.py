@@ -7,6 +7,7 @@ and every later read answers `guess_content_type(key)`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import mimetypes
 from dataclasses import dataclass
@@ -82,3 +83,9 @@ def guess_content_type(key: str) -> str:
     if guessed is None or encoding is not None:
         return DEFAULT_CONTENT_TYPE
     return guessed
+
+
+def crc32_checksum(crc32: int) -> str:
+    """A CRC32 as S3 states it (`x-amz-checksum-crc32`, `ChecksumCRC32`): base64 of 4 big-endian
+    bytes."""
+    return base64.b64encode(crc32.to_bytes(4, "big")).decode("ascii")

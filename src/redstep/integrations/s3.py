@@ -40,7 +40,7 @@ from functools import cache
 from typing import Any
 
 from redstep.asl.paths import to_json
-from redstep.buckets import OWNER_ID, BucketError, Buckets, ObjectInfo
+from redstep.buckets import OWNER_ID, BucketError, Buckets, ObjectInfo, crc32_checksum
 from redstep.integrations.failure import TaskFailure
 from redstep.integrations.sdk import (
     operation_for,
@@ -171,7 +171,7 @@ def _read(buckets: Buckets, request: dict[str, Any], operation: str) -> dict[str
         if chosen is not None:
             response["ContentRange"] = f"bytes {first}-{last}/{info.size}"
         elif request.get("ChecksumMode") == "ENABLED":
-            response["ChecksumCRC32"] = _crc32_text(reader.crc32())
+            response["ChecksumCRC32"] = crc32_checksum(reader.crc32())
             response["ChecksumType"] = FULL_OBJECT
         response["ContentLength"] = last - first + 1
         body = reader.read(first, last) if operation == "GetObject" and last >= first else b""
@@ -419,10 +419,6 @@ def _listed(info: ObjectInfo, *, with_owner: bool) -> dict[str, Any]:
 
 
 # -- checksums ----------------------------------------------------------------------------------
-
-
-def _crc32_text(crc32: int) -> str:
-    return base64.b64encode(crc32.to_bytes(4, "big")).decode("ascii")
 
 
 _CHECKSUMS: dict[str, Callable[[bytes], bytes]] = {

@@ -32,6 +32,7 @@ import base64
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from redstep.asl.errors import StatesError
@@ -45,6 +46,7 @@ _JAVA_BOOLEAN = "Cannot deserialize value of type `java.lang.Boolean`"
 # -- names --------------------------------------------------------------------------------------
 
 
+@cache
 def operation_for(service: str, action: str) -> str | None:
     """The operation of botocore's `service` model that the action names, if it has one."""
     for operation in service_model(service).operation_names:
