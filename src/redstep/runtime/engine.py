@@ -108,9 +108,13 @@ class Engine:
         ownership: StateOwnership | None = None,
         max_history_events: int | None = MAX_HISTORY_EVENTS,
         test_state_seconds: float = TEST_SECONDS,
+        run: bool = True,
     ) -> None:
         """`max_history_events=None` lifts AWS's 25,000-event quota on one execution;
-        `test_state_seconds` bounds one TestState call (a Task still running then fails)."""
+        `test_state_seconds` bounds one TestState call (a Task still running then fails);
+        `run=False` opens the store for reading only: no execution runs or resumes (a command
+        that looks at a stopped project's executions; one it started would wait for an engine
+        that runs)."""
         self.store = store
         self.clock = clock or RealClock()
         self.region = region or Region()
@@ -143,7 +147,8 @@ class Engine:
             "ListTagsForResource": self.list_tags_for_resource,
             "TestState": self.test_state,
         }
-        self.executor.start()
+        if run:
+            self.executor.start()
 
     @classmethod
     def open(
@@ -153,6 +158,7 @@ class Engine:
         clock: Clock | None = None,
         tasks: TaskRunner | None = None,
         max_history_events: int | None = MAX_HISTORY_EVENTS,
+        run: bool = True,
     ) -> Engine:
         """The engine of a project: its store in `.redstep/`, owned by this process."""
         ownership = project.own_state()
@@ -163,6 +169,7 @@ class Engine:
                 tasks=tasks,
                 ownership=ownership,
                 max_history_events=max_history_events,
+                run=run,
             )
         except BaseException:
             ownership.release()
