@@ -9,15 +9,14 @@ REDSTEP_SECRET_ACCESS_KEY when the server requires credentials.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from redstep.api.endpoint_file import recorded_endpoint
+from redstep.cli.access import open_project, remote_client
 from redstep.cli.options import project_option
-from redstep.project import OWNER_FILE, Project, ProjectError, ProjectInUse, load_project
+from redstep.project import ProjectInUse
 
 token_argument = click.argument("task_token")
 
@@ -37,7 +36,7 @@ def send_success(project_dir: Path, task_token: str, output: str) -> None:
         json.loads(output)
     except ValueError as error:
         raise click.BadParameter(f"not JSON: {error}", param_hint="--output") from None
-    _send(project_dir, "send_task_success", taskToken=task_token, output=output)
+    _send(project_dir, "SendTaskSuccess", taskToken=task_token, output=output)
 
 
 @tasks.command("send-failure")
@@ -48,7 +47,7 @@ def send_success(project_dir: Path, task_token: str, output: str) -> None:
 def send_failure(project_dir: Path, task_token: str, error: str | None, cause: str | None) -> None:
     """The task failed (SendTaskFailure)."""
     given = {name: value for name, value in (("error", error), ("cause", cause)) if value}
-    _send(project_dir, "send_task_failure", taskToken=task_token, **given)
+    _send(project_dir, "SendTaskFailure", taskToken=task_token, **given)
 
 
 @tasks.command("send-heartbeat")
@@ -56,53 +55,20 @@ def send_failure(project_dir: Path, task_token: str, error: str | None, cause: s
 @token_argument
 def send_heartbeat(project_dir: Path, task_token: str) -> None:
     """The task is alive: its HeartbeatSeconds start over (SendTaskHeartbeat)."""
-    _send(project_dir, "send_task_heartbeat", taskToken=task_token)
+    _send(project_dir, "SendTaskHeartbeat", taskToken=task_token)
 
 
-def _send(project_dir: Path, method: str, **request: Any) -> None:
-    # Imported here: boto3 costs every other command a fraction of a second to load.
-    import boto3
-    import botocore.exceptions
-
-    url = _running_server(project_dir)
-    client = boto3.client(
-        "stepfunctions",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=os.environ.get("REDSTEP_ACCESS_KEY_ID", "redstep"),
-        aws_secret_access_key=os.environ.get("REDSTEP_SECRET_ACCESS_KEY", "redstep"),
-    )
-    try:
-        getattr(client, method)(**request)
-    except botocore.exceptions.ClientError as error:
-        details = error.response.get("Error", {})
-        raise click.ClickException(f"{details.get('Code')}: {details.get('Message')}") from None
-    except botocore.exceptions.EndpointConnectionError as error:
-        raise click.ClickException(
-            f"the redstep server at {url} cannot be reached: {error}"
-        ) from None
-
-
-def _running_server(project_dir: Path) -> str:
-    """The URL of the `redstep serve` that owns the project; a usage error when none does."""
-    try:
-        project = load_project(project_dir)
-    except ProjectError as error:
-        raise click.ClickException(str(error)) from error
+def _send(project_dir: Path, operation: str, **request: Any) -> None:
+    """Call `operation` on the `redstep serve` that owns the project; a usage error when none
+    does (the execution waits in the store until one starts, and answers must go there)."""
+    project = open_project(project_dir)
     try:
         project.own_state().release()
     except ProjectInUse as in_use:
-        url = recorded_endpoint(project.state_dir, _owner(project))
-        if url is None:
-            raise click.ClickException(f"{in_use}, which serves no endpoint") from None
-        return url
+        with remote_client("stepfunctions", project, in_use) as call:
+            call(operation, request)
+        return
     raise click.ClickException(
         f"no redstep runs the project at {project.root}: its executions wait until "
         "`redstep serve` starts, and answers go there"
     )
-
-
-def _owner(project: Project) -> int:
-    """The process id the project's lock file names (written by the process holding it)."""
-    text = (project.state_dir / OWNER_FILE).read_text(errors="replace").strip()
-    return int(text) if text.isdigit() else -1
