@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ def run_sql(
         result_id, has_result_set = last["Id"], last["HasResultSet"]
     else:
         result_id, has_result_set = statement_id, described["HasResultSet"]
-    return _fetch(service, result_id) if has_result_set else None
+    return fetch_rows(service.get_statement_result, result_id) if has_result_set else None
 
 
 def _wait(service: DataApiService, statement_id: str) -> Mapping[str, Any]:
@@ -120,12 +120,13 @@ def _wait(service: DataApiService, statement_id: str) -> Mapping[str, Any]:
             return described
 
 
-def _fetch(service: DataApiService, statement_id: str) -> Rows:
+def fetch_rows(get_page: Callable[[dict[str, Any]], Mapping[str, Any]], statement_id: str) -> Rows:
+    """Every row of a statement's result, reading GetStatementResult pages through `get_page`."""
     columns: Sequence[str] = ()
     rows: list[list[object]] = []
     request: dict[str, Any] = {"Id": statement_id}
     while True:
-        page = service.get_statement_result(request)
+        page = get_page(request)
         columns = [column["name"] for column in page["ColumnMetadata"]] or columns
         rows.extend([_value(field) for field in record] for record in page["Records"])
         if not page.get("NextToken"):

@@ -1,0 +1,168 @@
+"""An execution as it happens, in lines for a terminal: states, their durations, SQL, failures.
+
+`ExecutionProgress` is fed the execution's history events (in order, as they are appended) and
+the Data API statements that end while it runs, and returns the lines to print; it reads no
+clock and prints nothing, so the same events always give the same lines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.markup import escape
+from rich.text import Text
+
+CAUSE_CHARS = 400
+"""How much of a cause a line shows; the whole cause is in the history."""
+SQL_CHARS = 72
+"""How much of a statement's text its line shows (its first line, whitespace collapsed)."""
+
+_FAILED_EVENTS = frozenset(
+    {
+        "TaskFailed",
+        "TaskTimedOut",
+        "TaskStartFailed",
+        "TaskSubmitFailed",
+        "LambdaFunctionFailed",
+        "LambdaFunctionTimedOut",
+        "LambdaFunctionStartFailed",
+        "LambdaFunctionScheduleFailed",
+    }
+)
+_SCHEDULED_EVENTS = frozenset({"TaskScheduled", "LambdaFunctionScheduled"})
+
+
+class ExecutionProgress:
+    """The lines an execution's events and statements print as, one event at a time."""
+
+    def __init__(self) -> None:
+        self._state_of: dict[int, str] = {}
+        """Event id -> the state it happened in (found through `previousEventId`)."""
+        self._entered: dict[str, list[datetime]] = defaultdict(list)
+        """State name -> when its current entries began (a Map runs one state many times)."""
+        self._failures: dict[int, int] = {}
+        """StateEntered event id -> how many times its task failed (a retry follows one)."""
+        self._entry_of: dict[int, int] = {}
+        """Event id -> the StateEntered event of the state it happened in."""
+
+    def on_event(self, event: Mapping[str, Any]) -> list[Text]:
+        """The lines one history event prints as (often none)."""
+        kind: str = event["type"]
+        event_id: int = event["id"]
+        previous = event.get("previousEventId", 0)
+        if kind.endswith("StateEntered"):
+            name: str = event["stateEnteredEventDetails"]["name"]
+            self._state_of[event_id] = name
+            self._entry_of[event_id] = event_id
+            self._entered[name].append(event["timestamp"])
+            return [Text.from_markup(f"[cyan]▶[/] {escape(name)}")]
+        state = self._state_of.get(previous)
+        if state is not None:
+            self._state_of[event_id] = state
+            self._entry_of[event_id] = self._entry_of[previous]
+        if kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            began = self._entered[name].pop(0) if self._entered[name] else event["timestamp"]
+            took = _duration(event["timestamp"] - began)
+            return [Text.from_markup(f"[green]✓[/] {escape(name)}  [dim]{took}[/]")]
+        if kind in _FAILED_EVENTS:
+            details: Mapping[str, Any] = next(
+                (v for k, v in event.items() if k.endswith("EventDetails")), {}
+            )
+            entry = self._entry_of.get(event_id, 0)
+            self._failures[entry] = self._failures.get(entry, 0) + 1
+            return [_failure("✗", state or "", details.get("error"), details.get("cause"))]
+        if kind in _SCHEDULED_EVENTS:
+            failures = self._failures.get(self._entry_of.get(event_id, 0), 0)
+            if failures:
+                return [Text.from_markup(f"[yellow]↻[/] {escape(state or '')}: retry {failures}")]
+            return []
+        return []
+
+    def on_statement(self, described: Mapping[str, Any], name: str | None) -> list[Text]:
+        """The lines of a Data API statement that ended (DescribeStatement's response, and the
+        StatementName ListStatements gives): its status, duration and rows, and each
+        sub-statement of a batch that touched rows or failed."""
+        status: str = described["Status"]
+        style = {"FINISHED": "green", "FAILED": "red"}.get(status, "yellow")
+        subs: list[Mapping[str, Any]] = described.get("SubStatements") or []
+        first_sql = subs[0]["QueryString"] if subs else described.get("QueryString", "")
+        name = name or _sql_line(first_sql)
+        counts = [f"{len(subs)} statements"] if subs else []
+        if described.get("ResultRows", -1) >= 0:
+            counts.append(_rows(described["ResultRows"]))
+        counts.append(_duration_ns(described.get("Duration", 0)))
+        summary = "  ".join(counts)
+        lines = [
+            Text.from_markup(
+                f"  [bold]SQL[/] {escape(name)}  [{style}]{status}[/]  [dim]{summary}[/]"
+            )
+        ]
+        for sub in subs:
+            failed = sub["Status"] == "FAILED"
+            if sub.get("ResultRows", -1) > 0 or failed:
+                shown = _rows(sub["ResultRows"]) if not failed else "[red]FAILED[/]"
+                lines.append(
+                    Text.from_markup(
+                        f"    [dim]{escape(_sql_line(sub['QueryString']))}[/]  {shown}"
+                    )
+                )
+        if status != "FINISHED" and described.get("Error"):
+            lines.append(Text("    " + _clip(described["Error"]), style="red"))
+        return lines
+
+
+def describe_end(described: Mapping[str, Any], seconds: float) -> Iterable[Text]:
+    """The closing lines of a run: its status and time, then its output or its error and cause."""
+    status: str = described["status"]
+    style = "green" if status == "SUCCEEDED" else "red"
+    yield Text.from_markup(f"[bold {style}]{status}[/] [dim]in {seconds:.2f} s[/]")
+    if status == "SUCCEEDED":
+        yield Text(described.get("output") or "null")
+    elif described.get("error") or described.get("cause"):
+        yield _failure("", "", described.get("error"), described.get("cause"), whole=True)
+
+
+def _failure(
+    mark: str, state: str, error: str | None, cause: str | None, *, whole: bool = False
+) -> Text:
+    text = Text()
+    if mark:
+        text.append(f"{mark} ", style="red")
+    if state:
+        text.append(f"{state}: ")
+    text.append(error or "(no error)", style="bold red")
+    if cause:
+        text.append(": " + (cause if whole else _clip(cause)))
+    return text
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= CAUSE_CHARS else text[: CAUSE_CHARS - 1] + "…"
+
+
+def _sql_line(sql: str) -> str:
+    """A statement's first non-comment line, whitespace collapsed, cut to SQL_CHARS."""
+    lines = [line.strip() for line in sql.strip().splitlines()]
+    first = next((line for line in lines if line and not line.startswith("--")), "")
+    first = " ".join(first.split())
+    return first if len(first) <= SQL_CHARS else first[: SQL_CHARS - 1] + "…"
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'' if count == 1 else 's'}"
+
+
+def _duration(delta: timedelta) -> str:
+    return _seconds(delta.total_seconds())
+
+
+def _duration_ns(nanoseconds: int) -> str:
+    return _seconds(nanoseconds / 1e9)
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
