@@ -5,8 +5,12 @@ from __future__ import annotations
 import click
 
 from redstep import __version__
+from redstep.cli.executions import executions
+from redstep.cli.init import init
+from redstep.cli.run import run
 from redstep.cli.serve import serve_command
 from redstep.cli.sql import sql
+from redstep.cli.statements import statements
 from redstep.cli.tasks import tasks
 from redstep.cli.triggers import triggers
 
@@ -17,7 +21,11 @@ def main() -> None:
     """Run Step Functions workflows and the Redshift Data API on one machine."""
 
 
+main.add_command(executions)
+main.add_command(init)
+main.add_command(run)
 main.add_command(serve_command)
 main.add_command(sql)
+main.add_command(statements)
 main.add_command(tasks)
 main.add_command(triggers)
