@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -138,6 +139,118 @@ def test_state_machines_read_their_definition_with_substitutions(tmp_path: Path)
     assert machine.definition == '{"Comment": "sales-data 3 true", "x": "$.path"}'
     assert machine.source == (tmp_path / "flow.asl.json").resolve()
     assert machine.role_arn.startswith("arn:aws:iam::123456789012:role/")
+
+
+SETUP_SQL = """\
+-- Tables first.
+create table if not exists t (a int, note varchar(20));  -- a trailing remark
+/* Sample rows:
+   only into an empty table. */
+insert into t
+  select 1, 'it''s; fine'   -- a `;` in a string or a comment ends nothing
+  where not exists (select 1 from t);
+select cast(:run_date as date)
+-- the end
+"""
+
+
+def test_a_statements_substitution_is_a_sql_files_statements(tmp_path: Path) -> None:
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "setup.sql").write_text(SETUP_SQL, encoding="utf-8")
+    write_definition(
+        tmp_path,
+        '{"Sqls": "${SetupSqls}", "Db": "${Database}", "Note": "${Database}-${Retries}"}',
+    )
+    write_config(
+        tmp_path,
+        """
+        [state_machines.flow]
+        definition = "flow.asl.json"
+        [state_machines.flow.substitutions]
+        SetupSqls = { statements = "sql/setup.sql" }
+        Database = "dev"
+        Retries = 3
+        """,
+    )
+    definition = json.loads(load_project(tmp_path).state_machines["flow"].definition)
+    assert definition == {
+        "Sqls": [
+            "create table if not exists t (a int, note varchar(20))",
+            "insert into t\n  select 1, 'it''s; fine'   -- a `;` in a string or a comment ends "
+            "nothing\n  where not exists (select 1 from t)",
+            "select cast(:run_date as date)",
+        ],
+        "Db": "dev",
+        "Note": "dev-3",
+    }
+
+
+STATEMENTS = (
+    '[state_machines.flow]\ndefinition = "flow.asl.json"\n[state_machines.flow.substitutions]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "definition", "text", "expected"),
+    [
+        (
+            {},
+            '{"Sqls": "${S}"}',
+            STATEMENTS + "S = { statements = 'sql/absent.sql' }\n",
+            r"state_machines\.flow\.substitutions\.S\.statements: cannot read .*absent\.sql",
+        ),
+        (
+            {"sql/empty.sql": "-- nothing yet\n;\n"},
+            '{"Sqls": "${S}"}',
+            STATEMENTS + "S = { statements = 'sql/empty.sql' }\n",
+            r"state_machines\.flow\.substitutions\.S\.statements: no SQL statement in "
+            r".*empty\.sql",
+        ),
+        (
+            {"sql/open.sql": "select 'unterminated"},
+            '{"Sqls": "${S}"}',
+            STATEMENTS + "S = { statements = 'sql/open.sql' }\n",
+            r"substitutions\.S\.statements: .*open\.sql: unterminated quoted string",
+        ),
+        (
+            {"sql/x.sql": "select 1"},
+            '{"Comment": "runs ${S}"}',
+            STATEMENTS + "S = { statements = 'sql/x.sql' }\n",
+            r"state_machines\.flow\.substitutions\.S: a statements list must replace a whole "
+            r"JSON string \(\"\$\{S\}\"\) in flow\.asl\.json",
+        ),
+        (
+            {"sql/x.sql": "select 1"},
+            '{"Sqls": "${S}"}',
+            STATEMENTS + "S = { statements = 'sql/x.sql', split = true }\n",
+            r"unknown key 'state_machines\.flow\.substitutions\.S\.split'",
+        ),
+        (
+            {},
+            '{"Sqls": "${S}"}',
+            STATEMENTS + "S = { statement = 'sql/x.sql' }\n",
+            r"unknown key 'state_machines\.flow\.substitutions\.S\.statement' "
+            r"\(expected one of: statements\)",
+        ),
+        (
+            {},
+            '{"Sqls": "${S}"}',
+            STATEMENTS + "S = { statements = 3 }\n",
+            r"substitutions\.S\.statements must be the path of a SQL file",
+        ),
+    ],
+)
+def test_bad_statements_substitutions_name_the_file_and_the_key(
+    tmp_path: Path, files: dict[str, str], definition: str, text: str, expected: str
+) -> None:
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    write_definition(tmp_path, definition)
+    path = write_config(tmp_path, text)
+    with pytest.raises(ProjectError, match=expected) as raised:
+        load_project(tmp_path)
+    assert str(path) in str(raised.value)
 
 
 def test_triggers_take_a_schedule_or_a_bucket(tmp_path: Path) -> None:

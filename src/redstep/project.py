@@ -13,9 +13,10 @@ The file this module reads:
 
     [state_machines.sales_data_pipeline]       # created (or updated) when redstep starts
     definition = "workflows/sales_data_pipeline.asl.json"
-    substitutions = { Bucket = "sales-data" }  # ${Bucket} in the definition, as CloudFormation's
-                                               # DefinitionSubstitutions
     role_arn = "arn:aws:iam::123456789012:role/etl"   # optional; nothing checks it locally
+    [state_machines.sales_data_pipeline.substitutions]  # ${Name} in the definition, as
+    Bucket = "sales-data"                               # CloudFormation's DefinitionSubstitutions
+    SetupSqls = { statements = "sql/setup.sql" }        # "${SetupSqls}" -> ["create ...", ...]
     [triggers.nightly]                # starts an execution on a schedule (EventBridge syntax, UTC)
     state_machine = "sales_data_pipeline"
     input = { run_date = "2024-01-01" }        # a table, or a JSON text
@@ -39,6 +40,12 @@ A function's handler is spelled one of three ways: a file under the project fold
 may stand for dots, as Lambda allows). A module must be a file of the project's, as a Lambda
 function's code is its deployment package.
 
+A substitution is a string, a number, a boolean, or `{ statements = "<file>.sql" }`: a SQL
+script of the project's, split into its statements (comments between them dropped), for a
+BatchExecuteStatement's `Sqls`. Its placeholder must be a whole JSON string (`"Sqls":
+"${SetupSqls}"`), which becomes the JSON array of the statements, so the SQL lives once, in its
+file, and the definition stays plain ASL.
+
 Every problem is reported with the file and the key it concerns.
 """
 
@@ -56,6 +63,8 @@ from types import MappingProxyType
 from typing import Any
 
 from redstep.schedules import ScheduleError, parse_schedule
+from redstep.warehouse.dialect import split_script
+from redstep.warehouse.dialect.script import ScriptError, tokenize
 from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError, check_url
 
 CONFIG_FILE = "redstep.toml"
@@ -67,7 +76,11 @@ DEFAULT_WAREHOUSE = "default"
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/redstep"
 """The role a project's state machine carries when its table names none (nothing checks it)."""
 
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
+_PLACEHOLDER = re.compile(r'(?P<open>(?<!\\)")?\$\{(?P<name>[A-Za-z0-9_.:-]+)\}(?P<close>")?')
+"""`${Name}`, with the quotes around it when it is a whole JSON string (a statements list
+replaces the quotes too)."""
+STATEMENTS_KEY = "statements"
+"""The key of a substitution that is a SQL file's statements: `{ statements = "sql/x.sql" }`."""
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 """S3's rule for a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens."""
 _FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
@@ -334,24 +347,80 @@ def _state_machine(
         raise ProjectError(
             f"{path}: {key}.definition: cannot read {source_path}: {error}"
         ) from None
-    substitutions = table.get("substitutions", {})
-    if not isinstance(substitutions, dict) or not all(
-        isinstance(v, str | int | float | bool) for v in substitutions.values()
-    ):
-        raise ProjectError(f"{path}: {key}.substitutions must map names to strings or numbers")
-    missing = sorted({m for m in _PLACEHOLDER.findall(text) if m not in substitutions})
+    substitutions = _substitutions(
+        table.get("substitutions", {}), folder, path, f"{key}.substitutions"
+    )
+    placeholders = [match["name"] for match in _PLACEHOLDER.finditer(text)]
+    missing = sorted({m for m in placeholders if m not in substitutions})
     if missing:
         names = ", ".join(f"${{{m}}}" for m in missing)
         raise ProjectError(f"{path}: {key}.substitutions: nothing given for {names} in {source}")
 
     def substitute(match: re.Match[str]) -> str:
-        value = substitutions[match[1]]
-        return json.dumps(value) if isinstance(value, bool) else str(value)
+        value = substitutions[match["name"]]
+        opening, closing = match["open"] or "", match["close"] or ""
+        if isinstance(value, tuple):
+            if not (opening and closing):
+                raise ProjectError(
+                    f"{path}: {key}.substitutions.{match['name']}: a statements list must "
+                    f'replace a whole JSON string ("${{{match["name"]}}}") in {source}'
+                )
+            return json.dumps(list(value))
+        written = json.dumps(value) if isinstance(value, bool) else str(value)
+        return f"{opening}{written}{closing}"
 
     role_arn = table.get("role_arn", DEFAULT_ROLE_ARN)
     if not isinstance(role_arn, str):
         raise ProjectError(f"{path}: {key}.role_arn must be a string")
     return StateMachineConfig(name, _PLACEHOLDER.sub(substitute, text), source_path, role_arn)
+
+
+Substitution = str | int | float | bool | tuple[str, ...]
+"""A placeholder's value: text put in as it is, or a SQL file's statements (a JSON array)."""
+
+
+def _substitutions(value: object, folder: Path, path: Path, key: str) -> dict[str, Substitution]:
+    if not isinstance(value, dict):
+        raise ProjectError(f"{path}: {key} must be a table")
+    substitutions: dict[str, Substitution] = {}
+    for name, given in value.items():
+        if isinstance(given, dict):
+            substitutions[name] = _statements(given, folder, path, f"{key}.{name}")
+        elif isinstance(given, str | int | float | bool):
+            substitutions[name] = given
+        else:
+            raise ProjectError(
+                f"{path}: {key} must map names to strings, numbers or "
+                '{ statements = "<file>.sql" } tables'
+            )
+    return substitutions
+
+
+def _statements(table: Mapping[str, Any], folder: Path, path: Path, key: str) -> tuple[str, ...]:
+    """A SQL file's statements, each as written, without the comments around it."""
+    _reject_unknown(table, {STATEMENTS_KEY}, path, prefix=key)
+    source = table.get(STATEMENTS_KEY)
+    if not isinstance(source, str) or not source:
+        raise ProjectError(f"{path}: {key}.{STATEMENTS_KEY} must be the path of a SQL file")
+    file = (folder / source).resolve()
+    try:
+        script = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProjectError(f"{path}: {key}.{STATEMENTS_KEY}: cannot read {file}: {error}") from None
+    try:
+        statements = [_strip_comments(statement) for statement in split_script(script)]
+    except ScriptError as error:
+        raise ProjectError(f"{path}: {key}.{STATEMENTS_KEY}: {file}: {error}") from None
+    if not statements:
+        raise ProjectError(f"{path}: {key}.{STATEMENTS_KEY}: no SQL statement in {file}")
+    return tuple(statements)
+
+
+def _strip_comments(statement: str) -> str:
+    """The statement from its first token to its last: a comment before it (the script's
+    commentary on what comes next) is not part of it."""
+    tokens = tokenize(statement)
+    return statement[tokens[0].start : tokens[-1].end + 1]
 
 
 def _trigger(
