@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from redstep import __version__
+from redstep.cli.example import example
 from redstep.cli.executions import executions
 from redstep.cli.init import init
 from redstep.cli.run import run
@@ -21,6 +22,7 @@ def main() -> None:
     """Run Step Functions workflows and the Redshift Data API on one machine."""
 
 
+main.add_command(example)
 main.add_command(executions)
 main.add_command(init)
 main.add_command(run)
