@@ -174,26 +174,29 @@ class Watch:
                 return described
 
     def look(self) -> list[Text]:
-        """The lines for what happened since the last look: statements first, as each ended
-        before the event that reports it."""
-        return [*self._statement_lines(), *self._event_lines()]
+        """The lines for what happened since the last look, in the order it happened: a
+        statement's lines at the time it ended, an event's at its timestamp (both UTC; on the
+        virtual clock the events may run ahead, and only their order among statements suffers)."""
+        timed = [*self._statement_lines(), *self._event_lines()]
+        timed.sort(key=lambda pair: pair[0])  # stable: one event's lines stay together, in order
+        return [line for _, line in timed]
 
-    def _event_lines(self) -> list[Text]:
-        lines: list[Text] = []
+    def _event_lines(self) -> list[tuple[datetime, Text]]:
+        lines: list[tuple[datetime, Text]] = []
         while True:
             events = self._services.engine.store.history(
                 self._execution_arn, False, PAGE_SIZE, self._last_event_id
             )
             for event in events:
-                lines.extend(self._progress.on_event(event))
+                lines.extend((event["timestamp"], line) for line in self._progress.on_event(event))
                 self._last_event_id = event["id"]
             if len(events) < PAGE_SIZE:
                 return lines
 
-    def _statement_lines(self) -> list[Text]:
+    def _statement_lines(self) -> list[tuple[datetime, Text]]:
         dataapi = self._services.dataapi
         listed = dataapi.list_statements({"Status": "ALL", "MaxResults": 100})["Statements"]
-        lines: list[Text] = []
+        lines: list[tuple[datetime, Text]] = []
         for statement in reversed(listed):  # oldest first
             if (
                 statement["Id"] in self._reported
@@ -203,7 +206,9 @@ class Watch:
                 continue
             self._reported.add(statement["Id"])
             described = dataapi.describe_statement({"Id": statement["Id"]})
-            lines.extend(self._progress.on_statement(described, statement.get("StatementName")))
+            name = statement.get("StatementName")
+            ended = described["UpdatedAt"]
+            lines.extend((ended, line) for line in self._progress.on_statement(described, name))
         return lines
 
 
