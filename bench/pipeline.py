@@ -46,12 +46,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from redstep.api.local_endpoint import open_services
 from redstep.cli.example import Generation, generate_workload
+from redstep.cli.init import create_project
 from redstep.project import load_project
 from redstep.warehouse.dialect import StatementKind, Target, session_setup, split_script, translate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sales_data_pipeline"
+"""Where the bare runs read the scripts from (the copies hold the same files)."""
 MACHINE = "sales_data_pipeline"
-DUCKDB_URL = 'url = "duckdb:///.redstep/warehouse.duckdb"'
 WAREHOUSE_FILE = Path(".redstep") / "warehouse.duckdb"
 RUN_DATE = date(2003, 1, 2)
 SEED = 0
@@ -118,24 +119,14 @@ class Session(Protocol):
     def close(self) -> None: ...
 
 
-def copy_example(folder: Path, warehouse_url: str | None = None) -> Path:
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".redstep"))
-    if warehouse_url is not None:
-        config = folder / "redstep.toml"
-        text = config.read_text(encoding="utf-8")
-        assert DUCKDB_URL in text, "the example's [warehouse] url changed: update DUCKDB_URL"
-        config.write_text(text.replace(DUCKDB_URL, f'url = "{warehouse_url}"'), encoding="utf-8")
-    return folder
-
-
 class DuckDBWarehouse:
     target = Target.DUCKDB
 
     def template(self, folder: Path) -> Path:
-        return copy_example(folder)
+        return create_project(folder, example="sales")
 
     def copy(self, template: Path, folder: Path) -> Path:
-        project = copy_example(folder)
+        project = create_project(folder, example="sales")
         (project / WAREHOUSE_FILE).parent.mkdir()
         source = template / WAREHOUSE_FILE
         shutil.copyfile(source, project / WAREHOUSE_FILE)
@@ -200,13 +191,13 @@ class PostgresWarehouse:
         name = f"redstep_bench_{uuid.uuid4().hex[:12]}"
         self._admin(f'CREATE DATABASE "{name}"')
         self._databases[folder] = name
-        return copy_example(folder, self._url(name))
+        return create_project(folder, example="sales", warehouse_url=self._url(name))
 
     def copy(self, template: Path, folder: Path) -> Path:
         name = f"redstep_bench_{uuid.uuid4().hex[:12]}"
         self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self._databases[template]}"')
         self._databases[folder] = name
-        return copy_example(folder, self._url(name))
+        return create_project(folder, example="sales", warehouse_url=self._url(name))
 
     def session(self, project: Path) -> Session:
         return PostgresSession(self._url(self._databases[project]))

@@ -7,7 +7,6 @@ sales). Rows are read back through the Data API, so values compare alike on ever
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,11 @@ from click.testing import CliRunner, Result
 
 from redstep.api.local_endpoint import open_services
 from redstep.cli.example import example
+from redstep.cli.init import create_project
 from redstep.cli.sql import run_sql
 from redstep.dataapi import DataApiService
 from redstep.project import load_project
 
-SALES_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sales_data_pipeline"
-DUCKDB_URL = 'url = "duckdb:///.redstep/warehouse.duckdb"'
 SCALE = "0.01"
 SALES, ITEMS, ADDRESSES, CUSTOMERS = 10_000, 50, 200, 400
 """What scale 0.01 generates: a sale per row, an item per 200, an address per 50, a customer
@@ -36,20 +34,9 @@ GENERATED = {
 PIPELINE_SECONDS = 120.0
 
 
-def copy_example(destination: Path, warehouse_url: str | None = None) -> Path:
-    """A copy of the example without its state, on another warehouse when a URL is given."""
-    shutil.copytree(SALES_EXAMPLE, destination, ignore=shutil.ignore_patterns(".redstep"))
-    if warehouse_url is not None:
-        config = destination / "redstep.toml"
-        text = config.read_text(encoding="utf-8")
-        assert DUCKDB_URL in text, "the example's [warehouse] url changed: update DUCKDB_URL"
-        config.write_text(text.replace(DUCKDB_URL, f'url = "{warehouse_url}"'), encoding="utf-8")
-    return destination
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return copy_example(tmp_path / "sales")
+    return create_project(tmp_path / "sales", example="sales")
 
 
 def generate(project: Path, *args: str) -> Result:
@@ -166,7 +153,7 @@ def test_the_same_seed_generates_the_same_rows_and_another_seed_others(project: 
 
 @pytest.fixture
 def postgres_project(tmp_path: Path, postgres_url: str) -> Path:
-    return copy_example(tmp_path / "sales-postgres", postgres_url)
+    return create_project(tmp_path / "sales-postgres", example="sales", warehouse_url=postgres_url)
 
 
 def test_duckdb_and_postgresql_generate_the_same_rows(

@@ -49,3 +49,12 @@ def test_a_folder_with_files_is_left_alone(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "is not empty" in result.output
     assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_the_warehouse_url_replaces_the_embedded_one(tmp_path: Path) -> None:
+    url = "postgresql://postgres@127.0.0.1:5432/sales"
+    for example in ([], ["--example", "sales"]):
+        folder = tmp_path / f"project{len(example)}"
+        result = CliRunner().invoke(main, ["init", str(folder), *example, "--warehouse-url", url])
+        assert result.exit_code == 0, result.output
+        assert load_project(folder).warehouses == {"default": url}

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -33,10 +32,9 @@ from click.testing import CliRunner
 
 from redstep.api.local_endpoint import open_services
 from redstep.cli.example import example
+from redstep.cli.init import create_project
 from redstep.project import load_project
 
-SALES_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sales_data_pipeline"
-DUCKDB_URL = 'url = "duckdb:///.redstep/warehouse.duckdb"'
 MACHINE = "sales_data_pipeline"
 RUN_INPUT = '{"run_date": "2003-01-02"}'
 FACT_LOAD = "load_fact_store_sales.sql"
@@ -70,16 +68,6 @@ started = services.engine.start_execution({"stateMachineArn": arn, "input": sys.
 print(started["executionArn"], flush=True)
 time.sleep(3600)  # until the test kills this process
 """
-
-
-def copy_example(destination: Path, warehouse_url: str | None) -> Path:
-    shutil.copytree(SALES_EXAMPLE, destination, ignore=shutil.ignore_patterns(".redstep"))
-    if warehouse_url is not None:
-        config = destination / "redstep.toml"
-        text = config.read_text(encoding="utf-8")
-        assert DUCKDB_URL in text, "the example's [warehouse] url changed: update DUCKDB_URL"
-        config.write_text(text.replace(DUCKDB_URL, f'url = "{warehouse_url}"'), encoding="utf-8")
-    return destination
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -194,8 +182,10 @@ def test_a_sigkill_during_the_fact_load_resumes_to_the_same_rows(
 ) -> None:
     interrupted_url, baseline_url = warehouse_urls
     scale = SCALES["duckdb" if interrupted_url is None else "postgres"]
-    interrupted = copy_example(tmp_path / "interrupted", interrupted_url)
-    baseline = copy_example(tmp_path / "baseline", baseline_url)
+    interrupted = create_project(
+        tmp_path / "interrupted", example="sales", warehouse_url=interrupted_url
+    )
+    baseline = create_project(tmp_path / "baseline", example="sales", warehouse_url=baseline_url)
     generate(interrupted, scale)
     generate(baseline, scale)
 

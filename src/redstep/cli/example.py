@@ -15,15 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from redstep.cli.options import project_option
-from redstep.cli.sql import WAIT_SECONDS, SqlFailed, fetch_rows
+from redstep.cli.sql import SqlFailed, run_statements
 from redstep.dataapi import DataApiError, DataApiService
-from redstep.dataapi.service import DEFAULT_DATABASE
-from redstep.dataapi.statements import TERMINAL_STATUSES
 from redstep.project import Project, ProjectError, ProjectInUse, load_project
 from redstep.warehouse.dialect import split_script
 from redstep.warehouse.dialect.script import ScriptError
@@ -173,41 +170,11 @@ def _check_run_date(service: DataApiService, day: str) -> None:
 
 def _submit(
     service: DataApiService, what: str, statements: list[str], parameters: Mapping[str, str]
-) -> list[list[object]] | None:
-    """Run `statements` as one transactional batch (as the pipeline runs a script) and return
-    the last statement's rows, None when it returns none."""
-    request: dict[str, Any] = {"Database": DEFAULT_DATABASE, "WaitTimeSeconds": WAIT_SECONDS}
-    if parameters:  # the Data API refuses an empty list
-        request["Parameters"] = [{"name": k, "value": v} for k, v in parameters.items()]
+) -> Sequence[Sequence[object]] | None:
+    """Run `statements` as one transactional batch (as the pipeline runs a script); the last
+    statement's rows, None when it returns none."""
     try:
-        if len(statements) == 1:
-            submitted = service.execute_statement({**request, "Sql": statements[0]})
-        else:
-            submitted = service.batch_execute_statement({**request, "Sqls": statements})
-        statement_id: str = submitted["Id"]
-        try:
-            described = _wait(service, statement_id)
-        except KeyboardInterrupt:
-            service.cancel_statement({"Id": statement_id})
-            raise
-        if described["Status"] != "FINISHED":
-            raise SqlFailed(described.get("Error") or f"statement {described['Status']}")
-        if described.get("SubStatements"):
-            last = described["SubStatements"][-1]
-            result_id, has_result_set = last["Id"], last["HasResultSet"]
-        else:
-            result_id, has_result_set = statement_id, described["HasResultSet"]
-        if not has_result_set:
-            return None
-        return [list(row) for row in fetch_rows(service.get_statement_result, result_id).rows]
+        rows = run_statements(service, statements, parameters=parameters)
     except (SqlFailed, DataApiError) as error:
         raise GenerationError(f"{what}: {error}") from error
-
-
-def _wait(service: DataApiService, statement_id: str) -> Mapping[str, Any]:
-    while True:
-        described = service.describe_statement(
-            {"Id": statement_id, "WaitTimeSeconds": WAIT_SECONDS}
-        )
-        if described["Status"] in TERMINAL_STATUSES:
-            return described
+    return None if rows is None else rows.rows

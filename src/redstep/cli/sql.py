@@ -79,7 +79,11 @@ def sql(
 
 
 def run_sql(
-    service: DataApiService, source: str, *, cluster_identifier: str | None = None
+    service: DataApiService,
+    source: str,
+    *,
+    cluster_identifier: str | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> Rows | None:
     """Submit `source`, wait for it to end, and return its last statement's rows (None if none)."""
     try:
@@ -88,13 +92,30 @@ def run_sql(
         statements = [source]  # the service reports it, worded as Redshift words it
     if not statements:
         raise click.UsageError("no SQL statement to run")
+    return run_statements(
+        service, statements, cluster_identifier=cluster_identifier, parameters=parameters
+    )
+
+
+def run_statements(
+    service: DataApiService,
+    statements: Sequence[str],
+    *,
+    cluster_identifier: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> Rows | None:
+    """Submit one statement (ExecuteStatement) or several (BatchExecuteStatement, one
+    transaction) with `parameters` as Data API parameters, wait for them to end, and return the
+    last statement's rows (None if it returns none). SqlFailed when they did not finish."""
     request: dict[str, Any] = {"Database": DEFAULT_DATABASE, "WaitTimeSeconds": WAIT_SECONDS}
     if cluster_identifier:
         request["ClusterIdentifier"] = cluster_identifier
+    if parameters:  # the Data API refuses an empty list
+        request["Parameters"] = [{"name": k, "value": v} for k, v in parameters.items()]
     if len(statements) == 1:
         submitted = service.execute_statement({**request, "Sql": statements[0]})
     else:
-        submitted = service.batch_execute_statement({**request, "Sqls": statements})
+        submitted = service.batch_execute_statement({**request, "Sqls": list(statements)})
     statement_id: str = submitted["Id"]
     try:
         described = _wait(service, statement_id)
