@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from redstep.dataapi.errors import ResourceNotFoundException, ValidationException
+from redstep.dataapi.runner import INTERRUPTED_ERROR
 from redstep.dataapi.service import DataApiService
 
 LONG_QUERY = "select count(*) from range(10000000000) a"
@@ -73,13 +74,14 @@ def test_cancel_finished_and_unknown(service: DataApiService) -> None:
     assert raised.value.members() == {"Message": "Query does not exist.", "ResourceId": unknown}
 
 
-def test_close_aborts_what_still_runs(
+def test_close_interrupts_what_still_runs_as_a_crash_would(
     make_service: Callable[..., DataApiService], project: Any
 ) -> None:
-    service = make_service()
-    statement_id = service.execute_statement({"Sql": LONG_QUERY})["Id"]
+    service = make_service(pool_size=1)  # the batch waits behind the long query
+    running = service.execute_statement({"Sql": LONG_QUERY})["Id"]
+    queued = service.batch_execute_statement({"Sqls": ["select 1", "select 2"]})["Id"]
     service.close()
     with DataApiService(project) as again:
-        described = again.describe_statement({"Id": statement_id})
-    assert described["Status"] == "ABORTED"
-    assert "redstep was stopped" in described["Error"]
+        for statement_id in (running, queued):
+            described = again.describe_statement({"Id": statement_id})
+            assert (described["Status"], described["Error"]) == ("FAILED", INTERRUPTED_ERROR)

@@ -1,12 +1,14 @@
-"""The sales pipeline survives a SIGKILL in the middle of its fact load, to the very same rows.
+"""The sales pipeline survives a stop in the middle of its fact load, to the very same rows.
 
 A child process opens the project's services and starts `sales_data_pipeline`; the test watches
-the Data API's statement records in the project's `.redstep/store.sqlite` (read-only) and kills
-the child with SIGKILL once the fact load's statement is running on the warehouse. Opening the
-services again, in the test, marks that statement FAILED ("statement interrupted"), and resumes
-the execution from its history: its DescribeStatement task runs again, sees the interruption, and
-the workflow's Choice resubmits the (idempotent) fact load. The execution must succeed and leave
-every table exactly as an uninterrupted run of the same generated data does in another copy.
+the Data API's statement records in the project's `.redstep/store.sqlite` (read-only) and stops
+the child once the fact load's statement is running on the warehouse: with SIGKILL (nothing
+runs; opening the services again marks the statement FAILED, "statement interrupted") or with
+SIGTERM (the services close, and record it so). Opening the services again, in the test,
+resumes the execution from its history: its DescribeStatement task runs again, sees the
+interruption, and the workflow's Choice resubmits the (idempotent) fact load. The execution must
+succeed and leave every table exactly as an uninterrupted run of the same generated data does in
+another copy.
 
 The data is generated (`redstep example generate`) at a scale where the fact load takes about a
 second, so the kill lands while it runs on any machine: a slower one only widens the window.
@@ -58,16 +60,22 @@ WATCH_SECONDS = 120.0
 POLL_SECONDS = 0.005
 
 CHILD = """
-import sys, time
+import signal, sys, time
 from redstep.api.local_endpoint import open_services
 from redstep.project import load_project
 
-services = open_services(load_project(sys.argv[1]))
-arn = services.engine.region.state_machine_arn(sys.argv[2])
-started = services.engine.start_execution({"stateMachineArn": arn, "input": sys.argv[3]})
-print(started["executionArn"], flush=True)
-time.sleep(3600)  # until the test kills this process
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean stop, as redstep serve's
+with open_services(load_project(sys.argv[1])) as services:
+    arn = services.engine.region.state_machine_arn(sys.argv[2])
+    started = services.engine.start_execution({"stateMachineArn": arn, "input": sys.argv[3]})
+    print(started["executionArn"], flush=True)
+    time.sleep(3600)  # until the test stops this process
 """
+STOPS = {
+    signal.SIGKILL: "STARTED",  # nothing recorded how it ended: the next start marks it
+    signal.SIGTERM: "FAILED",  # the services' close interrupted it, as a crash would
+}
+"""How each way of stopping redstep leaves the fact load's statement, seen from outside."""
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -177,8 +185,9 @@ def digests(project: Path, warehouse_url: str | None) -> dict[str, tuple[int, st
 
 
 @pytest.mark.timeout(900)
-def test_a_sigkill_during_the_fact_load_resumes_to_the_same_rows(
-    tmp_path: Path, warehouse_urls: tuple[str | None, str | None]
+@pytest.mark.parametrize("stop", list(STOPS), ids=lambda stop: stop.name)
+def test_a_stop_during_the_fact_load_resumes_to_the_same_rows(
+    tmp_path: Path, warehouse_urls: tuple[str | None, str | None], stop: signal.Signals
 ) -> None:
     interrupted_url, baseline_url = warehouse_urls
     scale = SCALES["duckdb" if interrupted_url is None else "postgres"]
@@ -206,18 +215,18 @@ def test_a_sigkill_during_the_fact_load_resumes_to_the_same_rows(
         assert execution_arn, log.read_text(encoding="utf-8")
         store = interrupted / ".redstep" / "store.sqlite"
         killed_statement = wait_until_fact_load_runs(store, child, log)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
+        os.kill(child.pid, stop)
+        child.wait(timeout=60)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
         if child.stdout is not None:
             child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
+    assert child.returncode == (-signal.SIGKILL if stop == signal.SIGKILL else 0)
     ((statement_id, status, _),) = fact_loads(store)
-    assert (statement_id, status) == (killed_statement, "STARTED"), (
-        "the fact load ended before the kill landed: raise SCALES"
+    assert (statement_id, status) == (killed_statement, STOPS[stop]), (
+        "the fact load ended before the stop landed: raise SCALES"
     )
 
     with open_services(load_project(interrupted)) as services:  # resumes the execution

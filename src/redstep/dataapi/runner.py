@@ -65,6 +65,15 @@ def cancelled_error(query_id: int, reason: str | None) -> str:
     return f"ERROR: Query ({query_id}) cancelled {reason or USER_REQUEST}"
 
 
+def cancelled_outcome(query_id: int, reason: str | None) -> tuple[StatusString, str]:
+    """How a cancelled statement ends: ABORTED when a caller stopped it; FAILED with
+    INTERRUPTED_ERROR when redstep's own stop did, as if the process had died — the caller
+    asked for nothing, and a workflow told them apart must see one kind of interruption."""
+    if reason == SHUTDOWN_REASON:
+        return StatusString.FAILED, INTERRUPTED_ERROR
+    return StatusString.ABORTED, cancelled_error(query_id, reason)
+
+
 @dataclass(slots=True)
 class _Live:
     done: threading.Event = field(default_factory=threading.Event)
@@ -263,13 +272,16 @@ class Runner:
         return ended
 
     def abort_unstarted(self, record: StatementRecord) -> StatementRecord:
-        """Record a queued statement cancelled before any worker took it."""
+        """Record a queued statement cancelled before any worker took it (see
+        `cancelled_outcome`)."""
         now = self.now()
-        reason = self.live.cancel_reason(record.id)
+        status, error = cancelled_outcome(
+            record.redshift_query_id, self.live.cancel_reason(record.id)
+        )
         aborted = replace(
             record,
-            status=StatusString.ABORTED,
-            error=cancelled_error(record.redshift_query_id, reason),
+            status=status,
+            error=error,
             updated_at=now,
             sub_statements=_end_subs(record.sub_statements, StatusString.ABORTED, now),
         )
@@ -359,10 +371,10 @@ class Runner:
     def _outcome(
         self, statement_id: str, query_id: int, error: Exception
     ) -> tuple[StatusString, str]:
-        """How a part that raised `error` ended: ABORTED when cancelled, FAILED otherwise."""
+        """How a part that raised `error` ended: as `cancelled_outcome` says when cancelled,
+        FAILED otherwise."""
         if isinstance(error, QueryCancelled):
-            reason = self.live.cancel_reason(statement_id)
-            return StatusString.ABORTED, cancelled_error(query_id, reason)
+            return cancelled_outcome(query_id, self.live.cancel_reason(statement_id))
         if not isinstance(error, WarehouseError):
             logger.exception("statement %s failed inside redstep", statement_id)
         return StatusString.FAILED, error_text(error)

@@ -174,7 +174,8 @@ class DataApiService:
         return list(self._operations)
 
     def close(self) -> None:
-        """Stop: cancel what still runs (recorded ABORTED), stop the workers, close warehouses."""
+        """Stop: cancel what still runs (recorded FAILED with INTERRUPTED_ERROR, as after a
+        crash), stop the workers, close warehouses."""
         if self._is_closed:
             return
         self._is_closed = True
