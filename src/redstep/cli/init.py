@@ -86,15 +86,12 @@ def create_project(
 
 
 def example_source(name: str) -> Traversable:
-    """An example's files: inside the installed package (a wheel carries them under
-    `redstep/examples/`), or in the source checkout an editable install runs from."""
-    packaged = resources.files("redstep").joinpath("examples", name)
-    if packaged.is_dir():
-        return packaged
-    checkout = Path(__file__).resolve().parents[3] / "examples" / name
-    if checkout.is_dir():
-        return checkout
-    raise click.ClickException(f"the {name} example is missing from this installation of redstep")
+    """An example's files, in the installed package: `redstep/examples` is the repository's
+    `examples/` folder (a link to it in the source tree, so an editable install sees it too)."""
+    source = resources.files("redstep").joinpath("examples", name)
+    if not source.is_dir():
+        raise click.ClickException(f"the {name} example is missing from this installation")
+    return source
 
 
 def _copy(source: Traversable, target: Path) -> None:
