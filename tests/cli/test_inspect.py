@@ -34,10 +34,11 @@ def test_executions_are_listed_described_and_their_history_read(
     assert failed.exit_code == 1
 
     listed = json.loads(invoke("executions", "list", *project, "--output", "json").output)
-    assert [(row["state_machine"], row["status"]) for row in listed] == [
+    assert [(row["stateMachineArn"].rsplit(":", 1)[-1], row["status"]) for row in listed] == [
         ("fails", "FAILED"),
         ("load", "SUCCEEDED"),
     ]
+    assert listed[1]["executionArn"] == loaded
     only = invoke("executions", "list", *project, "--status", "SUCCEEDED", "--output", "json")
     assert [row["name"] for row in json.loads(only.output)] == [loaded.rsplit(":", 1)[-1]]
     table = invoke("executions", "list", *project)
@@ -61,6 +62,10 @@ def test_executions_are_listed_described_and_their_history_read(
         "TaskStateEntered",
     ]
     assert "Load" in rows[3][3]
+
+    unknown = invoke("executions", "list", *project, "--state-machine", "nope")
+    assert unknown.exit_code == 1
+    assert "no state machine is named 'nope'" in unknown.output
 
     missing = invoke("executions", "describe", *project, "nope")
     assert missing.exit_code == 1

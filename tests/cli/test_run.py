@@ -125,3 +125,36 @@ def test_ctrl_c_stops_the_execution(project_dir: Path) -> None:
         main, ["executions", "describe", "--project", str(project_dir), arn]
     )
     assert json.loads(described.output)["status"] == "ABORTED"
+
+
+CHILD = """
+import sys, time
+from redstep.api.local_endpoint import open_services
+from redstep.project import load_project
+
+services = open_services(load_project(sys.argv[1]))
+arn = services.engine.region.state_machine_arn("nap")
+print(services.engine.start_execution({"stateMachineArn": arn})["executionArn"], flush=True)
+time.sleep(3600)  # until the test kills this process
+"""
+
+
+def test_executions_left_running_are_resumed_and_waited_for(project_dir: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(project_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        left_running = child.stdout.readline().strip()
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    assert left_running.startswith("arn:aws:states:")
+
+    result = run(project_dir, "load", "--fast-waits")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1] == f"resuming {left_running}, left RUNNING by a redstep that stopped"
+    assert lines[-1] == f"resumed {left_running}: SUCCEEDED"

@@ -117,7 +117,10 @@ def _local(handle: Callable[[str, Any], Mapping[str, Any]], error_type: type[Exc
 
 def _owner(project: Project) -> int:
     """The process id the project's lock file names (written by the process holding it)."""
-    text = (project.state_dir / OWNER_FILE).read_text(errors="replace").strip()
+    try:
+        text = (project.state_dir / OWNER_FILE).read_text(errors="replace").strip()
+    except OSError:  # gone since: the owner stopped
+        return -1
     return int(text) if text.isdigit() else -1
 
 

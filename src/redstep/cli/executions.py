@@ -17,7 +17,7 @@ import click
 
 from redstep.cli.access import Call, paginate, step_functions
 from redstep.cli.options import project_option
-from redstep.cli.render import OutputFormat, Rows, render
+from redstep.cli.render import OutputFormat, Rows, clip, render
 
 DETAIL_CHARS = 100
 """How much of an event's details a history table shows."""
@@ -51,17 +51,24 @@ def executions() -> None:
 def list_executions(
     project_dir: Path, state_machine: str | None, status: str | None, limit: int, output: str
 ) -> None:
-    """The newest executions first."""
+    """The newest executions first (ListExecutions of each state machine; --output json gives
+    its items)."""
     found: list[dict[str, Any]] = []
     with step_functions(project_dir) as call:
-        for machine in paginate(call, "ListStateMachines", {}, "stateMachines", "nextToken"):
-            if state_machine is not None and machine["name"] != state_machine:
-                continue
+        machines = list(paginate(call, "ListStateMachines", {}, "stateMachines", "nextToken"))
+        if state_machine is not None:
+            machines = [machine for machine in machines if machine["name"] == state_machine]
+            if not machines:
+                raise click.ClickException(f"no state machine is named {state_machine!r}")
+        for machine in machines:
             request: dict[str, Any] = {"stateMachineArn": machine["stateMachineArn"]}
             if status is not None:
                 request["statusFilter"] = status
             found.extend(paginate(call, "ListExecutions", request, "executions", "nextToken"))
     found.sort(key=lambda execution: execution["startDate"], reverse=True)
+    if output == OutputFormat.JSON.value:
+        click.echo(to_json(found[:limit]))
+        return
     rows = [
         [
             execution["name"],
@@ -73,7 +80,7 @@ def list_executions(
         for execution in found[:limit]
     ]
     columns = ["name", "state_machine", "status", "started", "duration"]
-    render(Rows(columns, rows), OutputFormat(output), sys.stdout)
+    render(Rows(columns, rows), OutputFormat.TABLE, sys.stdout)
 
 
 @executions.command("describe")
@@ -141,8 +148,7 @@ def _detail(event: Mapping[str, Any]) -> str:
         for key in ("name", "resource", "error", "cause", "output")
         if details.get(key) is not None
     ]
-    text = " ".join(" ".join(shown).split())
-    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
+    return clip(" ".join(shown), DETAIL_CHARS)
 
 
 def _duration(execution: Mapping[str, Any]) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 from rich.markup import escape
 from rich.text import Text
 
+from redstep.cli.render import clip
+
 CAUSE_CHARS = 400
 """How much of a cause a line shows; the whole cause is in the history."""
 SQL_CHARS = 72
@@ -141,15 +143,13 @@ def _failure(
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= CAUSE_CHARS else text[: CAUSE_CHARS - 1] + "…"
+    return clip(text, CAUSE_CHARS)
 
 
 def _sql_line(sql: str) -> str:
-    """A statement's first non-comment line, whitespace collapsed, cut to SQL_CHARS."""
+    """A statement's first non-comment line, cut to SQL_CHARS."""
     lines = [line.strip() for line in sql.strip().splitlines()]
-    first = next((line for line in lines if line and not line.startswith("--")), "")
-    first = " ".join(first.split())
-    return first if len(first) <= SQL_CHARS else first[: SQL_CHARS - 1] + "…"
+    return clip(next((line for line in lines if line and not line.startswith("--")), ""), SQL_CHARS)
 
 
 def _rows(count: int) -> str:

@@ -56,3 +56,9 @@ def _render_table(result: Rows, stream: TextIO) -> None:
     console.print(table)
     count = len(result.rows)
     console.print(f"({count} row{'s' if count != 1 else ''})")
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` on one line (whitespace collapsed), cut to `limit` characters with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -8,9 +8,13 @@ execution (ABORTED) before the services close.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,34 +87,66 @@ def run(
     except (ProjectError, ProjectInUse) as error:
         raise click.ClickException(str(error)) from error
     console = Console(highlight=False, soft_wrap=True) if output == "text" else None
-    with services:
+    with services, _ctrl_c_as_a_flag() as interrupted:
         arn = _state_machine_arn(services, state_machine)
         request: dict[str, Any] = {"stateMachineArn": arn, "input": execution_input}
         if name is not None:
             request["name"] = name
+        resumed = [record.arn for record in services.engine.store.running_executions()]
         submitted_after = datetime.now(UTC)
         started = time.perf_counter()
         try:
             execution_arn = services.engine.start_execution(request)["executionArn"]
         except StepFunctionsError as error:  # a bad name, an input too big
             raise click.ClickException(f"{error.code}: {error.message}") from None
+        if console is not None:
+            console.print(f"[bold]{execution_arn}[/]")
+            for other in resumed:
+                console.print(
+                    f"[yellow]resuming {other}, left RUNNING by a redstep that stopped[/]"
+                )
         watch = Watch(services, execution_arn, submitted_after)
-        try:
-            if console is not None:
-                console.print(f"[bold]{execution_arn}[/]")
-            described = watch.follow(console)
-        except KeyboardInterrupt:
-            if console is not None:
-                console.print("[yellow]stopping the execution…[/]")
-            services.engine.stop_execution({"executionArn": execution_arn})
-            described = watch.follow(console)
+        while (described := watch.look(console))["status"] == "RUNNING":
+            if interrupted.is_set() and not watch.is_stopping:
+                if console is not None:
+                    console.print("[yellow]stopping the execution…[/]")
+                watch.is_stopping = True
+                services.engine.stop_execution({"executionArn": execution_arn})
         seconds = time.perf_counter() - started
-    if console is not None:
-        for line in describe_end(described, seconds):
-            console.print(line)
-    else:
-        click.echo(json.dumps(_summary(described)))
+        if console is not None:
+            for line in describe_end(described, seconds):
+                console.print(line)
+        else:
+            click.echo(json.dumps(_summary(described)))
+        _finish(services, resumed, console, interrupted)
     sys.exit(0 if described["status"] == "SUCCEEDED" else 1)
+
+
+@contextlib.contextmanager
+def _ctrl_c_as_a_flag() -> Iterator[threading.Event]:
+    """Ctrl-C sets a flag instead of raising, while the block runs: starting, stopping and
+    watching the execution are never cut in half, and a second Ctrl-C while it stops changes
+    nothing (the stop is bounded)."""
+    pressed = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.set())
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _finish(
+    services: Services, resumed: list[str], console: Console | None, interrupted: threading.Event
+) -> None:
+    """Let the executions this process resumed end before its services close, which would cut
+    them short again (a task interrupted twice fails); Ctrl-C leaves them RUNNING."""
+    for other in resumed:
+        while not interrupted.is_set():
+            status = services.engine.wait(other, POLL_SECONDS)["status"]
+            if status != "RUNNING":
+                if console is not None:
+                    console.print(f"[dim]resumed {other}: {status}[/]")
+                break
 
 
 def _input(text: str | None, file: Path | None) -> str:
@@ -161,25 +197,24 @@ class Watch:
         self._progress = ExecutionProgress()
         self._last_event_id: int | None = None
         self._reported: set[str] = set()
+        self.is_stopping = False
+        """Whether StopExecution was sent (after Ctrl-C)."""
 
-    def follow(self, console: Console | None) -> Response:
-        """Print each look's lines until the execution ends; the execution, described."""
-        while True:
-            described = self._services.engine.wait(self._execution_arn, POLL_SECONDS)
-            lines = self.look()
-            if console is not None:
-                for line in lines:
-                    console.print(line)
-            if described["status"] != "RUNNING":
-                return described
+    def look(self, console: Console | None) -> Response:
+        """Wait up to POLL_SECONDS for the execution to end, print what happened meanwhile, in
+        the order it happened, and describe the execution.
 
-    def look(self) -> list[Text]:
-        """The lines for what happened since the last look, in the order it happened: a
-        statement's lines at the time it ended, an event's at its timestamp (both UTC; on the
-        virtual clock the events may run ahead, and only their order among statements suffers)."""
-        timed = [*self._statement_lines(), *self._event_lines()]
+        Events are read before statements: a statement's line belongs before the event that
+        reports it ended, and one that ends between the two reads is then read too. Their lines
+        are ordered by time (both UTC; on the virtual clock the events may run ahead, and only
+        their order among statements suffers)."""
+        described = self._services.engine.wait(self._execution_arn, POLL_SECONDS)
+        timed = [*self._event_lines(), *self._statement_lines()]
         timed.sort(key=lambda pair: pair[0])  # stable: one event's lines stay together, in order
-        return [line for _, line in timed]
+        if console is not None:
+            for _, line in timed:
+                console.print(line)
+        return described
 
     def _event_lines(self) -> list[tuple[datetime, Text]]:
         lines: list[tuple[datetime, Text]] = []

@@ -15,7 +15,7 @@ import click
 from redstep.cli.access import redshift_data
 from redstep.cli.executions import to_json
 from redstep.cli.options import project_option
-from redstep.cli.render import OutputFormat, Rows, render
+from redstep.cli.render import OutputFormat, Rows, clip, render
 from redstep.cli.sql import fetch_rows
 
 SQL_CHARS = 80
@@ -89,5 +89,4 @@ def statement_result(project_dir: Path, statement_id: str, output: str) -> None:
 
 def _sql(statement: dict[str, Any]) -> str:
     text = statement.get("QueryString") or "; ".join(statement.get("QueryStrings") or [])
-    text = " ".join(text.split())
-    return text if len(text) <= SQL_CHARS else text[: SQL_CHARS - 1] + "…"
+    return clip(text, SQL_CHARS)
