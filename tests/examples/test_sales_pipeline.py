@@ -19,8 +19,12 @@ The story the expected rows tell (setup.sql holds the sample data):
    every table is as it was.
 
 Both workflows (the Data API called directly, and through the Lambda function) run the same
-scenario to the same rows, on both backends. Two more tests take the failure paths: a fact load
-that fails rolls back whole, and a statement interrupted by a restart is submitted again.
+scenario to the same rows, on both backends. More tests take the failure paths: a fact load that
+fails rolls back whole; a backfill whose extract gave an item a new price fails the item load
+before it changes anything (it would end the item's current version before it began); a
+statement interrupted by a restart is submitted again, 3 times at most; a cancelled (ABORTED)
+statement fails its step with a cause of the workflow's own, as AWS may give it no Error; the
+Data API's transient errors are retried.
 
 Values are as the Data API returns them: numerics as strings (`stringValue`), dates as ISO
 strings, CHAR(n) values padded to n as Redshift stores them.
@@ -39,8 +43,9 @@ from redstep.api.local_endpoint import LocalEndpoint
 from redstep.cli.sql import run_sql
 from redstep.dataapi.runner import INTERRUPTED_ERROR
 from redstep.engine.commands import ScheduleTask
-from redstep.engine.signals import Signal, TaskSucceeded
+from redstep.engine.signals import Signal, TaskFailed, TaskSucceeded
 from redstep.project import load_project
+from redstep.runtime.clock import VirtualClock
 from redstep.runtime.executor import TaskRunner
 from redstep.services import Services
 
@@ -235,6 +240,21 @@ AFTER_BACKFILL: Tables = {
         *AFTER_CHANGES["store_sales"],
     ],
 }
+
+NEW_PRICE = "update stg_item set i_current_price = 16.49 where i_item_id = 'ITEM000000000001'"
+"""The extract gives item 1 another price after the first run, whose version 507 holds from
+2003-01-02: a backfill of 2003-01-01 cannot date it."""
+
+AFTER_NEW_PRICE: Tables = {
+    **FIRST_RUN,
+    "stg_item": [
+        ["ITEM000000000001", "16.49", "Electronics", "portable radio"],
+        ["ITEM000000000002", "2.95", "Electronics", "usb cable"],
+        ["ITEM000000000003", "9.68", "Lighting", "desk lamp"],
+        ["ITEM000000000007", "4.10", "Books", "travel guide"],
+        ["ITEM000000000008", "29.30", "Books", "cookbook"],
+    ],
+}
 # fmt: on
 
 
@@ -308,9 +328,10 @@ def test_the_pipeline_loads_dimensions_and_facts_to_the_exact_rows(
     assert step_results(first) == {
         "run_date": "2003-01-02",
         "setup": ("FINISHED", setup_rows(were_empty=True)),
-        # [run date known, addresses updated, added]; [known, corrected, closed, opened]
+        # [run date known, addresses updated, added];
+        # [known, no new price before a current version, corrected, closed, opened]
         "load_dim_customer_address": ("FINISHED", [1, 1, 2]),
-        "load_dim_item": ("FINISHED", [1, 1, 1, 3]),
+        "load_dim_item": ("FINISHED", [1, 1, 1, 1, 3]),
         "load_fact_store_sales": ("FINISHED", [0, 8]),  # [deleted, inserted]
         "validate": ("FINISHED", [1, 1]),
     }
@@ -321,7 +342,7 @@ def test_the_pipeline_loads_dimensions_and_facts_to_the_exact_rows(
         "run_date": "2003-01-02",
         "setup": ("FINISHED", setup_rows(were_empty=False)),
         "load_dim_customer_address": ("FINISHED", [1, 0, 0]),
-        "load_dim_item": ("FINISHED", [1, 0, 0, 0]),
+        "load_dim_item": ("FINISHED", [1, 1, 0, 0, 0]),
         "load_fact_store_sales": ("FINISHED", [8, 8]),
         "validate": ("FINISHED", [1, 1]),
     }
@@ -329,7 +350,7 @@ def test_the_pipeline_loads_dimensions_and_facts_to_the_exact_rows(
 
     run_sql(sales_services.dataapi, CHANGES)
     changed = run_pipeline(sales_services, workflow, {"run_date": "2003-01-03"})
-    assert step_results(changed)["load_dim_item"] == ("FINISHED", [1, 0, 1, 2])
+    assert step_results(changed)["load_dim_item"] == ("FINISHED", [1, 1, 0, 1, 2])
     assert dump_tables(sales_services) == as_stored(AFTER_CHANGES, backend)
 
     backfill = run_pipeline(sales_services, workflow, {"run_date": "2003-01-01"})
@@ -340,6 +361,21 @@ def test_the_pipeline_loads_dimensions_and_facts_to_the_exact_rows(
     assert (no_sales["status"], no_sales["error"]) == ("FAILED", "ValidationFailed")
     assert no_sales["cause"] == "ERROR: division by zero"
     assert dump_tables(sales_services) == as_stored(AFTER_BACKFILL, backend)
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_a_backfill_that_gives_an_item_a_new_price_fails_before_any_table_changes(
+    sales_services: Services, backend: str, workflow: str
+) -> None:
+    run_pipeline(sales_services, workflow, {})
+    run_sql(sales_services.dataapi, NEW_PRICE)
+    assert dump_tables(sales_services) == as_stored(AFTER_NEW_PRICE, backend)
+
+    # Loaded, the new price would end version 507 on 2003-01-01, the day before it began.
+    failed = run_pipeline(sales_services, workflow, {"run_date": "2003-01-01"})
+    assert (failed["status"], failed["error"]) == ("FAILED", "ItemLoadFailed")
+    assert failed["cause"] == "ERROR: division by zero"
+    assert dump_tables(sales_services) == as_stored(AFTER_NEW_PRICE, backend)
 
 
 def test_a_sale_of_an_unknown_item_fails_the_fact_load_and_changes_nothing(
@@ -360,66 +396,184 @@ def test_a_sale_of_an_unknown_item_fails_the_fact_load_and_changes_nothing(
     assert before["store_sales"] == as_stored(FIRST_RUN, backend)["store_sales"]
 
 
-class InterruptedOnce:
-    """The project's integrations, except that one step's first describe, once its statement
-    has ended, reads as it does for a statement that was running when redstep stopped: FAILED,
-    with INTERRUPTED_ERROR. The statement did its work, so the step runs a second time over it:
-    the worst case for a script that must be idempotent."""
+Rewrite = Callable[[dict[str, Any]], dict[str, Any]]
+"""What a step's describe answers instead of what it did: DescribeStatement's response, or the
+Lambda function's get_status payload."""
 
-    def __init__(self, describe_state: str) -> None:
+
+def interrupted(described: dict[str, Any]) -> dict[str, Any]:
+    """A statement that was running when redstep stopped: FAILED, with INTERRUPTED_ERROR."""
+    return {**described, "Status": "FAILED", "Error": INTERRUPTED_ERROR}
+
+
+def aborted(described: dict[str, Any]) -> dict[str, Any]:
+    """A statement CancelStatement stopped, as AWS may describe it: ABORTED, with no Error."""
+    return {
+        **{key: value for key, value in described.items() if key != "Error"},
+        "Status": "ABORTED",
+    }
+
+
+class RewrittenDescribes:
+    """The project's integrations, except that one step's first `times` describes read as
+    `rewrite` makes them. The statements themselves run as they do; only what the
+    workflow's Choice sees changes, so each path it takes is reached without racing a statement.
+    Rewritten by `interrupted`, the statement did its work and the step runs again over it: the
+    worst case for a script that must be idempotent."""
+
+    def __init__(self, describe_state: str, rewrite: Rewrite, times: int = 1) -> None:
         self.describe_state = describe_state
+        self.rewrite = rewrite
+        self.times = times
         self.integrations: TaskRunner | None = None
-        self.has_interrupted = False
+        self.rewritten = 0
 
     def start(
         self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
     ) -> None:
         assert self.integrations is not None
-        if command.state_name != self.describe_state or self.has_interrupted:
+        if command.state_name != self.describe_state or self.rewritten == self.times:
             self.integrations.start(execution_arn, command, report)
             return
-        self.has_interrupted = True
+        self.rewritten += 1
         is_lambda = command.resource.endswith(":lambda:invoke")
 
-        def report_interrupted(signal: Signal) -> None:
+        def report_rewritten(signal: Signal) -> None:
             if isinstance(signal, TaskSucceeded):
                 output = signal.output
-                if is_lambda:
-                    output = {**output, "Payload": {**output["Payload"], **INTERRUPTED}}
+                if is_lambda:  # get_status always answers an Error, null when there is none
+                    output = {
+                        **output,
+                        "Payload": {"Error": None, **self.rewrite(output["Payload"])},
+                    }
                 else:
-                    output = {**output, **INTERRUPTED}
+                    output = self.rewrite(output)
                 signal = TaskSucceeded(signal.task_id, output)
             report(signal)
 
-        self.integrations.start(execution_arn, command, report_interrupted)
+        self.integrations.start(execution_arn, command, report_rewritten)
 
     def cancel(self, execution_arn: str, task_id: int) -> None:
         assert self.integrations is not None
         self.integrations.cancel(execution_arn, task_id)
 
 
-INTERRUPTED = {"Status": "FAILED", "Error": INTERRUPTED_ERROR}
+class TransientFaults:
+    """The project's integrations, except that each state of `faults` fails its first task with
+    the error named there, without running it: as a call the service refused."""
+
+    def __init__(self, faults: dict[str, str]) -> None:
+        self.faults = dict(faults)
+        self.integrations: TaskRunner | None = None
+        self.failed: list[str] = []
+
+    def start(
+        self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
+    ) -> None:
+        assert self.integrations is not None
+        error = self.faults.pop(command.state_name, None)
+        if error is None:
+            self.integrations.start(execution_arn, command, report)
+            return
+        self.failed.append(command.state_name)
+        report(TaskFailed(command.task_id, error, "refused, as the test has it"))
+
+    def cancel(self, execution_arn: str, task_id: int) -> None:
+        assert self.integrations is not None
+        self.integrations.cancel(execution_arn, task_id)
 
 
-@pytest.mark.parametrize("workflow", WORKFLOWS)
-def test_a_statement_interrupted_by_a_restart_is_submitted_again(
-    sales_project: Path, backend: str, workflow: str
-) -> None:
-    tasks = InterruptedOnce("DescribeLoadStoreSales")
+def run_with(
+    project: Path, tasks: RewrittenDescribes | TransientFaults, workflow: str
+) -> tuple[dict[str, Any], list[str], Tables]:
+    """Run `workflow` on the project with `tasks` for its task runner: the execution, described;
+    the states it entered, in order; and the tables it left. Retry intervals pass at once."""
     endpoint = LocalEndpoint()  # as open_services, with the task runner above
-    with Services.open(load_project(sales_project), tasks=tasks, endpoints=endpoint) as services:
+    opened = Services.open(
+        load_project(project), clock=VirtualClock(), tasks=tasks, endpoints=endpoint
+    )
+    with opened as services:
         endpoint.attach(services)
         tasks.integrations = services.integrations
         described = run_pipeline(services, workflow, {})
-        assert described["status"] == "SUCCEEDED", described
-        assert tasks.has_interrupted
         history = services.engine.get_execution_history(
             {"executionArn": described["executionArn"], "maxResults": 1000}
         )["events"]
         entered = [
             event["stateEnteredEventDetails"]["name"]
             for event in history
-            if event["type"] == "TaskStateEntered"
+            if event["type"].endswith("StateEntered")
         ]
-        assert entered.count("LoadStoreSales") == 2
-        assert dump_tables(services) == as_stored(FIRST_RUN, backend)
+        return described, entered, dump_tables(services)
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_a_statement_interrupted_by_a_restart_is_submitted_again(
+    sales_project: Path, backend: str, workflow: str
+) -> None:
+    tasks = RewrittenDescribes("DescribeLoadStoreSales", interrupted)
+    described, entered, tables = run_with(sales_project, tasks, workflow)
+    assert described["status"] == "SUCCEEDED", described
+    assert tasks.rewritten == 1
+    assert entered.count("LoadStoreSales") == 2
+    assert json.loads(described["output"])["resubmissions"] == {"load_fact_store_sales": 1}
+    assert tables == as_stored(FIRST_RUN, backend)
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_a_statement_interrupted_a_fourth_time_fails_its_step(
+    sales_project: Path, backend: str, workflow: str
+) -> None:
+    tasks = RewrittenDescribes("DescribeLoadStoreSales", interrupted, times=4)
+    described, entered, tables = run_with(sales_project, tasks, workflow)
+    assert (described["status"], described["error"]) == ("FAILED", "FactLoadFailed")
+    assert described["cause"] == INTERRUPTED_ERROR
+    assert tasks.rewritten == 4
+    # Submitted, then submitted again 3 times: the first resubmission counted from nothing.
+    assert entered.count("LoadStoreSales") == 4
+    assert entered.count("ResubmitLoadStoreSales") == 1
+    assert entered.count("ResubmitLoadStoreSalesAgain") == 2
+    assert entered[-2:] == ["LoadStoreSalesInterrupted", "LoadStoreSalesFailed"]
+    # Each submission did its work (only its describe was rewritten), to the same rows.
+    assert tables == as_stored(FIRST_RUN, backend)
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_a_cancelled_statement_fails_its_step_with_a_cause_of_its_own(
+    sales_project: Path, backend: str, workflow: str
+) -> None:
+    tasks = RewrittenDescribes("DescribeLoadStoreSales", aborted)
+    described, entered, _ = run_with(sales_project, tasks, workflow)
+    # No Error to read: the Fail state's own Cause, not a States.Runtime error.
+    assert (described["status"], described["error"]) == ("FAILED", "FactLoadFailed")
+    assert described["cause"] == "the statement was cancelled (ABORTED)"
+    assert entered[-2:] == ["IsLoadStoreSalesFinished", "LoadStoreSalesCancelled"]
+    assert "Validate" not in entered
+
+
+TRANSIENT_ERRORS = {
+    # The Data API's errors as the aws-sdk integration names them, and as the Lambda function
+    # raises them (boto3's exception classes), which is how lambda:invoke names them.
+    "sales_data_pipeline": {
+        "LoadStoreSales": "RedshiftData.ActiveStatementsExceededException",
+        "DescribeLoadStoreSales": "RedshiftData.InternalServerException",
+        "DescribeValidate": "RedshiftData.ActiveWaitingRequestsExceededException",
+    },
+    "sales_data_pipeline_lambda": {
+        "LoadStoreSales": "ActiveStatementsExceededException",
+        "DescribeLoadStoreSales": "InternalServerException",
+        "DescribeValidate": "ActiveWaitingRequestsExceededException",
+    },
+}
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_the_data_apis_transient_errors_are_retried(
+    sales_project: Path, backend: str, workflow: str
+) -> None:
+    tasks = TransientFaults(TRANSIENT_ERRORS[workflow])
+    described, entered, tables = run_with(sales_project, tasks, workflow)
+    assert described["status"] == "SUCCEEDED", described
+    assert tasks.failed == ["LoadStoreSales", "DescribeLoadStoreSales", "DescribeValidate"]
+    assert entered.count("LoadStoreSales") == 1  # retried, not resubmitted by the Choice
+    assert tables == as_stored(FIRST_RUN, backend)

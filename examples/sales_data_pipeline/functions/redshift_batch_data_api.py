@@ -9,7 +9,12 @@ The `sales_data_pipeline_lambda` workflow calls it with an `action`, as AWS's sa
     {"action": "get_status", "id": "<statement id>"}
         answers {"Id", "Status", "ResultRows" (one count per statement), "Error"} once the
         statement ends, or after WAIT_SECONDS with a status that is not final yet. "Error" is
-        the statement's error when it FAILED or was ABORTED, null otherwise.
+        always there: the statement's error when DescribeStatement gives one (a FAILED
+        statement's; an ABORTED one may have none), null otherwise.
+
+An error the Data API answers is raised as boto3 raises it, so the workflow sees its name
+(`ActiveStatementsExceededException`, `InternalServerException`, ...) and retries the transient
+ones: run_script only those after which the statement surely did not run.
 
 The cluster, database and user come from the function's environment (CLUSTER_IDENTIFIER,
 DATABASE, DB_USER). It is plain boto3 and runs on AWS Lambda as it is, packaged with sqlparse
@@ -62,7 +67,10 @@ def run_script(bucket: str, script: str, parameters: dict[str, Any]) -> dict[str
 
 
 def get_status(statement_id: str) -> dict[str, Any]:
-    """The statement's status, waiting for it to end (long polling) up to WAIT_SECONDS."""
+    """The statement's status, waiting for it to end (long polling) up to WAIT_SECONDS.
+
+    "Error" is null rather than left out when the statement has none, so that the workflow's
+    ResultSelector always finds it."""
     described = data_api.describe_statement(Id=statement_id, WaitTimeSeconds=WAIT_SECONDS)
     return {
         "Id": described["Id"],

@@ -3,12 +3,29 @@
 -- A new price closes the current version on the run date and opens a new one from that day;
 -- category and product name are type 1 attributes, corrected in place on the current version.
 -- Running it again for the same date and extract (stg_item) changes nothing.
+--
+-- A backfill (a run date before the day an item's current version began) cannot give that item
+-- a new price: it would end the current version before it begins, and open another from the
+-- run date on, overlapping it. Such a run fails (division by zero) before any table changes: the
+-- past's prices are not rewritten here. A backfill's category and name corrections apply to the
+-- current version, as on any run (closed versions keep theirs): the extract says what an item
+-- is called now, and type 1 attributes carry no dates.
 
 -- A run date the warehouse's calendar does not know (a typo, a day beyond date_dim) would date
 -- versions wrongly for good: stop (division by zero) before any table changes.
 select 1 / count(1) as is_known_run_date
   from date_dim
  where d_date = cast(:run_date as date);
+
+-- A new price for an item whose current version began after the run date (see above): stop
+-- (division by zero) before any table changes.
+select 1 / (case when count(*) > 0 then 0 else 1 end) as has_no_new_price_before_current
+  from item
+  join stg_item stg
+    on item.i_item_id = stg.i_item_id
+ where item.i_rec_end_date is null
+   and item.i_current_price <> stg.i_current_price
+   and item.i_rec_start_date > cast(:run_date as date);
 
 -- Same price, other category or name: correct the current version.
 update item
