@@ -2,10 +2,14 @@
 
 Warehouses open lazily, once per name, and are shared by every thread. Each pool thread keeps one
 `Connection` per warehouse it has served, so statements reuse sessions with the engine but never
-share one concurrently. A session (SessionKeepAliveSeconds) gets its own thread holding one
-connection for its life, so a temporary table created by one statement is there for the next.
-A job that raises leaves its connection in doubt: the worker closes it and opens a new one for the
-next job (a session's temporary tables go with it).
+share one concurrently. On Redshift, though, each call without a session is a session of its own:
+after each job a pool thread ends what the call left on its connection, as the end of a session
+would (an open transaction rolls back, temporary objects are discarded), so no call sees another's
+temporary tables. A session (SessionKeepAliveSeconds) gets its own thread holding one connection
+for its life, untouched between jobs, so a temporary table created by one statement is there for
+the next. A job that raises, or a connection that cannot be ended so, leaves the connection in
+doubt: the worker closes it and opens a new one for the next job (a session's temporary tables go
+with it).
 """
 
 from __future__ import annotations
@@ -69,11 +73,18 @@ class Warehouses:
 
 
 class _Worker:
-    """One thread taking jobs from a queue, holding a connection per warehouse."""
+    """One thread taking jobs from a queue, holding a connection per warehouse.
 
-    def __init__(self, warehouses: Warehouses, jobs: queue.Queue[Job | None], name: str) -> None:
+    A pooled worker (`is_pooled`) serves unrelated calls, each a session of its own on Redshift:
+    it hands every job a connection in a new session's state.
+    """
+
+    def __init__(
+        self, warehouses: Warehouses, jobs: queue.Queue[Job | None], name: str, *, is_pooled: bool
+    ) -> None:
         self._warehouses = warehouses
         self._jobs = jobs
+        self._is_pooled = is_pooled
         self._connections: dict[str, Connection] = {}
         self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self.thread.start()
@@ -101,10 +112,30 @@ class _Worker:
             except WarehouseUnavailable as error:
                 logger.warning("lost a connection to %s: %s", job.warehouse, error.message)
                 self._drop(job.warehouse)
+                continue
             except Exception:  # the job recorded it; the connection's state is unknown
                 logger.exception("a job failed; replacing its connection")
                 self._drop(job.warehouse)
+                continue
+            if self._is_pooled:
+                self._end_session(job.warehouse, connection)
         for warehouse in list(self._connections):
+            self._drop(warehouse)
+
+    def _end_session(self, warehouse: str, connection: Connection) -> None:
+        """Leave the connection as a new session would find it, as Redshift ends the session of
+        a call: roll back a transaction the call left open (a lone BEGIN), then discard its
+        temporary objects. The job has ended and recorded its statement; if this fails, only the
+        connection is lost."""
+        try:
+            if connection.in_transaction:
+                connection.rollback()
+            connection.discard_temporary_objects()
+        except WarehouseUnavailable as error:
+            logger.warning("lost a connection to %s: %s", warehouse, error.message)
+            self._drop(warehouse)
+        except Exception:
+            logger.exception("ending a call's session failed; replacing its connection")
             self._drop(warehouse)
 
     def _drop(self, warehouse: str) -> None:
@@ -122,7 +153,8 @@ class WorkerPool:
     def __init__(self, warehouses: Warehouses, size: int = DEFAULT_POOL_SIZE) -> None:
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._workers = [
-            _Worker(warehouses, self._jobs, f"redstep-dataapi-{index}") for index in range(size)
+            _Worker(warehouses, self._jobs, f"redstep-dataapi-{index}", is_pooled=True)
+            for index in range(size)
         ]
 
     def submit(self, job: Job) -> None:
@@ -142,7 +174,9 @@ class SessionWorker:
 
     def __init__(self, warehouses: Warehouses, session_id: str) -> None:
         self._jobs: queue.Queue[Job | None] = queue.Queue()
-        self._worker = _Worker(warehouses, self._jobs, f"redstep-session-{session_id[:8]}")
+        self._worker = _Worker(
+            warehouses, self._jobs, f"redstep-session-{session_id[:8]}", is_pooled=False
+        )
 
     def submit(self, job: Job) -> None:
         """Queue `job` behind the session's earlier statements."""

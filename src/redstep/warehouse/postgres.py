@@ -4,7 +4,8 @@ Sessions run in psycopg's autocommit mode, so each statement outside `begin` …
 its own, and `begin` sends BEGIN itself; the transaction state is read from the server's report
 (`connection.info.transaction_status`). PostgreSQL already makes a second writer of a row wait
 for the first, as Redshift does, so nothing is queued here. Catalog calls open a short-lived
-connection to the database they name.
+connection to the database they name. `discard_temporary_objects` is PostgreSQL's `DISCARD TEMP`,
+sent only after a statement that may have created a temporary object.
 
 Foreign errors are mapped in one place, `map_error`; PostgreSQL's wording is already Redshift's.
 """
@@ -81,6 +82,8 @@ class PostgresConnection:
         self._connection = connection
         self._pid = connection.info.backend_pid
         self._cancelled = threading.Event()
+        # Whether a statement since the last discard may have left temporary objects behind.
+        self._has_temporary_objects = False
 
     @property
     def in_transaction(self) -> bool:
@@ -94,6 +97,8 @@ class PostgresConnection:
         """Translate one Redshift statement for PostgreSQL and run it (see StatementKind)."""
         self._cancelled.clear()
         translation = translate(sql, Target.POSTGRES, buckets=self._warehouse.buckets)
+        if translation.has_temporary_effect:
+            self._has_temporary_objects = True
         return perform(self, translation, parameters)
 
     def begin(self) -> None:
@@ -110,6 +115,14 @@ class PostgresConnection:
         """Roll back the open transaction; no-op outside one."""
         if self.in_transaction:
             self._send("ROLLBACK")
+
+    def discard_temporary_objects(self) -> None:
+        """DISCARD TEMP: drop everything in the session's `pg_temp` schema; nothing to do (no
+        round trip) unless a statement since the last discard may have created something there."""
+        if not self._has_temporary_objects:
+            return
+        self._send("DISCARD TEMP")
+        self._has_temporary_objects = False
 
     def cancel(self) -> None:
         """Ask the server to cancel the running statement; safe from any thread."""
