@@ -317,7 +317,7 @@ def setup_rows(*, were_empty: bool) -> list[int]:
     rows = [0] * 8  # create table if not exists
     for count in SAMPLE_ROWS:  # create the temporary copy, fill it, copy it into the table
         rows += [0, count, count if were_empty else 0]
-    return rows + [0] * 7  # drop the temporary copies
+    return rows  # the temporary copies go with the call's session
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS)

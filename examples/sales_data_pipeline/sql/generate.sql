@@ -16,10 +16,9 @@
 -- and every value is arithmetic on the row's number and the seed, so DuckDB, PostgreSQL and
 -- Redshift produce the same rows: no random(), no dependence on row order. A digit position is
 -- kept to 0 once it alone would reach the row count, so 10,000 rows do not build 10^8 first;
--- the counts are scalar subqueries so that each engine applies those filters to the digit
--- tables before joining them. The counts are computed in every statement rather than kept in a
--- temporary table, which redstep's pooled connections would keep after the statement ends
--- (Redshift drops it with the statement's session).
+-- the count is a scalar subquery so that each engine applies those filters to the digit tables
+-- before joining them. The numbers and the counts are made once, in temporary tables, which go
+-- with the call's session.
 --
 -- Generated ids are 'GEN' followed by 13 digits (10^12 + the number): 16 characters, apart from
 -- the sample rows' ids (CUSTOMER..., ADDRESS..., ITEM...), and made by addition rather than
@@ -33,27 +32,39 @@ delete from stg_item;
 delete from stg_customer_address;
 delete from customer where c_customer_id like 'GEN%';
 
--- Items: the category depends on the item alone; the price, 1.00 to 499.99, on the seed too.
-insert into stg_item (i_item_id, i_current_price, i_category, i_product_name)
+-- How many of each, from the scale; and the seed and the run date, as values.
+create temp table sizes as
+select cast(round(cast(:scale as float8) * 1000000) as int8) as sales,
+       (cast(round(cast(:scale as float8) * 1000000) as int8) + 199) / 200 as items,
+       (cast(round(cast(:scale as float8) * 1000000) as int8) + 49) / 50 as addresses,
+       (cast(round(cast(:scale as float8) * 1000000) as int8) + 24) / 25 as customers,
+       cast(:seed as int8) as seed,
+       cast(:run_date as date) as run_date,
+       cast(datediff(day, cast('1900-01-01' as date), cast(:run_date as date)) as int8)
+           * 1000000000 + 1 as first_ticket;
+
+-- The numbers 0 to sales - 1: the sales are the most numerous, every other table takes a prefix.
+create temp table numbers as
 with digits as (
     select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
     union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
-),
-sizes as (
-    select (cast(round(cast(:scale as float8) * 1000000) as int8) + 199) / 200 as items,
-           cast(:seed as int8) as seed
-),
-numbers as (
+)
+select n
+from (
     select cast(d0.d as int8) + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d
            + 100000 * d5.d + 1000000 * d6.d + 10000000 * d7.d as n
     from digits d0 cross join digits d1 cross join digits d2 cross join digits d3
     cross join digits d4 cross join digits d5 cross join digits d6 cross join digits d7
-    where d1.d * 10 < (select items from sizes) and d2.d * 100 < (select items from sizes)
-      and d3.d * 1000 < (select items from sizes) and d4.d * 10000 < (select items from sizes)
-      and d5.d * 100000 < (select items from sizes)
-      and d6.d * 1000000 < (select items from sizes)
-      and d7.d * 10000000 < (select items from sizes)
-)
+    where d1.d * 10 < (select sales from sizes) and d2.d * 100 < (select sales from sizes)
+      and d3.d * 1000 < (select sales from sizes) and d4.d * 10000 < (select sales from sizes)
+      and d5.d * 100000 < (select sales from sizes)
+      and d6.d * 1000000 < (select sales from sizes)
+      and d7.d * 10000000 < (select sales from sizes)
+) numbered
+where n < (select sales from sizes);
+
+-- Items: the category depends on the item alone; the price, 1.00 to 499.99, on the seed too.
+insert into stg_item (i_item_id, i_current_price, i_category, i_product_name)
 select 'GEN' || cast(1000000000001 + n as varchar),
        cast((100 + mod(n * 7919 + seed * 104729, 49900)) * 0.01 as numeric(7, 2)),
        case mod(n, 10)
@@ -67,27 +78,6 @@ where n < sizes.items;
 
 -- Addresses: state and zip depend on the seed.
 insert into stg_customer_address (ca_address_id, ca_state, ca_zip, ca_country)
-with digits as (
-    select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
-    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
-),
-sizes as (
-    select (cast(round(cast(:scale as float8) * 1000000) as int8) + 49) / 50 as addresses,
-           cast(:seed as int8) as seed
-),
-numbers as (
-    select cast(d0.d as int8) + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d
-           + 100000 * d5.d + 1000000 * d6.d + 10000000 * d7.d as n
-    from digits d0 cross join digits d1 cross join digits d2 cross join digits d3
-    cross join digits d4 cross join digits d5 cross join digits d6 cross join digits d7
-    where d1.d * 10 < (select addresses from sizes)
-      and d2.d * 100 < (select addresses from sizes)
-      and d3.d * 1000 < (select addresses from sizes)
-      and d4.d * 10000 < (select addresses from sizes)
-      and d5.d * 100000 < (select addresses from sizes)
-      and d6.d * 1000000 < (select addresses from sizes)
-      and d7.d * 10000000 < (select addresses from sizes)
-)
 select 'GEN' || cast(1000000000001 + n as varchar),
        case mod(n * 7 + seed, 10)
            when 0 then 'CA' when 1 then 'TX' when 2 then 'NY' when 3 then 'WA' when 4 then 'IL'
@@ -103,27 +93,6 @@ where n < sizes.addresses;
 -- generation still finds its customer. The current address stays unknown (null): an address's
 -- sk is only given out by the pipeline's address load, after this.
 insert into customer (c_customer_sk, c_customer_id, c_current_addr_sk, c_first_name, c_last_name)
-with digits as (
-    select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
-    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
-),
-sizes as (
-    select (cast(round(cast(:scale as float8) * 1000000) as int8) + 24) / 25 as customers,
-           cast(:seed as int8) as seed
-),
-numbers as (
-    select cast(d0.d as int8) + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d
-           + 100000 * d5.d + 1000000 * d6.d + 10000000 * d7.d as n
-    from digits d0 cross join digits d1 cross join digits d2 cross join digits d3
-    cross join digits d4 cross join digits d5 cross join digits d6 cross join digits d7
-    where d1.d * 10 < (select customers from sizes)
-      and d2.d * 100 < (select customers from sizes)
-      and d3.d * 1000 < (select customers from sizes)
-      and d4.d * 10000 < (select customers from sizes)
-      and d5.d * 100000 < (select customers from sizes)
-      and d6.d * 1000000 < (select customers from sizes)
-      and d7.d * 10000000 < (select customers from sizes)
-)
 select cast(1000000001 + n as int4),
        'GEN' || cast(1000000000001 + n as varchar),
        cast(null as int4),
@@ -148,31 +117,6 @@ where n < sizes.customers;
 -- the fact table's key (item, ticket).
 insert into stg_store_sales (sold_date, i_item_id, c_customer_id, ca_address_id,
                              ss_ticket_number, ss_quantity, ss_net_paid, ss_net_profit)
-with digits as (
-    select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
-    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
-),
-sizes as (
-    select cast(round(cast(:scale as float8) * 1000000) as int8) as sales,
-           (cast(round(cast(:scale as float8) * 1000000) as int8) + 199) / 200 as items,
-           (cast(round(cast(:scale as float8) * 1000000) as int8) + 49) / 50 as addresses,
-           (cast(round(cast(:scale as float8) * 1000000) as int8) + 24) / 25 as customers,
-           cast(:seed as int8) as seed,
-           cast(:run_date as date) as run_date,
-           cast(datediff(day, cast('1900-01-01' as date), cast(:run_date as date)) as int8)
-               * 1000000000 + 1 as first_ticket
-),
-numbers as (
-    select cast(d0.d as int8) + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d
-           + 100000 * d5.d + 1000000 * d6.d + 10000000 * d7.d as n
-    from digits d0 cross join digits d1 cross join digits d2 cross join digits d3
-    cross join digits d4 cross join digits d5 cross join digits d6 cross join digits d7
-    where d1.d * 10 < (select sales from sizes) and d2.d * 100 < (select sales from sizes)
-      and d3.d * 1000 < (select sales from sizes) and d4.d * 10000 < (select sales from sizes)
-      and d5.d * 100000 < (select sales from sizes)
-      and d6.d * 1000000 < (select sales from sizes)
-      and d7.d * 10000000 < (select sales from sizes)
-)
 select run_date,
        'GEN' || cast(1000000000001 + mod(mod(n * 48271 + seed, 2147483647), items) as varchar),
        'GEN' || cast(1000000000001 + mod(mod(n * 69621 + seed * 3, 2147483647), customers)

@@ -163,13 +163,3 @@ insert into seed_stg_store_sales values
 , ('2003-01-01', 'ITEM000000000006', 'CUSTOMER00000001', 'ADDRESS000000001', 903, 1, 12.60, 3.78);
 insert into stg_store_sales
   select * from seed_stg_store_sales where not exists (select 1 from stg_store_sales);
-
--- The Data API runs statements on pooled connections: a temporary table left behind would
--- still be there, in the same session, for the next setup.
-drop table seed_customer;
-drop table seed_customer_address;
-drop table seed_date_dim;
-drop table seed_item;
-drop table seed_stg_customer_address;
-drop table seed_stg_item;
-drop table seed_stg_store_sales;
