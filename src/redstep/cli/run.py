@@ -106,11 +106,12 @@ def run(
                     f"[yellow]resuming {other}, left RUNNING by a redstep that stopped[/]"
                 )
         watch = Watch(services, execution_arn, submitted_after)
+        is_stopping = False
         while (described := watch.look(console))["status"] == "RUNNING":
-            if interrupted.is_set() and not watch.is_stopping:
+            if interrupted.is_set() and not is_stopping:
                 if console is not None:
                     console.print("[yellow]stopping the execution…[/]")
-                watch.is_stopping = True
+                is_stopping = True
                 services.engine.stop_execution({"executionArn": execution_arn})
         seconds = time.perf_counter() - started
         if console is not None:
@@ -197,8 +198,6 @@ class Watch:
         self._progress = ExecutionProgress()
         self._last_event_id: int | None = None
         self._reported: set[str] = set()
-        self.is_stopping = False
-        """Whether StopExecution was sent (after Ctrl-C)."""
 
     def look(self, console: Console | None) -> Response:
         """Wait up to POLL_SECONDS for the execution to end, print what happened meanwhile, in
