@@ -76,12 +76,15 @@ class Services:
         clock: Clock | None = None,
         tasks: TaskRunner | None = None,
         endpoints: FunctionEndpoints | None = None,
+        is_one_off: bool = False,
     ) -> Services:
         """Own the project's state (ProjectInUse when another process does) and start it all.
 
         Task states run through the project's integrations unless `tasks` says otherwise (a
         test's runner); local functions reach the services through `endpoints` (without them,
-        a handler's own AWS SDK clients are not pointed anywhere).
+        a handler's own AWS SDK clients are not pointed anywhere). A one-off process (`redstep
+        run`) neither resumes the executions a stopped process left RUNNING nor fires triggers:
+        it would cut them short when it ends, and a task interrupted twice fails.
         """
         ownership = project.own_state()
         with contextlib.ExitStack() as undo:
@@ -107,7 +110,10 @@ class Services:
             )
             undo.callback(integrations.close)
             engine = Engine(
-                SqliteExecutionStore(project.state_dir), clock=clock, tasks=tasks or integrations
+                SqliteExecutionStore(project.state_dir),
+                clock=clock,
+                tasks=tasks or integrations,
+                resume=not is_one_off,
             )
             integrations.attach(engine)
             undo.callback(engine.close)
@@ -123,7 +129,8 @@ class Services:
                 hold_skips=engine.executor.hold_skips,
             )
             undo.callback(triggers.close)
-            triggers.run_in_background()
+            if not is_one_off:
+                triggers.run_in_background()
             services = cls(
                 project,
                 engine=engine,

@@ -112,6 +112,21 @@ def test_an_execution_killed_while_waiting_finishes_after_restart(tmp_path: Path
     assert waited.total_seconds() == pytest.approx(3600, abs=5)
 
 
+def test_an_engine_that_does_not_resume_leaves_the_execution_as_it_was(tmp_path: Path) -> None:
+    definition = {
+        "StartAt": "Sleep",
+        "States": {"Sleep": {"Type": "Wait", "Seconds": 3600, "End": True}},
+    }
+    run_and_kill(tmp_path, definition, {}, ready_events=2)
+    project = load_project(tmp_path)
+    # On the virtual clock a resumed execution would end at once (see the test above).
+    with Engine.open(project, clock=VirtualClock(), resume=False) as engine:
+        assert engine.wait(EXECUTION, timeout=1)["status"] == "RUNNING"
+        assert engine.store.event_count(EXECUTION) == 2
+    described, _ = finish(tmp_path)  # an engine that resumes it later still can
+    assert described["status"] == "SUCCEEDED"
+
+
 def test_a_long_loop_killed_midway_finishes_with_the_same_output(tmp_path: Path) -> None:
     loop = {
         "StartAt": "Init",

@@ -79,9 +79,12 @@ class LocalEndpoint:
                 logging.getLogger(__name__).warning("the local endpoint did not stop in time")
 
 
-def open_services(project: Project, *, clock: Clock | None = None) -> Services:
-    """A project's services, with the endpoint its local functions call (see `LocalEndpoint`)."""
+def open_services(
+    project: Project, *, clock: Clock | None = None, is_one_off: bool = False
+) -> Services:
+    """A project's services, with the endpoint its local functions call (see `LocalEndpoint`);
+    `is_one_off` as `Services.open` says."""
     endpoint = LocalEndpoint()
-    services = Services.open(project, clock=clock, endpoints=endpoint)
+    services = Services.open(project, clock=clock, endpoints=endpoint, is_one_off=is_one_off)
     endpoint.attach(services)
     return services

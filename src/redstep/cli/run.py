@@ -3,7 +3,8 @@
 No server is needed: the command opens the project's services (the engine, the Data API, the
 buckets, the local functions and their private endpoint), starts the execution, prints each state,
 SQL statement, retry and failure as it happens, then the output or the error. Ctrl-C stops the
-execution (ABORTED) before the services close.
+execution (ABORTED) before the services close. It is a one-off: executions a stopped redstep left
+RUNNING stay so (it would cut them short again when it ends), and triggers do not fire.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def run(
     execution_input = _input(input_text, input_file)
     try:
         project = load_project(project_dir)
-        services = open_services(project, clock=VirtualClock() if fast_waits else None)
+        clock = VirtualClock() if fast_waits else None
+        services = open_services(project, clock=clock, is_one_off=True)
     except (ProjectError, ProjectInUse) as error:
         raise click.ClickException(str(error)) from error
     console = Console(highlight=False, soft_wrap=True) if output == "text" else None
@@ -92,7 +94,7 @@ def run(
         request: dict[str, Any] = {"stateMachineArn": arn, "input": execution_input}
         if name is not None:
             request["name"] = name
-        resumed = [record.arn for record in services.engine.store.running_executions()]
+        left_running = [record.arn for record in services.engine.store.running_executions()]
         submitted_after = datetime.now(UTC)
         started = time.perf_counter()
         try:
@@ -101,9 +103,10 @@ def run(
             raise click.ClickException(f"{error.code}: {error.message}") from None
         if console is not None:
             console.print(f"[bold]{execution_arn}[/]")
-            for other in resumed:
+            for other in left_running:
                 console.print(
-                    f"[yellow]resuming {other}, left RUNNING by a redstep that stopped[/]"
+                    f"[yellow]{other} was left RUNNING by a redstep that stopped: "
+                    "`redstep serve` resumes it[/]"
                 )
         watch = Watch(services, execution_arn, submitted_after)
         is_stopping = False
@@ -119,7 +122,6 @@ def run(
                 console.print(line)
         else:
             click.echo(json.dumps(_summary(described)))
-        _finish(services, resumed, console, interrupted)
     sys.exit(0 if described["status"] == "SUCCEEDED" else 1)
 
 
@@ -129,25 +131,15 @@ def _ctrl_c_as_a_flag() -> Iterator[threading.Event]:
     watching the execution are never cut in half, and a second Ctrl-C while it stops changes
     nothing (the stop is bounded)."""
     pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed  # only the main thread takes signals (a test may call from another)
+        return
     previous = signal.signal(signal.SIGINT, lambda *_: pressed.set())
     try:
         yield pressed
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _finish(
-    services: Services, resumed: list[str], console: Console | None, interrupted: threading.Event
-) -> None:
-    """Let the executions this process resumed end before its services close, which would cut
-    them short again (a task interrupted twice fails); Ctrl-C leaves them RUNNING."""
-    for other in resumed:
-        while not interrupted.is_set():
-            status = services.engine.wait(other, POLL_SECONDS)["status"]
-            if status != "RUNNING":
-                if console is not None:
-                    console.print(f"[dim]resumed {other}: {status}[/]")
-                break
+        if previous is not None:  # None: installed outside Python, nothing to put back
+            signal.signal(signal.SIGINT, previous)
 
 
 def _input(text: str | None, file: Path | None) -> str:

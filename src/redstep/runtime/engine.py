@@ -109,12 +109,14 @@ class Engine:
         max_history_events: int | None = MAX_HISTORY_EVENTS,
         test_state_seconds: float = TEST_SECONDS,
         run: bool = True,
+        resume: bool = True,
     ) -> None:
         """`max_history_events=None` lifts AWS's 25,000-event quota on one execution;
         `test_state_seconds` bounds one TestState call (a Task still running then fails);
         `run=False` opens the store for reading only: no execution runs or resumes (a command
         that looks at a stopped project's executions; one it started would wait for an engine
-        that runs)."""
+        that runs); `resume=False` runs what is started here but leaves the executions a
+        stopped process left RUNNING as they are, for an engine that stays up."""
         self.store = store
         self.clock = clock or RealClock()
         self.region = region or Region()
@@ -148,7 +150,7 @@ class Engine:
             "TestState": self.test_state,
         }
         if run:
-            self.executor.start()
+            self.executor.start(resume=resume)
 
     @classmethod
     def open(
@@ -159,6 +161,7 @@ class Engine:
         tasks: TaskRunner | None = None,
         max_history_events: int | None = MAX_HISTORY_EVENTS,
         run: bool = True,
+        resume: bool = True,
     ) -> Engine:
         """The engine of a project: its store in `.redstep/`, owned by this process."""
         ownership = project.own_state()
@@ -170,6 +173,7 @@ class Engine:
                 ownership=ownership,
                 max_history_events=max_history_events,
                 run=run,
+                resume=resume,
             )
         except BaseException:
             ownership.release()

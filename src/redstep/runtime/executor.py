@@ -229,10 +229,12 @@ class Executor:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the loop and resume every RUNNING execution."""
+    def start(self, *, resume: bool = True) -> None:
+        """Start the loop and resume every RUNNING execution (unless `resume` is False)."""
         self._thread.start()
         self._started.wait()
+        if not resume:
+            return
         for record in self.store.running_executions():
             self._call(self._resume, record.arn)
 
