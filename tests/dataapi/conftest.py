@@ -36,15 +36,15 @@ BLOCK = "select 'wait for the gate'"
 class FakeConnection:
     """A connection to `FakeWarehouse`: answers `select 1`-like SQL with one row, and obeys
     LOSE_CONNECTION and BLOCK. Its backend_pid is its number: 1 for the first one opened.
-    `discards` counts its `discard_temporary_objects` calls, which raise when the warehouse's
-    `discard_error` is set."""
+    `resets` counts its `reset_session` calls, which raise when the warehouse's `reset_error` is
+    set."""
 
     def __init__(self, warehouse: FakeWarehouse, number: int) -> None:
         self.warehouse = warehouse
         self.number = number
         self.is_closed = False
         self.is_cancel_called = False
-        self.discards = 0
+        self.resets = 0
         self.wake = threading.Event()
         self._in_transaction = False
 
@@ -83,10 +83,10 @@ class FakeConnection:
         if self.warehouse.is_cancel_honoured:
             self.wake.set()
 
-    def discard_temporary_objects(self) -> None:
-        self.discards += 1
-        if self.warehouse.discard_error is not None:
-            raise self.warehouse.discard_error
+    def reset_session(self) -> None:
+        self.resets += 1
+        if self.warehouse.reset_error is not None:
+            raise self.warehouse.reset_error
 
     def close(self) -> None:
         self.is_closed = True
@@ -113,8 +113,8 @@ class FakeWarehouse:
         """Called with the SQL after each ordinary statement, on the worker's thread."""
         self.blocked = threading.Semaphore(0)
         """Released once each time a connection starts BLOCK."""
-        self.discard_error: Exception | None = None
-        """Raised by every connection's `discard_temporary_objects` while set."""
+        self.reset_error: Exception | None = None
+        """Raised by every connection's `reset_session` while set."""
 
     def connect(self) -> Connection:
         connection = FakeConnection(self, len(self.connections) + 1)

@@ -4,12 +4,12 @@ Warehouses open lazily, once per name, and are shared by every thread. Each pool
 `Connection` per warehouse it has served, so statements reuse sessions with the engine but never
 share one concurrently. On Redshift, though, each call without a session is a session of its own:
 after each job a pool thread ends what the call left on its connection, as the end of a session
-would (an open transaction rolls back, temporary objects are discarded), so no call sees another's
-temporary tables. A session (SessionKeepAliveSeconds) gets its own thread holding one connection
-for its life, untouched between jobs, so a temporary table created by one statement is there for
-the next. A job that raises, or a connection that cannot be ended so, leaves the connection in
-doubt: the worker closes it and opens a new one for the next job (a session's temporary tables go
-with it).
+would (an open transaction rolls back, then `Connection.reset_session` drops temporary objects,
+settings and prepared statements), so no call sees another's temporary tables or runs under its
+search_path. A session (SessionKeepAliveSeconds) gets its own thread holding one connection for
+its life, untouched between jobs, so what one statement creates or sets is there for the next.
+A job that raises, or a connection that cannot be reset, leaves the connection in doubt: the
+worker closes it and opens a new one for the next job (a session's state goes with it).
 """
 
 from __future__ import annotations
@@ -124,13 +124,14 @@ class _Worker:
 
     def _end_session(self, warehouse: str, connection: Connection) -> None:
         """Leave the connection as a new session would find it, as Redshift ends the session of
-        a call: roll back a transaction the call left open (a lone BEGIN), then discard its
-        temporary objects. The job has ended and recorded its statement; if this fails, only the
-        connection is lost."""
+        a call: roll back a transaction the call left open (a lone BEGIN), then reset the session
+        (which must run outside a transaction, and whose objects a rollback could bring back).
+        The job has ended and recorded its statement; if this fails, only the connection is
+        lost."""
         try:
             if connection.in_transaction:
                 connection.rollback()
-            connection.discard_temporary_objects()
+            connection.reset_session()
         except WarehouseUnavailable as error:
             logger.warning("lost a connection to %s: %s", warehouse, error.message)
             self._drop(warehouse)

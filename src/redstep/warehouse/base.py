@@ -134,16 +134,13 @@ class Connection(Protocol):
         """Interrupt the statement running on this connection; safe from any thread."""
         ...
 
-    def discard_temporary_objects(self) -> None:
-        """Drop every temporary object of this session (tables, views, sequences, and the
-        engine's other kinds: DuckDB's macros and types, PostgreSQL's functions in `pg_temp`).
+    def reset_session(self) -> None:
+        """Leave the connection as a new session finds it: no temporary objects, no session
+        settings changed since connect (search_path...), no prepared statements.
 
-        On Redshift each Data API call without a session is a session of its own, so what one
-        creates with `create temp table`, `create table #t` or `select … into temp` is gone when
-        it ends; a worker that reuses one connection for unrelated calls calls this between them.
-        It costs nothing (no call to the engine) when no statement run since the last discard
-        could have created one (see `dialect.Translation.has_temporary_effect`).
-        Call it outside a transaction: a rollback would bring the objects back.
+        On Redshift each Data API call without a session is a session of its own, so nothing it
+        creates or sets outlives it; a worker that reuses one connection for unrelated calls calls
+        this between them, outside a transaction (roll back first).
         """
         ...
 

@@ -4,8 +4,12 @@ Sessions run in psycopg's autocommit mode, so each statement outside `begin` …
 its own, and `begin` sends BEGIN itself; the transaction state is read from the server's report
 (`connection.info.transaction_status`). PostgreSQL already makes a second writer of a row wait
 for the first, as Redshift does, so nothing is queued here. Catalog calls open a short-lived
-connection to the database they name. `discard_temporary_objects` is PostgreSQL's `DISCARD TEMP`,
-sent only after a statement that may have created a temporary object.
+connection to the database they name.
+
+`reset_session` is PostgreSQL's own DISCARD ALL, one round trip (about 50 µs on a local server):
+it drops temporary objects and prepared statements, closes cursors, and resets every setting to
+the session's default. Redshift's UTC is therefore given at connect, as a startup option, which
+makes it that default; a SET run at connect would be undone.
 
 Foreign errors are mapped in one place, `map_error`; PostgreSQL's wording is already Redshift's.
 """
@@ -13,6 +17,7 @@ Foreign errors are mapped in one place, `map_error`; PostgreSQL's wording is alr
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +25,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from redstep.warehouse.base import (
@@ -39,6 +45,8 @@ from redstep.warehouse.statement_kinds import bind_parameters, perform
 from redstep.warehouse.types import from_postgres_name, from_postgres_oid
 
 CONNECT_TIMEOUT_SECONDS = 10
+# Redshift's sessions run in UTC. A startup option, not a SET: see the module's docstring.
+_STARTUP_OPTIONS = "-c TimeZone=UTC"
 
 _CAPABILITIES = Capabilities(
     supports_cancel=True,
@@ -82,8 +90,6 @@ class PostgresConnection:
         self._connection = connection
         self._pid = connection.info.backend_pid
         self._cancelled = threading.Event()
-        # Whether a statement since the last discard may have left temporary objects behind.
-        self._has_temporary_objects = False
 
     @property
     def in_transaction(self) -> bool:
@@ -97,8 +103,6 @@ class PostgresConnection:
         """Translate one Redshift statement for PostgreSQL and run it (see StatementKind)."""
         self._cancelled.clear()
         translation = translate(sql, Target.POSTGRES, buckets=self._warehouse.buckets)
-        if translation.has_temporary_effect:
-            self._has_temporary_objects = True
         return perform(self, translation, parameters)
 
     def begin(self) -> None:
@@ -116,13 +120,13 @@ class PostgresConnection:
         if self.in_transaction:
             self._send("ROLLBACK")
 
-    def discard_temporary_objects(self) -> None:
-        """DISCARD TEMP: drop everything in the session's `pg_temp` schema; nothing to do (no
-        round trip) unless a statement since the last discard may have created something there."""
-        if not self._has_temporary_objects:
-            return
-        self._send("DISCARD TEMP")
-        self._has_temporary_objects = False
+    def reset_session(self) -> None:
+        """DISCARD ALL, always: what a statement leaves (a `pg_temp` table, a `set_config`, a
+        PREPARE, a function's side effects) is not worth guessing from its text; then the
+        dialect's session setup again, should it ever hold anything."""
+        self._send("DISCARD ALL")
+        for statement in session_setup(Target.POSTGRES):
+            self._send(statement)
 
     def cancel(self) -> None:
         """Ask the server to cancel the running statement; safe from any thread."""
@@ -329,12 +333,15 @@ class PostgresWarehouse:
     def _open(self, database: str | None = None) -> psycopg.Connection[Any]:
         extra: dict[str, Any] = {} if database is None else {"dbname": database}
         try:
+            # libpq reads PGOPTIONS only when a connection names no options: keep those given.
+            given = conninfo_to_dict(self._url).get("options") or os.environ.get("PGOPTIONS", "")
             return psycopg.connect(
                 self._url,
                 autocommit=True,
                 prepare_threshold=None,  # DDL between runs would invalidate prepared plans
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 application_name="redstep",
+                options=f"{given} {_STARTUP_OPTIONS}".strip(),
                 **extra,
             )
         except psycopg.Error as exc:

@@ -44,15 +44,9 @@ class Translation:
     the statement's result. Data API parameters (`:name`) appear in the target's named style:
     DuckDB `$name`, PostgreSQL `%(name)s` (with every other `%` doubled, so the backend always
     passes a mapping). `parameter_names` lists the names used, in order of first use.
-
-    `has_temporary_effect` says that running the statement may create a temporary object (a
-    table, view, sequence...), which a session keeps until it ends: True unless the statement
-    surely cannot (a query, DML, transaction control, a setting). A connection that ran one must
-    look for temporary objects when it is handed to an unrelated call; one that did not, need not.
     """
 
     kind: StatementKind
     statements: tuple[str, ...] = ()
     parameter_names: tuple[str, ...] = ()
     transfer: Transfer | None = None
-    has_temporary_effect: bool = True

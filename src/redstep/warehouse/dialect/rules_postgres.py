@@ -10,8 +10,10 @@ from sqlglot import exp
 
 from redstep.warehouse.dialect.rules import Rule
 
-SESSION_SETUP: tuple[str, ...] = ("SET TIME ZONE 'UTC'",)
-"""What every new PostgreSQL connection runs before its first statement."""
+SESSION_SETUP: tuple[str, ...] = ()
+"""What every new PostgreSQL connection runs before its first statement: nothing. Redshift's UTC
+is a startup option of the connection (`postgres.py`), so that DISCARD ALL, which resets a pooled
+connection, keeps it; a setting put here is run again after every such reset."""
 
 
 def super_is_jsonb(expression: exp.Expr) -> exp.Expr:

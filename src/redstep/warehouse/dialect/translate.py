@@ -2,11 +2,11 @@
 
 `translate` classifies the statement from its first words (transaction control, maintenance that
 has no local meaning, COPY/UNLOAD, TRUNCATE, an ALTER TABLE of storage settings only), strips
-Redshift's storage clauses, parses it with sqlglot's Redshift dialect, notes whether it may create
-a temporary object, runs the named rules (`rules.COMMON_RULES`, then the target's), and generates
-the target's SQL with Data API parameters in the target's placeholder style.
+Redshift's storage clauses, parses it with sqlglot's Redshift dialect, runs the named rules
+(`rules.COMMON_RULES`, then the target's), and generates the target's SQL with Data API
+parameters in the target's placeholder style.
 Statements sqlglot cannot parse are passed through as written, with their parameters replaced,
-so the engine reports its own syntax error (and counted as creating temporary objects, unknown).
+so the engine reports its own syntax error.
 """
 
 from __future__ import annotations
@@ -64,14 +64,6 @@ _CONTROL: dict[str, StatementKind] = {
     "VACUUM": StatementKind.IGNORED,
 }
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# Statements that read or change rows: on Redshift, and on DuckDB, none creates a temporary object.
-_ROW_STATEMENTS = (exp.Query, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
-# Nodes that make one of them create a temporary object after all, or may: `SELECT … INTO`; on
-# PostgreSQL, a call of a function sqlglot does not know (the user's, perhaps PL/pgSQL).
-_CREATING_NODES: dict[Target, tuple[type[exp.Expr], ...]] = {
-    Target.DUCKDB: (exp.Into,),
-    Target.POSTGRES: (exp.Into, exp.Anonymous, exp.AnonymousAggFunc),
-}
 _SENTINEL = "__redstep_parameter_{}__"
 
 
@@ -89,10 +81,10 @@ def translate(
     """
     tokens = tokenize(statement)
     if not tokens:
-        return Translation(StatementKind.IGNORED, has_temporary_effect=False)
+        return Translation(StatementKind.IGNORED)
     first = tokens[0].text.upper()
     if first in _CONTROL and tokens[0].token_type not in (TokenType.STRING, TokenType.IDENTIFIER):
-        return Translation(_CONTROL[first], has_temporary_effect=False)
+        return Translation(_CONTROL[first])
     if first in ("COPY", "UNLOAD"):
         # Imported here: the transfer module imports this package's model.
         from redstep.warehouse.transfer import translate_transfer
@@ -101,7 +93,7 @@ def translate(
     if first in ("SET", "RESET"):
         return _translate_setting(statement, tokens, target)
     if is_storage_alter(tokens):
-        return Translation(StatementKind.IGNORED, has_temporary_effect=False)
+        return Translation(StatementKind.IGNORED)
     kind = StatementKind.TRUNCATE if first == "TRUNCATE" else StatementKind.QUERY
     text = strip_storage_clauses(statement, tokens)
     try:
@@ -111,36 +103,13 @@ def translate(
     if isinstance(expression, exp.Command):
         return _pass_through(text, target, kind)
     expression.meta[SOURCE_TEXT] = text
-    has_temporary_effect = _may_create_temporary_objects(expression, target)
     for rule in _TARGET_RULES[target]:
         expression = rule(expression)
     if isinstance(expression, exp.Alter) and not expression.args.get("actions"):
-        return Translation(StatementKind.IGNORED, has_temporary_effect=False)
+        return Translation(StatementKind.IGNORED)
     prelude = tuple(expression.meta.get(rules_duckdb.PRELUDE, ()))
     sql, names = _generate(expression, target)
-    return Translation(
-        kind,
-        statements=(*prelude, sql),
-        parameter_names=names,
-        has_temporary_effect=has_temporary_effect,
-    )
-
-
-def _may_create_temporary_objects(expression: exp.Expr, target: Target) -> bool:
-    """Whether running the Redshift statement `expression` on `target` may create a temporary
-    object; True when unsure (see `Translation.has_temporary_effect`).
-
-    On Redshift only DDL, `SELECT … INTO` and a stored procedure's CALL create one: a query or DML
-    does not, and neither does it on DuckDB, whose triggers run DML only. PostgreSQL may run a
-    function of the user's that creates a table, so there a query or DML that calls a function
-    sqlglot does not know counts as one that may. The limit: code PostgreSQL runs unseen (a
-    trigger, a function behind a view or a default) is not looked for; Redshift SQL cannot
-    create it.
-    """
-    if not isinstance(expression, _ROW_STATEMENTS):
-        return True
-    telling = _CREATING_NODES[target]
-    return any(isinstance(node, telling) for node in expression.walk())
+    return Translation(kind, statements=(*prelude, sql), parameter_names=names)
 
 
 def _generate(expression: exp.Expr, target: Target) -> tuple[str, tuple[str, ...]]:
@@ -165,14 +134,10 @@ def _placeholder(name: str, target: Target) -> str:
     return f"${name}" if target == Target.DUCKDB else f"%({name})s"
 
 
-def _pass_through(
-    text: str, target: Target, kind: StatementKind, *, has_temporary_effect: bool = True
-) -> Translation:
+def _pass_through(text: str, target: Target, kind: StatementKind) -> Translation:
     """`text` as written, with `:name` parameters replaced by the target's placeholders."""
     sql, names = replace_parameters(text, tokenize(text), target)
-    return Translation(
-        kind, statements=(sql,), parameter_names=names, has_temporary_effect=has_temporary_effect
-    )
+    return Translation(kind, statements=(sql,), parameter_names=names)
 
 
 def replace_parameters(
@@ -212,15 +177,11 @@ def _translate_setting(statement: str, tokens: Sequence[Token], target: Target) 
     """`SET search_path` is kept (in DuckDB's spelling there); other Redshift settings
     (query_group, statement_timeout, wlm_query_slot_count, datestyle…) have no local meaning."""
     if len(tokens) < 2 or tokens[1].text.lower() != "search_path":
-        return Translation(StatementKind.IGNORED, has_temporary_effect=False)
+        return Translation(StatementKind.IGNORED)
     if target == Target.POSTGRES:
-        return _pass_through(statement, target, StatementKind.QUERY, has_temporary_effect=False)
+        return _pass_through(statement, target, StatementKind.QUERY)
     if tokens[0].text.upper() == "RESET":
-        return Translation(
-            StatementKind.QUERY,
-            statements=("SET search_path = 'public'",),
-            has_temporary_effect=False,
-        )
+        return Translation(StatementKind.QUERY, statements=("SET search_path = 'public'",))
     values = tokens[2:]
     if values and values[0].text.upper() in ("TO", "="):
         values = values[1:]
@@ -230,8 +191,4 @@ def _translate_setting(statement: str, tokens: Sequence[Token], target: Target) 
         if token.token_type != TokenType.COMMA and token.text != "$user"
     ]
     path = ",".join(schemas).replace("'", "''") or "public"
-    return Translation(
-        StatementKind.QUERY,
-        statements=(f"SET search_path = '{path}'",),
-        has_temporary_effect=False,
-    )
+    return Translation(StatementKind.QUERY, statements=(f"SET search_path = '{path}'",))

@@ -1,6 +1,7 @@
-"""Temporary tables live as long as Redshift's session does: a call without a session is a session
-of its own, so what it creates is gone when it ends, though the pool's worker keeps its connection;
-a batch, or a Sql of several statements, is one call; a session keeps them across its calls."""
+"""A call without a session is a session of its own, as on Redshift: what it creates or sets
+(a temporary table, a search_path, a prepared statement) is gone when it ends, though the pool's
+worker keeps its connection; a batch, or a Sql of several statements, is one call; a session
+(SessionKeepAliveSeconds, SessionId) keeps all of it across its calls."""
 
 from __future__ import annotations
 
@@ -146,10 +147,65 @@ def test_a_transaction_a_call_leaves_open_is_rolled_back_when_it_ends(
         other.close()
 
 
+@pytest.fixture
+def s1_service(make_backend_service: Callable[..., DataApiService]) -> DataApiService:
+    """A one-worker service on a warehouse with schema s1 holding a table `only_in_s1`, which
+    the default search_path cannot see."""
+    service = make_backend_service(pool_size=1)
+    for sql in ("create schema s1", "create table s1.only_in_s1 (a int)"):
+        assert execute(service, sql)["Status"] == "FINISHED"
+    return service
+
+
+def test_a_call_does_not_run_under_the_search_path_of_an_earlier_one(
+    s1_service: DataApiService,
+) -> None:
+    service = s1_service
+    assert execute(service, "set search_path to s1")["Status"] == "FINISHED"
+    later = execute(service, "select count(*) from only_in_s1")
+    assert later["Status"] == "FAILED"
+    assert 'relation "only_in_s1" does not exist' in later["Error"]
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgres"], indirect=True)
+def test_a_call_does_not_inherit_a_set_config_on_postgres(s1_service: DataApiService) -> None:
+    service = s1_service
+    set_config = execute(service, "select set_config('search_path', 's1', false)")
+    assert set_config["Status"] == "FINISHED"
+    assert execute(service, "select count(*) from only_in_s1")["Status"] == "FAILED"
+
+
+def test_a_call_does_not_see_the_prepared_statement_of_an_earlier_one(
+    make_backend_service: Callable[..., DataApiService],
+) -> None:
+    service = make_backend_service(pool_size=1)
+    assert execute(service, "prepare pp as select 42")["Status"] == "FINISHED"
+    assert execute(service, "execute pp")["Status"] == "FAILED"
+    assert execute(service, "prepare pp as select 43")["Status"] == "FINISHED"
+
+
+def test_a_session_keeps_its_settings_and_prepared_statements_across_its_calls(
+    s1_service: DataApiService,
+) -> None:
+    service = s1_service
+    opened = execute(service, "set search_path to s1", SessionKeepAliveSeconds=600)
+    assert opened["Status"] == "FINISHED"
+    session = {"SessionId": opened["SessionId"]}
+    assert execute(service, "prepare pp as select 42", **session)["Status"] == "FINISHED"
+    # Calls on the pool between them change nothing in the session.
+    assert execute(service, "set search_path to public")["Status"] == "FINISHED"
+    assert execute(service, "execute pp")["Status"] == "FAILED"
+    counted = execute(service, "select count(*) from only_in_s1", **session)
+    assert counted["Status"] == "FINISHED", counted.get("Error")
+    prepared = execute(service, "execute pp", **session)
+    assert prepared["Status"] == "FINISHED", prepared.get("Error")
+    assert records(service, prepared["Id"]) == [[{"longValue": 42}]]
+
+
 # -- the worker, on a fake warehouse ----------------------------------------------------------
 
 
-def test_the_pool_discards_after_every_call_and_a_session_never(
+def test_the_pool_resets_after_every_call_and_a_session_never(
     fake_service: Callable[..., DataApiService], fake_warehouse: Any, wait_until: Any
 ) -> None:
     service = fake_service(pool_size=1)
@@ -158,20 +214,20 @@ def test_the_pool_discards_after_every_call_and_a_session_never(
     execute(service, "select 3")
     execute(service, "select 4")
     session_connection, pool_connection = fake_warehouse.connections
-    wait_until(lambda: pool_connection.discards == 2)
-    assert session_connection.discards == 0
+    wait_until(lambda: pool_connection.resets == 2)
+    assert session_connection.resets == 0
 
 
-def test_a_failed_discard_keeps_the_result_and_replaces_the_connection(
+def test_a_failed_reset_keeps_the_result_and_replaces_the_connection(
     fake_service: Callable[..., DataApiService], fake_warehouse: Any, wait_until: Any
 ) -> None:
     service = fake_service(pool_size=1)
-    fake_warehouse.discard_error = WarehouseError("cannot drop temporary objects")
+    fake_warehouse.reset_error = WarehouseError("cannot reset the session")
     first = execute(service, "select 1")
     assert first["Status"] == "FINISHED"
     assert records(service, first["Id"]) == [[{"longValue": 1}]]
     wait_until(lambda: fake_warehouse.connections[0].is_closed)
-    fake_warehouse.discard_error = None
+    fake_warehouse.reset_error = None
     second = execute(service, "select 1")
     assert second["Status"] == "FINISHED"
     assert second["RedshiftPid"] == 2
