@@ -162,9 +162,8 @@ def project(tmp_path: Path) -> Project:
     return Project(root=tmp_path, warehouses=MappingProxyType({DEFAULT_WAREHOUSE: url}))
 
 
-@pytest.fixture
-def make_service(project: Project) -> Iterator[Callable[..., DataApiService]]:
-    """Make services on the project (closed at the end of the test)."""
+def _services_on(project: Project) -> Iterator[Callable[..., DataApiService]]:
+    """Make services on `project`, each closed once the test ends."""
     made: list[DataApiService] = []
 
     def make(**options: Any) -> DataApiService:
@@ -175,6 +174,23 @@ def make_service(project: Project) -> Iterator[Callable[..., DataApiService]]:
     yield make
     for service in made:
         service.close()
+
+
+@pytest.fixture
+def make_service(project: Project) -> Iterator[Callable[..., DataApiService]]:
+    """Make services on the project (closed at the end of the test)."""
+    yield from _services_on(project)
+
+
+@pytest.fixture
+def make_backend_service(
+    warehouse_url: str, tmp_path: Path
+) -> Iterator[Callable[..., DataApiService]]:
+    """Make services on a project whose warehouse is DuckDB, then PostgreSQL (where reachable)."""
+    project = Project(
+        root=tmp_path, warehouses=MappingProxyType({DEFAULT_WAREHOUSE: warehouse_url})
+    )
+    yield from _services_on(project)
 
 
 @pytest.fixture

@@ -5,15 +5,13 @@ worker keeps its connection; a batch, or a Sql of several statements, is one cal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from types import MappingProxyType
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from redstep.dataapi.service import DataApiService
-from redstep.project import DEFAULT_WAREHOUSE, Project
+from redstep.project import DEFAULT_WAREHOUSE
 from redstep.warehouse.base import WarehouseError
 
 Run = Callable[..., dict[str, Any]]
@@ -27,24 +25,6 @@ TEMPORARY_TABLES = [
     ("select 1 as a into #scratch", "scratch"),
     ("select 1 as a into temp table scratch", "scratch"),
 ]
-
-
-@pytest.fixture
-def make_backend_service(warehouse_url: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Make services on a project whose warehouse is DuckDB, then PostgreSQL (where reachable)."""
-    project = Project(
-        root=tmp_path, warehouses=MappingProxyType({DEFAULT_WAREHOUSE: warehouse_url})
-    )
-    made: list[DataApiService] = []
-
-    def make(**options: Any) -> DataApiService:
-        service = DataApiService(project, **options)
-        made.append(service)
-        return service
-
-    yield make
-    for service in made:
-        service.close()
 
 
 def execute(service: DataApiService, sql: str, **request: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,21 +38,6 @@ LONG_QUERIES = {
     "duckdb": "select count(*) from range(10000000000)",
     "postgresql": "select pg_sleep(30)",
 }
-
-
-@pytest.fixture
-def connect(warehouse: Warehouse) -> Iterator[Callable[[], Connection]]:
-    """Open sessions on the warehouse; all are closed after the test."""
-    opened: list[Connection] = []
-
-    def open_one() -> Connection:
-        connection = warehouse.connect()
-        opened.append(connection)
-        return connection
-
-    yield open_one
-    for connection in opened:
-        connection.close()
 
 
 @pytest.fixture

@@ -3,28 +3,13 @@ finds it (no temporary objects, settings or prepared statements), and nothing el
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from redstep.warehouse import Connection, Warehouse, WarehouseError
+from redstep.warehouse import Connection, WarehouseError
 from redstep.warehouse.registry import WarehouseOptions, open_warehouse
-
-
-@pytest.fixture
-def connect(warehouse: Warehouse) -> Iterator[Callable[[], Connection]]:
-    """Open sessions on the warehouse; all are closed after the test."""
-    opened: list[Connection] = []
-
-    def open_one() -> Connection:
-        connection = warehouse.connect()
-        opened.append(connection)
-        return connection
-
-    yield open_one
-    for connection in opened:
-        connection.close()
 
 
 def exists(connection: Connection, name: str) -> bool:
