@@ -78,10 +78,12 @@ _READ_ONLY = frozenset(
 _SETTINGS = frozenset({duckdb.StatementType.SET, duckdb.StatementType.VARIABLE_SET})
 
 # SQL that may leave state in the session: TEMP anywhere, or a statement (after blanks and
-# comments) that sets, prepares or switches. Anchored, SET does not match UPDATE … SET.
+# comments) that sets, prepares or switches. Anchored, SET does not match UPDATE … SET. The
+# leading run is possessive (`*+`, `[^\n]*+`): blanks and a comment's end overlap, and a
+# backtracking search over a long comment header would take exponential time.
 _SESSION_STATE = re.compile(
     r"\bTEMP(?:ORARY)?\b"
-    r"|\A(?:\s|/\*.*?\*/|--[^\n]*(?:\n|\Z))*(?:SET|RESET|PRAGMA|USE|PREPARE|CALL)\b",
+    r"|\A(?:\s|/\*.*?\*/|--[^\n]*+)*+(?:SET|RESET|PRAGMA|USE|PREPARE|CALL)\b",
     re.IGNORECASE | re.DOTALL,
 )
 
