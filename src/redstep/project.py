@@ -64,7 +64,7 @@ from typing import Any
 
 from redstep.schedules import ScheduleError, parse_schedule
 from redstep.warehouse.dialect import split_script
-from redstep.warehouse.dialect.script import ScriptError, tokenize
+from redstep.warehouse.dialect.script import ScriptError
 from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError, check_url
 
 CONFIG_FILE = "redstep.toml"
@@ -408,19 +408,12 @@ def _statements(table: Mapping[str, Any], folder: Path, path: Path, key: str) ->
     except (OSError, UnicodeDecodeError) as error:
         raise ProjectError(f"{path}: {key}.{STATEMENTS_KEY}: cannot read {file}: {error}") from None
     try:
-        statements = [_strip_comments(statement) for statement in split_script(script)]
+        statements = split_script(script, with_comments=False)
     except ScriptError as error:
         raise ProjectError(f"{path}: {key}.{STATEMENTS_KEY}: {file}: {error}") from None
     if not statements:
         raise ProjectError(f"{path}: {key}.{STATEMENTS_KEY}: no SQL statement in {file}")
     return tuple(statements)
-
-
-def _strip_comments(statement: str) -> str:
-    """The statement from its first token to its last: a comment before it (the script's
-    commentary on what comes next) is not part of it."""
-    tokens = tokenize(statement)
-    return statement[tokens[0].start : tokens[-1].end + 1]
 
 
 def _trigger(

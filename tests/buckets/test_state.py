@@ -24,16 +24,6 @@ from redstep.buckets.state import RETRY_SECONDS, STATE_FILE, Digests, StoreState
 MIB = 1024 * 1024
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path / "project" / "data"
-
-
-@pytest.fixture
-def staging(tmp_path: Path) -> Path:
-    return tmp_path / "project" / ".redstep" / "uploads"
-
-
 def open_store(folder: Path, staging: Path) -> Buckets:
     """The store a project opens, as after each restart."""
     return Buckets({"data": folder, "later": folder.parent / "later"}, staging=staging)

@@ -36,11 +36,6 @@ from redstep.buckets.keys import TEMPORARY_PREFIX
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path / "project" / "data"
-
-
-@pytest.fixture
 def store(folder: Path, tmp_path: Path) -> Buckets:
     return Buckets({"data": folder, "later": tmp_path / "project" / "not-made-yet"})
 

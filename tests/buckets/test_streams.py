@@ -28,21 +28,6 @@ from redstep.buckets.keys import TEMPORARY_PREFIX
 MIB = 1024 * 1024
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path / "project" / "data"
-
-
-@pytest.fixture
-def staging(tmp_path: Path) -> Path:
-    return tmp_path / "project" / ".redstep" / "uploads"
-
-
-@pytest.fixture
-def store(folder: Path, staging: Path) -> Buckets:
-    return Buckets({"data": folder}, staging=staging)
-
-
 def files_under(folder: Path) -> list[str]:
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
 

@@ -36,21 +36,6 @@ BIG = MIN_PART_SIZE
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path / "project" / "data"
-
-
-@pytest.fixture
-def staging(tmp_path: Path) -> Path:
-    return tmp_path / "project" / ".redstep" / "uploads"
-
-
-@pytest.fixture
-def store(folder: Path, staging: Path) -> Buckets:
-    return Buckets({"data": folder}, staging=staging)
-
-
-@pytest.fixture
 def heard(store: Buckets) -> list[tuple[str, ObjectInfo]]:
     told: list[tuple[str, ObjectInfo]] = []
     store.subscribe(lambda bucket, info, reason: told.append((bucket, info)))

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sdk_calls import Call, failure
 
 from redstep.dataapi.errors import DataApiError
 from redstep.dataapi.service import DataApiService
@@ -26,8 +27,6 @@ NOW = datetime(2026, 9, 24, 2, 36, 45, 123456, UTC)
 NOW_TEXT = "2026-09-24T02:36:45.123Z"
 """NOW as the task's result writes it: Java's Instant.toString, to the millisecond."""
 REQUEST_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-Call = Callable[[str, Any], Any]
 
 
 def statement_id(number: int) -> str:
@@ -53,12 +52,6 @@ def call(service: DataApiService) -> Call:
         return call_redshiftdata(service, action, parameters)
 
     return run
-
-
-def failure(call: Call, action: str, parameters: Any) -> TaskFailure:
-    with pytest.raises(TaskFailure) as caught:
-        call(action, parameters)
-    return caught.value
 
 
 def service_message(service: DataApiService, operation: str, request: dict[str, Any]) -> str:

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sdk_calls import Call, failure
 
 from redstep.buckets import Buckets
 from redstep.integrations.failure import TaskFailure
 from redstep.integrations.s3 import OWNER_ID, call_s3
 from redstep.integrations.sdk import instant_text, sfn_name
-
-Call = Callable[[str, Any], Any]
 
 
 @pytest.fixture
@@ -42,12 +41,6 @@ def call(buckets: Buckets) -> Call:
         return call_s3(buckets, action, parameters)
 
     return run
-
-
-def failure(call: Call, action: str, parameters: Any) -> TaskFailure:
-    with pytest.raises(TaskFailure) as caught:
-        call(action, parameters)
-    return caught.value
 
 
 def assert_s3_failure(failed: TaskFailure, error: str, message: str | None, status: int) -> None:

@@ -45,8 +45,7 @@ def step_functions(project_dir: Path) -> Iterator[Call]:
     try:
         engine = Engine.open(project, run=False)
     except ProjectInUse as in_use:
-        with remote_client("stepfunctions", project, in_use) as call:
-            yield call
+        yield remote_client("stepfunctions", project, in_use)
         return
     with engine:
         yield _local(engine.handle, StepFunctionsError)
@@ -61,15 +60,13 @@ def redshift_data(project_dir: Path) -> Iterator[Call]:
     try:
         service = DataApiService(project)
     except ProjectInUse as in_use:
-        with remote_client("redshift-data", project, in_use) as call:
-            yield call
+        yield remote_client("redshift-data", project, in_use)
         return
     with service:
         yield _local(service.handle, DataApiError)
 
 
-@contextlib.contextmanager
-def remote_client(service: str, project: Project, in_use: ProjectInUse) -> Iterator[Call]:
+def remote_client(service: str, project: Project, in_use: ProjectInUse) -> Call:
     """`service` of the `redstep serve` that owns `project` (a ClickException when the owner
     serves no endpoint, or cannot be reached)."""
     # Imported here: boto3 costs every other command a fraction of a second to load.
@@ -101,7 +98,7 @@ def remote_client(service: str, project: Project, in_use: ProjectInUse) -> Itera
         response.pop("ResponseMetadata", None)
         return response
 
-    yield call
+    return call
 
 
 def _local(handle: Callable[[str, Any], Mapping[str, Any]], error_type: type[Exception]) -> Call:

@@ -65,8 +65,7 @@ def _send(project_dir: Path, operation: str, **request: Any) -> None:
     try:
         project.own_state().release()
     except ProjectInUse as in_use:
-        with remote_client("stepfunctions", project, in_use) as call:
-            call(operation, request)
+        remote_client("stepfunctions", project, in_use)(operation, request)
         return
     raise click.ClickException(
         f"no redstep runs the project at {project.root}: its executions wait until "

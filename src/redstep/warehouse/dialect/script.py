@@ -53,23 +53,27 @@ def _unterminated(sql: str, cause: BaseException | None) -> str:
     return f'unterminated {what} at or near "{near}"'
 
 
-def split_script(script: str) -> list[str]:
+def split_script(script: str, *, with_comments: bool = True) -> list[str]:
     """Split `script` at the `;` tokens that end statements; return the statements as written.
 
-    An unterminated string or comment raises ScriptError, since no statement boundary after it
-    can be trusted.
+    `with_comments=False` gives each statement from its first token to its last: a comment
+    before it (the script's commentary on what comes next) is not part of it. An unterminated
+    string or comment raises ScriptError, since no statement boundary after it can be trusted.
     """
     statements: list[str] = []
     start = 0
-    has_tokens = False
+    first: int | None = None  # where the statement's first token starts
+    last = 0  # where its last token ends (inclusive)
     for token in tokenize(script):
         if token.token_type == TokenType.SEMICOLON:
-            if has_tokens:
-                statements.append(script[start : token.start].strip())
+            if first is not None:
+                text = script[start : token.start] if with_comments else script[first : last + 1]
+                statements.append(text.strip())
             start = token.end + 1
-            has_tokens = False
+            first = None
         else:
-            has_tokens = True
-    if has_tokens:
-        statements.append(script[start:].strip())
+            first = token.start if first is None else first
+            last = token.end
+    if first is not None:
+        statements.append((script[start:] if with_comments else script[first : last + 1]).strip())
     return statements
