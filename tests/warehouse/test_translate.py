@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from redstep.warehouse.base import WarehouseError
-from redstep.warehouse.dialect import StatementKind, Target, session_setup, translate
+from redstep.warehouse.dialect import (
+    StatementKind,
+    Target,
+    session_setup,
+    translate,
+    translator,
+)
 from redstep.warehouse.dialect.script import tokenize
 from redstep.warehouse.dialect.translate import replace_parameters
 
@@ -100,3 +106,23 @@ def _golden_pairs() -> list[tuple[str, Target, str, str]]:
 @pytest.mark.parametrize(("source", "target", "redshift", "expected"), _golden_pairs())
 def test_golden_translations(source: str, target: Target, redshift: str, expected: str) -> None:
     assert " ; ".join(translate(redshift, target).statements) == expected
+
+
+@pytest.mark.parametrize("target", list(Target))
+def test_a_translator_remembers_translations_but_not_transfers(
+    target: Target, tmp_path: Path
+) -> None:
+    """A backend's translator translates a statement once; a COPY's translation lists the files
+    in its bucket folder, so it is made again each time."""
+    translate_one = translator(target, buckets={"b": tmp_path})
+    first = translate_one("select count(*) from sales where day = :day")
+    assert translate_one("select count(*) from sales where day = :day") is first
+    assert first == translate("select count(*) from sales where day = :day", target)
+    (tmp_path / "in_1.csv").write_text("1\n")
+    copy = "copy t from 's3://b/in_' iam_role default csv"
+    before = translate_one(copy)
+    (tmp_path / "in_2.csv").write_text("2\n")
+    after = translate_one(copy)
+    assert before.kind is after.kind is StatementKind.TRANSFER
+    assert before != after
+    assert after == translate(copy, target, buckets={"b": tmp_path})

@@ -39,7 +39,7 @@ from redstep.warehouse.base import (
     WarehouseError,
     WarehouseUnavailable,
 )
-from redstep.warehouse.dialect import Target, Translation, session_setup, translate
+from redstep.warehouse.dialect import Target, Translation, session_setup, translator
 from redstep.warehouse.registry import WarehouseOptions
 from redstep.warehouse.statement_kinds import bind_parameters, perform
 from redstep.warehouse.types import from_postgres_name, from_postgres_oid
@@ -102,7 +102,7 @@ class PostgresConnection:
     def execute(self, sql: str, parameters: Parameters | None = None) -> Result:
         """Translate one Redshift statement for PostgreSQL and run it (see StatementKind)."""
         self._cancelled.clear()
-        translation = translate(sql, Target.POSTGRES, buckets=self._warehouse.buckets)
+        translation = self._warehouse.translate(sql)
         return perform(self, translation, parameters)
 
     def begin(self) -> None:
@@ -219,7 +219,7 @@ class PostgresWarehouse:
 
     def __init__(self, url: str, buckets: Mapping[str, Path]) -> None:
         self._url = url
-        self.buckets = buckets
+        self.translate = translator(Target.POSTGRES, buckets=buckets)
         self._connections: set[PostgresConnection] = set()
         self._guard = threading.Lock()
         with self._open() as probe:  # fail now, with the server's reason, not on first use

@@ -161,12 +161,12 @@ def translate_transfer(
         load = _parse_copy(statement, tokens, target, buckets)
         if target == Target.POSTGRES:
             return Translation(StatementKind.TRANSFER, transfer=load)
-        return Translation(StatementKind.QUERY, statements=(_copy_on_duckdb(load),))
+        return Translation(StatementKind.TRANSFER, statements=(_copy_on_duckdb(load),))
     # The Redshift tokenizer reads UNLOAD as a command and the rest as one string.
     unload = _parse_unload(tokenize(statement[tokens[0].end + 1 :]), target, buckets)
     if target == Target.POSTGRES:
         return Translation(StatementKind.TRANSFER, transfer=unload)
-    return Translation(StatementKind.QUERY, statements=(_unload_on_duckdb(unload),))
+    return Translation(StatementKind.TRANSFER, statements=(_unload_on_duckdb(unload),))
 
 
 # --- parsing ----------------------------------------------------------------------------------

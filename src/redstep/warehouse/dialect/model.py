@@ -33,7 +33,8 @@ class StatementKind(StrEnum):
     IGNORED = "IGNORED"
     """ANALYZE, VACUUM...: accepted, nothing to run."""
     TRANSFER = "TRANSFER"
-    """COPY or UNLOAD that the backend runs through `Translation.transfer`."""
+    """COPY or UNLOAD: run through `Translation.transfer` when there is one (PostgreSQL), else
+    run `Translation.statements`; made from the bucket's files as they are when translated."""
 
 
 @dataclass(frozen=True, slots=True)
