@@ -122,7 +122,7 @@ def test_a_transaction_a_call_leaves_open_is_rolled_back_when_it_ends(
     assert execute(service, "insert into kept values (1)")["Status"] == "FINISHED"
     other = service.warehouses.get(DEFAULT_WAREHOUSE).connect()
     try:
-        assert other.execute("select a from kept").rows == [(1,)]
+        assert list(other.execute("select a from kept").rows) == [(1,)]
     finally:
         other.close()
 

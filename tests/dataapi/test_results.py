@@ -109,3 +109,23 @@ def test_result_size_counts_the_same_in_json_and_csv(service: DataApiService, ru
     as_json = run(service, sql)
     as_csv = run(service, sql, ResultFormat="CSV")
     assert as_json["ResultSize"] == as_csv["ResultSize"] == 3 + 3 * len("row 0")
+
+
+def test_a_row_that_fails_while_the_result_is_written_fails_the_statement(
+    service: DataApiService, project: Project, run: Run
+) -> None:
+    """Rows stream from the warehouse into the result's pages: a failure at row 900,001 ends the
+    statement FAILED with the warehouse's error, and no part of a result is left on disk."""
+    failing = (
+        "select (case when i = 900000 then 'x' else i::varchar end)::int as n "
+        "from range(1000000) t(i)"
+    )
+    described = run(service, failing)
+    assert (described["Status"], described["Error"]) == (
+        "FAILED",
+        'ERROR: invalid input syntax for type integer: "x"',
+    )
+    assert not described["HasResultSet"]
+    assert list((project.state_dir / "results").iterdir()) == []
+    with pytest.raises(ValidationException, match="Query does not have result"):
+        service.get_statement_result({"Id": described["Id"]})

@@ -46,7 +46,7 @@ def session(connect: Callable[[], Connection]) -> Connection:
 
 
 def count(connection: Connection, table: str) -> int:
-    value = connection.execute(f"select count(*) from {table}").rows[0][0]
+    ((value,),) = connection.execute(f"select count(*) from {table}").rows
     assert isinstance(value, int)
     return value
 
@@ -71,8 +71,7 @@ def test_round_trip_keeps_values_and_names_redshift_types(session: Connection) -
     ]  # fmt: skip
     numeric = result.columns[3]
     assert (numeric.precision, numeric.scale) == (10, 2)
-    assert result.row_count == 1
-    row = result.rows[0]
+    (row,) = result.rows
     assert row[:4] == (1, 2, 3000000000, Decimal("12.34"))
     assert row[4:8] == (1.5, 2.5, True, "hello")
     assert row[8] == "ab"
@@ -91,7 +90,7 @@ def test_char_columns_report_char(
     session.execute("insert into padded values ('ab')")
     result = session.execute("select code from padded")
     assert [c.type_name for c in result.columns] == ["char"]
-    assert result.rows == [("ab   ",)]
+    assert list(result.rows) == [("ab   ",)]
 
 
 def test_dml_reports_rows_affected_without_a_result_set(session: Connection) -> None:
@@ -104,11 +103,11 @@ def test_dml_reports_rows_affected_without_a_result_set(session: Connection) -> 
     deleted = session.execute("delete from counted where id = 1")
     assert (deleted.has_result_set, deleted.row_count) == (False, 1)
     selected = session.execute("select id from counted order by id")
-    assert (selected.row_count, list(selected.rows)) == (2, [(2,), (3,)])
+    assert (selected.has_result_set, list(selected.rows)) == (True, [(2,), (3,)])
 
 
 def test_integer_division_truncates(session: Connection) -> None:
-    assert session.execute("select 7/2 as q").rows == [(3,)]
+    assert list(session.execute("select 7/2 as q").rows) == [(3,)]
 
 
 # -- transactions -------------------------------------------------------------------------------
@@ -155,7 +154,7 @@ def test_transaction_statements_in_sql_behave_as_on_redshift(session: Connection
     session.execute("begin")
     session.execute("insert into stmts values (3)")
     session.execute("abort")
-    assert session.execute("select id from stmts").rows == [(2,)]
+    assert list(session.execute("select id from stmts").rows) == [(2,)]
 
 
 def test_truncate_commits_its_transaction(connect: Callable[[], Connection]) -> None:
@@ -170,7 +169,7 @@ def test_truncate_commits_its_transaction(connect: Callable[[], Connection]) -> 
     session.execute("insert into kept values (2)")
     session.rollback()
     assert count(reader, "emptied") == 0  # the truncate was not undone
-    assert reader.execute("select id from kept").rows == [(1,)]  # committed by the truncate
+    assert list(reader.execute("select id from kept").rows) == [(1,)]  # committed by the truncate
 
 
 def test_failed_statement_in_a_transaction_rolls_back_with_it(session: Connection) -> None:
@@ -182,7 +181,7 @@ def test_failed_statement_in_a_transaction_rolls_back_with_it(session: Connectio
     assert session.in_transaction
     session.rollback()
     assert count(session, "failing") == 0
-    assert session.execute("select 1 as one").rows == [(1,)]
+    assert list(session.execute("select 1 as one").rows) == [(1,)]
 
 
 def test_ignored_statements_return_no_result(session: Connection) -> None:
@@ -218,7 +217,7 @@ def run_cancelled(connection: Connection, sql: str) -> float:
 def test_cancel_interrupts_a_running_query(warehouse: Warehouse, session: Connection) -> None:
     assert warehouse.capabilities.supports_cancel
     assert run_cancelled(session, LONG_QUERIES[warehouse.name]) < 5
-    assert session.execute("select 1 as one").rows == [(1,)]
+    assert list(session.execute("select 1 as one").rows) == [(1,)]
 
 
 def test_cancel_inside_a_transaction_rolls_it_back(
@@ -240,7 +239,7 @@ def test_cancel_ends_a_wait_for_another_writer(connect: Callable[[], Connection]
     holder.execute("update held set v = 1")
     assert run_cancelled(waiter, "update held set v = 2") < 5
     holder.commit()
-    assert waiter.execute("select v from held").rows == [(1,)]
+    assert list(waiter.execute("select v from held").rows) == [(1,)]
 
 
 # -- concurrency --------------------------------------------------------------------------------
@@ -283,7 +282,7 @@ def test_transactions_writing_the_same_table_both_succeed(
         connection.commit()
 
     assert run_in_threads(write, 2) == []
-    assert setup.execute("select v from contended where id = 1").rows == [(2,)]
+    assert list(setup.execute("select v from contended where id = 1").rows) == [(2,)]
     assert count(setup, "contended") == 3
 
 
@@ -313,8 +312,8 @@ def test_writers_of_different_tables_do_not_wait_for_each_other(
     writer.join()
     first.commit()
     reader.commit()
-    assert setup.execute("select v from first_dimension").rows == [(1,)]
-    assert setup.execute("select v from second_dimension").rows == [(1,)]
+    assert list(setup.execute("select v from first_dimension").rows) == [(1,)]
+    assert list(setup.execute("select v from second_dimension").rows) == [(1,)]
 
 
 def test_auto_commit_writers_of_one_row_all_succeed(connect: Callable[[], Connection]) -> None:
@@ -338,7 +337,7 @@ def test_auto_commit_writers_of_one_row_all_succeed(connect: Callable[[], Connec
     errors = run_in_threads(write, 4)
     release.join()
     assert errors == []
-    assert setup.execute("select v from counter").rows == [(120,)]
+    assert list(setup.execute("select v from counter").rows) == [(120,)]
 
 
 def test_temp_tables_belong_to_their_session(connect: Callable[[], Connection]) -> None:
@@ -367,16 +366,16 @@ def test_string_parameters_compare_with_typed_columns(session: Connection) -> No
     )
     session.execute("insert into params values (4, '2024-01-03', 'x')")
     by_id = session.execute("select run_date, name from params where id = :id", {"id": "3"})
-    assert by_id.rows == [(dt.date(2024, 1, 2), None)]
+    assert list(by_id.rows) == [(dt.date(2024, 1, 2), None)]
     by_date = session.execute(
         "select id from params where run_date = :run_date", {"run_date": "2024-01-03"}
     )
-    assert by_date.rows == [(4,)]
+    assert list(by_date.rows) == [(4,)]
 
 
 def test_a_colon_name_inside_a_literal_is_not_a_parameter(session: Connection) -> None:
     result = session.execute("select ':id' as literal, :id as bound, '50%' as pct", {"id": "7"})
-    assert result.rows == [(":id", "7", "50%")]
+    assert list(result.rows) == [(":id", "7", "50%")]
 
 
 def test_a_missing_parameter_is_an_error(session: Connection) -> None:
@@ -424,7 +423,10 @@ def test_copy_and_unload_go_through_the_buckets(
         "format as csv ignoreheader 1"
     )
     assert copied.row_count == 2
-    assert session.execute("select id, name from loaded order by id").rows == [(1, "a"), (2, "b")]
+    assert list(session.execute("select id, name from loaded order by id").rows) == [
+        (1, "a"),
+        (2, "b"),
+    ]
     session.execute(
         "unload ('select id from loaded order by id') to 's3://test-bucket/out/part_' "
         "iam_role 'arn:aws:iam::1:role/r' format as csv parallel off"
@@ -498,7 +500,7 @@ def test_duckdb_auto_commit_retries_a_lost_write_conflict() -> None:
         release.start()
         writer.execute("update retried set v = v + 1")  # conflicts until the holder commits
         release.join()
-        assert writer.execute("select v from retried").rows == [(101,)]
+        assert list(writer.execute("select v from retried").rows) == [(101,)]
     finally:
         warehouse.close()
 
@@ -519,10 +521,27 @@ def test_duckdb_replays_a_transaction_that_lost_a_write_conflict() -> None:
         writer.execute("update ledger set v = v + 1 where id = 1")  # replays the insert first
         writer.commit()
         release.join()
-        assert writer.execute("select v from ledger").rows == [(101,)]
-        assert writer.execute("select note from audit").rows == [("before",)]
+        assert list(writer.execute("select v from ledger").rows) == [(101,)]
+        assert list(writer.execute("select note from audit").rows) == [("before",)]
     finally:
         warehouse.close()
+
+
+def test_duckdb_streams_rows_and_reports_an_error_in_a_late_one() -> None:
+    """DuckDB hands rows over as they are read: a query whose 900,001st row fails to cast returns
+    from `execute`, yields rows, then fails in Redshift's words."""
+    warehouse = open_warehouse("duckdb:///:memory:")
+    session = warehouse.connect()
+    result = session.execute(
+        "select (case when i = 900000 then 'x' else i::varchar end)::int as n "
+        "from range(1000000) t(i)"
+    )
+    read: list[object] = []
+    with pytest.raises(WarehouseError, match='invalid input syntax for type integer: "x"'):
+        read.extend(row[0] for row in result.rows)
+    assert 0 < len(read) < 1000000
+    assert list(session.execute("select 1 as one").rows) == [(1,)]  # the session goes on
+    warehouse.close()
 
 
 def test_duckdb_memory_database_is_shared_by_sessions() -> None:
@@ -698,4 +717,4 @@ def test_postgres_error_map_keeps_the_primary_message(postgres_url: str) -> None
 def test_settings_answer_without_a_result_set(session: Connection) -> None:
     result = session.execute("set search_path to public")
     assert not result.has_result_set
-    assert session.execute("select 1 as one").rows == [(1,)]
+    assert list(session.execute("select 1 as one").rows) == [(1,)]

@@ -48,11 +48,11 @@ def test_reset_drops_every_temporary_object_and_nothing_else(
     session.reset_session()
     for name in ("plain", "hashed", "selected", "shown"):
         assert not exists(session, name), name
-    assert session.execute("select a from kept").rows == [(1,)]
+    assert list(session.execute("select a from kept").rows) == [(1,)]
     # Every name is free again, the identity's sequence included.
     session.execute("create table #hashed (id bigint identity(1, 1), a int)")
     session.execute("insert into #hashed (a) values (3)")
-    assert session.execute("select id, a from #hashed").rows == [(1, 3)]
+    assert list(session.execute("select id, a from #hashed").rows) == [(1, 3)]
     session.execute("create temp sequence counter")
     session.execute("create temp view shown as select 1 as a")
 
@@ -104,7 +104,7 @@ def test_reset_undoes_set_config_on_postgres(connect: Callable[[], Connection]) 
     session.reset_session()
     assert not exists(session, "only_in_s1")
     # Redshift's UTC is the session's default, not a SET the reset undoes.
-    assert session.execute("select current_setting('TimeZone')").rows == [("UTC",)]
+    assert list(session.execute("select current_setting('TimeZone')").rows) == [("UTC",)]
 
 
 def test_postgres_keeps_the_urls_options_and_resets_to_them(
@@ -117,7 +117,7 @@ def test_postgres_keeps_the_urls_options_and_resets_to_them(
         session.execute("select set_config('statement_timeout', '1s', false)")
         session.reset_session()
         settings = "select current_setting('statement_timeout'), current_setting('TimeZone')"
-        assert session.execute(settings).rows == [("12345ms", "UTC")]
+        assert list(session.execute(settings).rows) == [("12345ms", "UTC")]
     finally:
         warehouse.close()
 
@@ -125,12 +125,12 @@ def test_postgres_keeps_the_urls_options_and_resets_to_them(
 def test_reset_deallocates_prepared_statements(connect: Callable[[], Connection]) -> None:
     session = connect()
     session.execute("prepare pp as select 42")
-    assert session.execute("execute pp").rows == [(42,)]
+    assert list(session.execute("execute pp").rows) == [(42,)]
     session.reset_session()
     with pytest.raises(WarehouseError, match="pp"):
         session.execute("execute pp")
     session.execute("prepare pp as select 43")  # the name is free again
-    assert session.execute("execute pp").rows == [(43,)]
+    assert list(session.execute("execute pp").rows) == [(43,)]
 
 
 @pytest.mark.usefixtures("only_in_s1")
@@ -138,8 +138,8 @@ def test_reset_keeps_the_session_setup(connect: Callable[[], Connection]) -> Non
     session = connect()
     session.execute("set search_path to s1")
     session.reset_session()
-    assert session.execute("select 7 / 2").rows == [(3,)]  # Redshift's integer division
-    assert session.execute("select current_setting('TimeZone')").rows == [("UTC",)]
+    assert list(session.execute("select 7 / 2").rows) == [(3,)]  # Redshift's integer division
+    assert list(session.execute("select current_setting('TimeZone')").rows) == [("UTC",)]
 
 
 @pytest.mark.usefixtures("only_in_s1")
@@ -150,7 +150,7 @@ def test_a_connection_keeps_its_state_until_reset(connect: Callable[[], Connecti
     session.execute("insert into scratch values (1)")
     session.execute("prepare pp as select a from scratch")
     session.execute("set search_path to s1")
-    assert session.execute("execute pp").rows == [(1,)]
+    assert list(session.execute("execute pp").rows) == [(1,)]
     assert exists(session, "only_in_s1")
     assert exists(session, "scratch")
 

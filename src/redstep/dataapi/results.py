@@ -23,8 +23,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from redstep.dataapi.errors import ValidationException
-from redstep.dataapi.fields import column_metadata, field_size, to_field, to_text, wire_double
+from redstep.dataapi.fields import (
+    NonFiniteDouble,
+    column_metadata,
+    field_size,
+    to_field,
+    to_text,
+    wire_double,
+)
 from redstep.dataapi.paging import decode_token, encode_token
 from redstep.dataapi.shapes import ColumnMetadata, Field
 from redstep.dataapi.statements import ResultFormat
@@ -35,6 +44,9 @@ RETENTION = timedelta(hours=24)
 """How long a result is kept: AWS keeps query results for 24 hours."""
 PAGE_BYTES = 1 << 20
 """About how many bytes of values one page holds."""
+_FIELD_JSON_BYTES = 16
+"""About how many bytes of JSON a Field adds to its value's (`{"longValue":…}`), for cutting
+pages of many NULLs or short values before they grow far beyond `PAGE_BYTES`."""
 _META = "meta.json"
 
 
@@ -80,11 +92,29 @@ class ResultStore:
         result_format: ResultFormat,
         created_at: datetime,
     ) -> ResultSummary:
-        """Convert `rows` to the wire form of `result_format` and keep them, page by page."""
+        """Convert `rows` to the wire form of `result_format` and keep them, page by page, as
+        they are read; an error in reading them leaves nothing behind."""
         folder = self._folder(result_id)
         temporary = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
         shutil.rmtree(temporary, ignore_errors=True)
         temporary.mkdir(parents=True)
+        try:
+            summary = self._write_pages(temporary, columns, rows, result_format, created_at)
+        except BaseException:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
+        shutil.rmtree(folder, ignore_errors=True)
+        temporary.rename(folder)
+        return summary
+
+    def _write_pages(
+        self,
+        folder: Path,
+        columns: Sequence[Column],
+        rows: Iterable[Sequence[object]],
+        result_format: ResultFormat,
+        created_at: datetime,
+    ) -> ResultSummary:
         type_names = [column.type_name for column in columns]
         if result_format is ResultFormat.CSV:
             pages = self._csv_pages(columns, rows)
@@ -92,7 +122,7 @@ class ResultStore:
             pages = self._json_pages(type_names, rows)
         total_rows = size = page_count = 0
         for page_count, (text, page_rows, page_size) in enumerate(pages, start=1):
-            (temporary / _page_name(page_count - 1, result_format)).write_text(text, "utf-8")
+            (folder / _page_name(page_count - 1, result_format)).write_bytes(text)
             total_rows += page_rows
             size += page_size
         meta = {
@@ -103,9 +133,7 @@ class ResultStore:
             "pages": page_count,
             "column_metadata": [column_metadata(column) for column in columns],
         }
-        (temporary / _META).write_text(json.dumps(meta), "utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        temporary.rename(folder)
+        (folder / _META).write_text(json.dumps(meta), "utf-8")
         return ResultSummary(total_rows=total_rows, size_bytes=size)
 
     def read(self, result_id: str, next_token: str | None) -> ResultPage:
@@ -119,12 +147,12 @@ class ResultStore:
         json_records: list[list[Field]] = []
         csv_text: str | None = None
         if meta["pages"]:
-            text = (folder / _page_name(page, result_format)).read_text("utf-8")
+            data = (folder / _page_name(page, result_format)).read_bytes()
             if result_format is ResultFormat.CSV:
-                csv_text = text
+                csv_text = data.decode()
             else:
                 json_records = [
-                    [_field_from_json(cell) for cell in row] for row in json.loads(text)
+                    [_field_from_json(cell) for cell in row] for row in orjson.loads(data)
                 ]
         elif result_format is ResultFormat.CSV:
             csv_text = _csv_header(meta["column_metadata"])
@@ -161,26 +189,26 @@ class ResultStore:
 
     def _json_pages(
         self, type_names: list[str], rows: Iterable[Sequence[object]]
-    ) -> Iterator[tuple[str, int, int]]:
-        page: list[str] = []
+    ) -> Iterator[tuple[bytes, int, int]]:
+        page: list[list[Field]] = []
         page_size = page_bytes = 0
         for row in rows:
             fields = [
                 to_field(value, type_name) for value, type_name in zip(row, type_names, strict=True)
             ]
-            encoded = json.dumps([_field_to_json(field) for field in fields])
-            page.append(encoded)
-            page_size += sum(field_size(field) for field in fields)
-            page_bytes += len(encoded)
+            size = sum(map(field_size, fields))
+            page.append(fields)
+            page_size += size
+            page_bytes += size + _FIELD_JSON_BYTES * len(fields)
             if page_bytes >= self.page_bytes:
-                yield "[" + ",".join(page) + "]", len(page), page_size
+                yield orjson.dumps(page, default=_json_default), len(page), page_size
                 page, page_size, page_bytes = [], 0, 0
         if page:
-            yield "[" + ",".join(page) + "]", len(page), page_size
+            yield orjson.dumps(page, default=_json_default), len(page), page_size
 
     def _csv_pages(
         self, columns: Sequence[Column], rows: Iterable[Sequence[object]]
-    ) -> Iterator[tuple[str, int, int]]:
+    ) -> Iterator[tuple[bytes, int, int]]:
         header = _csv_header([column_metadata(column) for column in columns])
         buffer = io.StringIO()
         buffer.write(header)
@@ -198,12 +226,12 @@ class ResultStore:
             count += 1
             page_size += sum(field_size(field) for field in fields)
             if buffer.tell() >= self.page_bytes:
-                yield buffer.getvalue(), count, page_size
+                yield buffer.getvalue().encode(), count, page_size
                 buffer = io.StringIO()
                 writer = csv.writer(buffer, lineterminator="\n")
                 count = page_size = 0
         if count:
-            yield buffer.getvalue(), count, page_size
+            yield buffer.getvalue().encode(), count, page_size
 
 
 def _csv_header(metadata: Sequence[ColumnMetadata]) -> str:
@@ -218,20 +246,22 @@ def _page_name(page: int, result_format: ResultFormat) -> str:
     return f"page-{page:06d}.{'csv' if result_format is ResultFormat.CSV else 'json'}"
 
 
-def _field_to_json(field: Field) -> dict[str, Any]:
-    blob = field.get("blobValue")
-    if blob is not None:
-        return {"blobValue": base64.b64encode(blob).decode("ascii")}
-    return dict(field)
+def _json_default(value: object) -> str:
+    """How a page spells what JSON has no value for: bytes in base64, and NaN and the
+    infinities (marked `NonFiniteDouble`) as the strings `nan`, `inf`, `-inf`."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, NonFiniteDouble):
+        return str(float(value))
+    raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
 def _field_from_json(cell: dict[str, Any]) -> Field:
     if "blobValue" in cell:
         return {"blobValue": base64.b64decode(cell["blobValue"])}
-    if "doubleValue" in cell:  # json writes NaN and the infinities as its own tokens
-        return {"doubleValue": wire_double(cell["doubleValue"])}
-    field: Field = {}
-    field.update(cell)  # type: ignore[typeddict-item]
+    if "doubleValue" in cell:
+        return {"doubleValue": wire_double(float(cell["doubleValue"]))}
+    field: Field = cell  # type: ignore[assignment]
     return field
 
 

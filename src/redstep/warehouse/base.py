@@ -13,8 +13,8 @@ Exceptions raised through this seam:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
@@ -73,11 +73,14 @@ class Result:
 
     `columns` is empty when the statement returns no rows (DDL, DML). `rows` hold Python values
     as the driver returns them (int, float, Decimal, str, bool, date, datetime, time, bytes,
-    None). `row_count` is the number of rows returned, or affected by DML, or -1 when unknown.
+    None); a backend may stream them from the engine, so they are read once, before the
+    connection runs anything else, and an error in producing them (a WarehouseError) may come
+    out of the reading. `row_count` is the number of rows affected by DML, or returned when the
+    backend knows it before they are read, or -1.
     """
 
     columns: tuple[Column, ...] = ()
-    rows: Sequence[tuple[object, ...]] = field(default_factory=list)
+    rows: Iterable[tuple[object, ...]] = ()
     row_count: int = -1
 
     @property

@@ -32,7 +32,7 @@ import itertools
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,12 +50,14 @@ from redstep.warehouse.base import (
     Table,
     WarehouseUnavailable,
 )
-from redstep.warehouse.dialect import Target, Translation, session_setup, translate
+from redstep.warehouse.dialect import Target, Translation, session_setup, translator
 from redstep.warehouse.duckdb_errors import is_conflict, map_error
 from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError
 from redstep.warehouse.statement_kinds import bind_parameters, perform
 from redstep.warehouse.types import from_duckdb
 
+FETCH_ROWS = 10_000
+"""How many rows a result's reader takes from DuckDB at a time."""
 DATABASE = "dev"
 """The name the warehouse's data is attached under: Redshift's default database name."""
 DEFAULT_SCHEMA = "public"
@@ -115,7 +117,7 @@ class DuckDBConnection:
     def execute(self, sql: str, parameters: Parameters | None = None) -> Result:
         """Translate one Redshift statement for DuckDB and run it (see StatementKind)."""
         self._cancelled.clear()
-        translation = translate(sql, Target.DUCKDB, buckets=self._warehouse.buckets)
+        translation = self._warehouse.translate(sql)
         if not self._has_session_state:
             self._has_session_state = any(map(_SESSION_STATE.search, translation.statements))
         return perform(self, translation, parameters)
@@ -334,7 +336,8 @@ class _Backoff:
 
 
 def _result_of(cursor: duckdb.DuckDBPyConnection, *, is_change: bool) -> Result:
-    """The Result of the statement just run: rows, or DuckDB's `Count` turned into row_count.
+    """The Result of the statement just run: its rows streaming from the cursor, or DuckDB's
+    `Count` turned into row_count.
 
     `is_change` says the statement is DML or DDL, whose only answer is that `Count` column.
     """
@@ -350,7 +353,6 @@ def _result_of(cursor: duckdb.DuckDBPyConnection, *, is_change: bool) -> Result:
         # DML and DDL answer with one `Count` column (no row at all for DDL).
         counted = cursor.fetchall()
         return Result(row_count=int(counted[0][0]) if counted else -1)
-    rows = cursor.fetchall()
     columns = []
     for name, type_code, *_ in description:
         redshift_type = from_duckdb(str(type_code))
@@ -363,7 +365,18 @@ def _result_of(cursor: duckdb.DuckDBPyConnection, *, is_change: bool) -> Result:
                 length=redshift_type.length,
             )
         )
-    return Result(columns=tuple(columns), rows=rows, row_count=len(rows))
+    return Result(columns=tuple(columns), rows=_stream(cursor))
+
+
+def _stream(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[object, ...]]:
+    """The rows of the query just run, fetched `FETCH_ROWS` at a time as they are read, so a
+    result of any size passes through in little memory. DuckDB may find an error (a failed cast)
+    only when it produces a later row: it comes out of the iteration, in Redshift's words."""
+    try:
+        while batch := cursor.fetchmany(FETCH_ROWS):
+            yield from batch
+    except duckdb.Error as exc:
+        raise map_error(exc) from exc
 
 
 # -- the warehouse ------------------------------------------------------------------------------
@@ -374,7 +387,7 @@ class DuckDBWarehouse:
 
     def __init__(self, path: Path | None, buckets: Mapping[str, Path]) -> None:
         self.path = path
-        self.buckets = buckets
+        self.translate = translator(Target.DUCKDB, buckets=buckets)
         self._pids = itertools.count(1)
         self._connections: set[DuckDBConnection] = set()
         self._guard = threading.Lock()
