@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from redstep.dataapi.fields import column_metadata, to_field, to_text
+from redstep.dataapi.fields import column_metadata, field_encoder, field_size, to_field, to_text
 from redstep.warehouse.base import Column
 
 UTC = dt.UTC
@@ -44,6 +44,26 @@ UTC = dt.UTC
 )
 def test_to_field(value: object, type_name: str, field: dict[str, object]) -> None:
     assert to_field(value, type_name) == field
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [
+        (None, "varchar"), (7, "int8"), (-12, "int4"), (True, "int4"), (Decimal("3"), "int8"),
+        (1.0, "int8"), ("naïve ☃", "varchar"), ("ab  ", "char"), (5, "varchar"),
+        (Decimal("1E+2"), "numeric"), (Decimal("-0.50"), "numeric"), (3, "numeric"),
+        (dt.date(2024, 1, 2), "date"), (dt.datetime(2024, 1, 2, 3, 4), "date"),
+        (float("nan"), "float8"), (2.5, "float4"), (b"\x00", "varbyte"), ({"a": 1}, "super"),
+        (False, "bool"), (dt.time(1, 2), "time"),
+    ],
+)  # fmt: skip
+def test_a_column_encoder_agrees_with_to_field_and_field_size(
+    value: object, type_name: str
+) -> None:
+    field, size = field_encoder(type_name)(value)
+    expected = to_field(value, type_name)
+    assert repr((field, size)) == repr((expected, field_size(expected)))  # NaN is not NaN
+    assert type(field.get("doubleValue")) is type(expected.get("doubleValue"))
 
 
 def test_to_text_for_csv() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -104,6 +105,53 @@ def to_field(value: object, type_name: str) -> Field:
     if isinstance(value, float) and type_name not in ("numeric", *_STRINGS):
         return {"doubleValue": wire_double(value)}
     return {"stringValue": to_text(value, type_name)}
+
+
+SizedField = tuple[Field, int]
+"""A Field with the bytes it adds to ResultSize (`field_size`)."""
+
+
+def field_encoder(type_name: str) -> Callable[[object], SizedField]:
+    """`to_field` and `field_size` for the values of one column, millions of times: the common
+    Python type of the column's type (int for integers, str for strings, Decimal for numeric,
+    date for date) takes a short way decided once per column; any other value, `to_field`'s."""
+    fast_type, fast_field = _FAST_FIELDS.get(type_name, (None, None))
+
+    def encode(value: object) -> SizedField:
+        if value is None:
+            return {"isNull": True}, 0
+        if type(value) is fast_type and fast_field is not None:
+            return fast_field(value)
+        field = to_field(value, type_name)
+        return field, field_size(field)
+
+    return encode
+
+
+def _long_field(value: Any) -> SizedField:
+    return {"longValue": value}, len(str(value))
+
+
+def _string_field(value: Any) -> SizedField:
+    return {"stringValue": value}, len(value) if value.isascii() else len(value.encode())
+
+
+def _decimal_field(value: Any) -> SizedField:
+    text = format(value, "f")
+    return {"stringValue": text}, len(text)
+
+
+def _date_field(value: Any) -> SizedField:
+    text = value.isoformat()
+    return {"stringValue": text}, len(text)
+
+
+_FAST_FIELDS: dict[str, tuple[type, Callable[[Any], SizedField]]] = {
+    **dict.fromkeys(_INTEGERS, (int, _long_field)),
+    **dict.fromkeys(_STRINGS, (str, _string_field)),
+    "numeric": (Decimal, _decimal_field),
+    "date": (dt.date, _date_field),
+}
 
 
 def to_text(value: object, type_name: str) -> str:

@@ -29,8 +29,7 @@ from redstep.dataapi.errors import ValidationException
 from redstep.dataapi.fields import (
     NonFiniteDouble,
     column_metadata,
-    field_size,
-    to_field,
+    field_encoder,
     to_text,
     wire_double,
 )
@@ -151,9 +150,10 @@ class ResultStore:
             if result_format is ResultFormat.CSV:
                 csv_text = data.decode()
             else:
-                json_records = [
-                    [_field_from_json(cell) for cell in row] for row in orjson.loads(data)
-                ]
+                stored = orjson.loads(data)
+                if b'"blobValue"' in data or b'"doubleValue"' in data:  # kept in JSON's terms
+                    stored = [[_field_from_json(cell) for cell in row] for row in stored]
+                json_records = stored
         elif result_format is ResultFormat.CSV:
             csv_text = _csv_header(meta["column_metadata"])
         has_more = page + 1 < meta["pages"]
@@ -190,13 +190,16 @@ class ResultStore:
     def _json_pages(
         self, type_names: list[str], rows: Iterable[Sequence[object]]
     ) -> Iterator[tuple[bytes, int, int]]:
+        encoders = [field_encoder(type_name) for type_name in type_names]
         page: list[list[Field]] = []
         page_size = page_bytes = 0
         for row in rows:
-            fields = [
-                to_field(value, type_name) for value, type_name in zip(row, type_names, strict=True)
-            ]
-            size = sum(map(field_size, fields))
+            fields: list[Field] = []
+            size = 0
+            for encode, value in zip(encoders, row, strict=True):
+                field, field_bytes = encode(value)
+                fields.append(field)
+                size += field_bytes
             page.append(fields)
             page_size += size
             page_bytes += size + _FIELD_JSON_BYTES * len(fields)
@@ -213,18 +216,15 @@ class ResultStore:
         buffer = io.StringIO()
         buffer.write(header)
         writer = csv.writer(buffer, lineterminator="\n")
+        encoders = [field_encoder(column.type_name) for column in columns]
         count = page_size = 0
         for row in rows:
-            fields = [
-                to_field(value, column.type_name)
-                for value, column in zip(row, columns, strict=True)
-            ]
             writer.writerow(
                 ["" if value is None else to_text(value, column.type_name)
                  for value, column in zip(row, columns, strict=True)]
             )  # fmt: skip
             count += 1
-            page_size += sum(field_size(field) for field in fields)
+            page_size += sum(encode(value)[1] for encode, value in zip(encoders, row, strict=True))
             if buffer.tell() >= self.page_bytes:
                 yield buffer.getvalue().encode(), count, page_size
                 buffer = io.StringIO()
