@@ -129,3 +129,21 @@ def test_a_row_that_fails_while_the_result_is_written_fails_the_statement(
     assert list((project.state_dir / "results").iterdir()) == []
     with pytest.raises(ValidationException, match="Query does not have result"):
         service.get_statement_result({"Id": described["Id"]})
+
+
+def test_opening_removes_what_a_stopped_process_left_half_written(
+    make_service: Callable[..., DataApiService], project: Project, run: Run
+) -> None:
+    """Each result is one file, renamed into place once whole; a process stopped while writing
+    one leaves its temporary file, which the next service removes, keeping whole results."""
+    first = make_service()
+    kept = run(first, "select 41 + 1 as answer")
+    first.close()
+    folder = project.state_dir / "results"
+    half_written = folder / f".{kept['Id']}x.999999999.tmp"
+    half_written.write_bytes(b'[[{"longValue":1}]')
+    foreign = folder / "not-a-result"
+    foreign.write_bytes(b"")
+    second = make_service()
+    assert sorted(path.name for path in folder.iterdir()) == [kept["Id"]]
+    assert second.get_statement_result({"Id": kept["Id"]})["Records"] == [[{"longValue": 42}]]

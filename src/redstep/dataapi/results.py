@@ -5,8 +5,10 @@ for ResultFormat JSON, pages of `Field` records; for CSV, pages of CSV text (a h
 column names, then the rows). Either way with its ColumnMetadata. Pages are cut by size, about
 1 MiB of values each, so a page holds many small rows or few wide ones; TotalNumRows is always the
 whole count. ResultSize counts the same in both formats: the bytes of the values' text (what
-`fields.field_size` measures), not the bytes of the encoding around them. Each result is a folder
-written under a temporary name and renamed into place, so a reader never sees half of one.
+`fields.field_size` measures), not the bytes of the encoding around them. Each result is one file
+(one file to create: a small result costs little more than the statement's record), written
+under a temporary name as its rows stream in and renamed into place, so a reader never sees half
+of one.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import json
 import os
 import shutil
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -46,7 +48,8 @@ PAGE_BYTES = 1 << 20
 _FIELD_JSON_BYTES = 16
 """About how many bytes of JSON a Field adds to its value's (`{"longValue":…}`), for cutting
 pages of many NULLs or short values before they grow far beyond `PAGE_BYTES`."""
-_META = "meta.json"
+_INDEX_AT = struct.Struct(">Q")
+"""The last 8 bytes of a result's file: where its index starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +72,21 @@ class ResultPage:
 
 
 class ResultStore:
-    """Results of finished statements, one folder each."""
+    """Results of finished statements, one file each: the pages one after another, then an index
+    (what DescribeStatement and every page share, and where each page is), then the index's
+    offset in 8 bytes."""
 
     def __init__(self, state_dir: Path, *, page_bytes: int = PAGE_BYTES) -> None:
         self.root = state_dir / RESULTS_DIR
         self.root.mkdir(parents=True, exist_ok=True)
         self.page_bytes = page_bytes
 
-    def _folder(self, result_id: str) -> Path:
+    def _path(self, result_id: str) -> Path:
         return self.root / result_id.replace(":", "_")
 
     def exists(self, result_id: str) -> bool:
         """True when the result was written and not yet purged."""
-        return (self._folder(result_id) / _META).is_file()
+        return self._path(result_id).is_file()
 
     def write(
         self,
@@ -93,73 +98,76 @@ class ResultStore:
     ) -> ResultSummary:
         """Convert `rows` to the wire form of `result_format` and keep them, page by page, as
         they are read; an error in reading them leaves nothing behind."""
-        folder = self._folder(result_id)
-        temporary = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-        shutil.rmtree(temporary, ignore_errors=True)
-        temporary.mkdir(parents=True)
+        path = self._path(result_id)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            summary = self._write_pages(temporary, columns, rows, result_format, created_at)
+            with temporary.open("wb") as file:
+                summary = self._write_pages(file, columns, rows, result_format, created_at)
         except BaseException:
-            shutil.rmtree(temporary, ignore_errors=True)
+            temporary.unlink(missing_ok=True)
             raise
-        shutil.rmtree(folder, ignore_errors=True)
-        temporary.rename(folder)
+        temporary.replace(path)
         return summary
 
     def _write_pages(
         self,
-        folder: Path,
+        file: BinaryIO,
         columns: Sequence[Column],
         rows: Iterable[Sequence[object]],
         result_format: ResultFormat,
         created_at: datetime,
     ) -> ResultSummary:
-        type_names = [column.type_name for column in columns]
         if result_format is ResultFormat.CSV:
             pages = self._csv_pages(columns, rows)
         else:
-            pages = self._json_pages(type_names, rows)
-        total_rows = size = page_count = 0
-        for page_count, (text, page_rows, page_size) in enumerate(pages, start=1):
-            (folder / _page_name(page_count - 1, result_format)).write_bytes(text)
+            pages = self._json_pages([column.type_name for column in columns], rows)
+        places: list[tuple[int, int]] = []
+        total_rows = size = 0
+        for data, page_rows, page_size in pages:
+            places.append((file.tell(), len(data)))
+            file.write(data)
             total_rows += page_rows
             size += page_size
-        meta = {
+        index = {
             "created_at": created_at.isoformat(),
             "format": str(result_format),
             "total_rows": total_rows,
             "size_bytes": size,
-            "pages": page_count,
+            "pages": places,
             "column_metadata": [column_metadata(column) for column in columns],
         }
-        (folder / _META).write_text(json.dumps(meta), "utf-8")
+        index_at = file.tell()
+        file.write(orjson.dumps(index))
+        file.write(_INDEX_AT.pack(index_at))
         return ResultSummary(total_rows=total_rows, size_bytes=size)
 
     def read(self, result_id: str, next_token: str | None) -> ResultPage:
         """The page that `next_token` points at (the first when None)."""
-        folder = self._folder(result_id)
-        meta = json.loads((folder / _META).read_text("utf-8"))
-        result_format = ResultFormat(meta["format"])
-        page = decode_token(result_id, next_token)
-        if page >= meta["pages"] and not (page == 0 and meta["pages"] == 0):
-            raise ValidationException("Invalid NextToken.")
+        with self._path(result_id).open("rb") as file:
+            index = _read_index(file)
+            result_format = ResultFormat(index["format"])
+            places: list[list[int]] = index["pages"]
+            page = decode_token(result_id, next_token)
+            if page >= len(places) and not (page == 0 and not places):
+                raise ValidationException("Invalid NextToken.")
+            data = b""
+            if places:
+                offset, length = places[page]
+                file.seek(offset)
+                data = file.read(length)
         json_records: list[list[Field]] = []
         csv_text: str | None = None
-        if meta["pages"]:
-            data = (folder / _page_name(page, result_format)).read_bytes()
-            if result_format is ResultFormat.CSV:
-                csv_text = data.decode()
-            else:
-                stored = orjson.loads(data)
-                if b'"blobValue"' in data or b'"doubleValue"' in data:  # kept in JSON's terms
-                    stored = [[_field_from_json(cell) for cell in row] for row in stored]
-                json_records = stored
-        elif result_format is ResultFormat.CSV:
-            csv_text = _csv_header(meta["column_metadata"])
-        has_more = page + 1 < meta["pages"]
+        if result_format is ResultFormat.CSV:
+            csv_text = data.decode() if places else _csv_header(index["column_metadata"])
+        elif data:
+            stored = orjson.loads(data)
+            if b'"blobValue"' in data or b'"doubleValue"' in data:  # kept in JSON's terms
+                stored = [[_field_from_json(cell) for cell in row] for row in stored]
+            json_records = stored
+        has_more = page + 1 < len(places)
         return ResultPage(
-            column_metadata=meta["column_metadata"],
-            total_rows=meta["total_rows"],
+            column_metadata=index["column_metadata"],
+            total_rows=index["total_rows"],
             json_records=json_records,
             csv_text=csv_text,
             next_token=encode_token(result_id, page + 1) if has_more else None,
@@ -167,23 +175,24 @@ class ResultStore:
 
     def delete(self, result_id: str) -> None:
         """Delete a result (nothing happens when there is none)."""
-        shutil.rmtree(self._folder(result_id), ignore_errors=True)
+        self._path(result_id).unlink(missing_ok=True)
 
     def purge(self, older_than: datetime) -> int:
-        """Delete results written before `older_than`; return how many went."""
+        """Delete results written before `older_than`, and whatever in the folder is not a
+        result (another process's unfinished one); return how many results went."""
         purged = 0
-        for folder in self.root.iterdir():
-            if folder.name.startswith("."):
-                if folder.name.endswith(".tmp") and not _is_ours(folder):
-                    shutil.rmtree(folder, ignore_errors=True)
+        for path in self.root.iterdir():
+            if path.name.startswith("."):
+                if path.name.endswith(".tmp") and not _is_ours(path):
+                    _remove(path)
                 continue
             try:
-                meta = json.loads((folder / _META).read_text("utf-8"))
-                created = datetime.fromisoformat(meta["created_at"])
-            except (OSError, ValueError, KeyError):
+                with path.open("rb") as file:
+                    created = datetime.fromisoformat(_read_index(file)["created_at"])
+            except (OSError, ValueError, KeyError, struct.error):
                 created = None
             if created is None or created < older_than:
-                shutil.rmtree(folder, ignore_errors=True)
+                _remove(path)
                 purged += 1
         return purged
 
@@ -242,8 +251,20 @@ def _csv_header(metadata: Sequence[ColumnMetadata]) -> str:
     return buffer.getvalue()
 
 
-def _page_name(page: int, result_format: ResultFormat) -> str:
-    return f"page-{page:06d}.{'csv' if result_format is ResultFormat.CSV else 'json'}"
+def _read_index(file: BinaryIO) -> dict[str, Any]:
+    file.seek(-_INDEX_AT.size, os.SEEK_END)
+    end = file.tell()
+    (index_at,) = _INDEX_AT.unpack(file.read(_INDEX_AT.size))
+    file.seek(index_at)
+    index: dict[str, Any] = orjson.loads(file.read(end - index_at))
+    return index
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():  # not something this store writes
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _json_default(value: object) -> str:
@@ -265,5 +286,5 @@ def _field_from_json(cell: dict[str, Any]) -> Field:
     return field
 
 
-def _is_ours(folder: Path) -> bool:
-    return folder.name.endswith(f".{os.getpid()}.tmp")
+def _is_ours(path: Path) -> bool:
+    return path.name.endswith(f".{os.getpid()}.tmp")
