@@ -5,11 +5,19 @@ executions to resume at the next start."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
+import httpx
 from click.testing import CliRunner
 from serve_process import serving, stepfunctions
 
+from redstep.api.app import HEALTH_PATH
+from redstep.api.endpoint_file import recorded_endpoint
 from redstep.cli import main
 
 WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
@@ -56,3 +64,23 @@ def test_half_the_credentials_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--secret-key" in result.output
+
+
+def test_port_0_serves_on_a_port_the_system_picks_and_says_which(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "redstep", "serve", "--project", str(tmp_path)]
+    with tempfile.TemporaryFile() as log_file:
+        process = subprocess.Popen([*command, "--port", "0"], stderr=log_file)
+        try:
+            deadline = time.monotonic() + 30
+            while (url := recorded_endpoint(tmp_path / ".redstep", process.pid)) is None:
+                assert process.poll() is None, "redstep serve exited"
+                assert time.monotonic() < deadline, "redstep serve did not start"
+                time.sleep(0.05)
+            assert httpx.get(url + HEALTH_PATH, timeout=5).status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+        log_file.seek(0)
+        log = log_file.read().decode()
+    assert not url.endswith(":0")
+    assert f"redstep serving {tmp_path} on {url}" in log

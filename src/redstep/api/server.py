@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -23,6 +22,7 @@ from redstep.api import DEFAULT_HOST, DEFAULT_PORT
 from redstep.api.app import App, is_loopback
 from redstep.api.endpoint_file import forget_endpoint, record_endpoint
 from redstep.api.sigv4 import Credentials
+from redstep.project import Project
 from redstep.services import Services
 
 RECORD_POLL_SECONDS = 0.01
@@ -66,12 +66,8 @@ def serve(
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
-    logging.getLogger("redstep.api").info(
-        "redstep serving %s on http://%s:%d", services.project.root, host, port
-    )
-    state_dir = services.project.state_dir
     recorder = threading.Thread(
-        target=_record_when_started, args=(server, host, state_dir), daemon=True
+        target=_record_when_started, args=(server, host, services.project), daemon=True
     )
     recorder.start()
     try:
@@ -80,11 +76,12 @@ def serve(
     finally:
         server.should_exit = True
         recorder.join()
-        forget_endpoint(state_dir)
+        forget_endpoint(services.project.state_dir)
 
 
-def _record_when_started(server: uvicorn.Server, host: str, state_dir: Path) -> None:
-    """Record the server's URL once it listens (its port is known then, even when 0 was asked)."""
+def _record_when_started(server: uvicorn.Server, host: str, project: Project) -> None:
+    """Record and log the server's URL once it listens (its port is known then, even when 0
+    was asked)."""
     while not server.started:
         if server.should_exit:
             return
@@ -95,7 +92,9 @@ def _record_when_started(server: uvicorn.Server, host: str, state_dir: Path) -> 
         reachable = DEFAULT_HOST
     if ":" in reachable:  # IPv6
         reachable = f"[{reachable}]"
-    record_endpoint(state_dir, f"http://{reachable}:{port}")
+    url = f"http://{reachable}:{port}"
+    record_endpoint(project.state_dir, url)
+    logging.getLogger("redstep.api").info("redstep serving %s on %s", project.root, url)
 
 
 @contextmanager
