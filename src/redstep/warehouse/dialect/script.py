@@ -37,7 +37,8 @@ def tokenize(sql: str) -> list[Token]:
     try:
         return list(_DIALECT.tokenize(sql))
     except TokenError as error:
-        raise ScriptError(_unterminated(sql, error.__cause__)) from error
+        # sqlglot chains the error that says what is missing (its compiled build implicitly)
+        raise ScriptError(_unterminated(sql, error.__cause__ or error.__context__)) from error
 
 
 def _unterminated(sql: str, cause: BaseException | None) -> str:
