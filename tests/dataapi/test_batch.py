@@ -142,3 +142,19 @@ def test_a_finished_batch_sums_its_sub_statements(any_service: DataApiService) -
         8,
     )
     assert described["HasResultSet"] is True
+
+
+def test_a_running_batch_shows_which_statements_ended_and_which_runs(
+    fake_service: Callable[..., DataApiService], fake_warehouse: Any
+) -> None:
+    service = fake_service(pool_size=1)
+    statement_id = service.batch_execute_statement({"Sqls": ["select 1", fake_warehouse.BLOCK]})[
+        "Id"
+    ]
+    assert fake_warehouse.blocked.acquire(timeout=10)
+    described = service.describe_statement({"Id": statement_id})
+    statuses = [sub["Status"] for sub in described["SubStatements"]]
+    assert (described["Status"], statuses) == ("STARTED", ["FINISHED", "STARTED"])
+    fake_warehouse.open_gate()
+    described = service.describe_statement({"Id": statement_id, "WaitTimeSeconds": 5})
+    assert described["Status"] == "FINISHED"

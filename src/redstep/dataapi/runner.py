@@ -402,7 +402,7 @@ class Runner:
                 updated_at=self.now(),
             )
             subs[index] = sub
-            self._save(replace(record, sub_statements=tuple(subs)))
+            self.store.save_sub_statements(subs[max(index - 1, 0) : index + 1])
             sub_clock = time.perf_counter_ns()
             try:
                 self._check_cancel(record.id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -155,6 +155,15 @@ class StatementStore:
             db.executemany(
                 _upsert("sub_statements", _SUB_COLUMNS, "statement_id, ordinal"),
                 [_sub_row(sub) for sub in record.sub_statements],
+            )
+
+    def save_sub_statements(self, subs: Iterable[SubStatementRecord]) -> None:
+        """Write some sub-statements' current state: a batch moving on to its next statement
+        rewrites the rows of the one that ended and the one that starts, not every row."""
+        with self._transaction() as db:
+            db.executemany(
+                _upsert("sub_statements", _SUB_COLUMNS, "statement_id, ordinal"),
+                [_sub_row(sub) for sub in subs],
             )
 
     def purge(self, ended_before: datetime) -> list[StatementRecord]:
