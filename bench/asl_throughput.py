@@ -32,15 +32,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+from machine import describe_machine, machine_line
 
 from redstep.runtime.engine import Engine
 from redstep.runtime.sqlite_store import SqliteExecutionStore
@@ -171,30 +171,8 @@ def measure(requested: int, repeat: int | None, log: Callable[[str], None]) -> d
     }
 
 
-def describe_machine() -> dict[str, Any]:
-    model = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model,
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "libraries": {name: version(name) for name in ("redstep", "moto", "boto3")},
-    }
-
-
 def print_table(runs: Sequence[Mapping[str, Any]], machine: Mapping[str, Any]) -> None:
-    libraries = ", ".join(f"{name} {v}" for name, v in machine["libraries"].items())
-    print(
-        f"machine: {machine['cpu']}, {machine['cpus']} CPUs, {machine['platform']}, "
-        f"Python {machine['python']}, {libraries}"
-    )
+    print(machine_line(machine))
     print("\nPass + Choice counting loop, transitions per second (medians)")
     print(f"  {'transitions':>12}{'redstep /s':>13}{'moto /s':>11}{'ratio':>9}{'runs':>8}")
     for run in runs:
@@ -234,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     runs = [measure(count, args.repeat, log) for count in requested]
-    machine = describe_machine()
+    machine = describe_machine("moto", "boto3")
     if args.json:
         largest = runs[-1]
         keys = ("redstep_transitions_per_s", "moto_transitions_per_s", "ratio")
