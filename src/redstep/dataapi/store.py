@@ -2,15 +2,14 @@
 
 They live in the project's control-plane database, `.redstep/store.sqlite` (SQLite in WAL mode),
 which other layers share with tables of their own; this module creates its tables idempotently
-and touches no others. Each thread gets its own SQLite connection, so the service may be called
-from many threads at once.
+and touches no others. Each call borrows a SQLite connection for its span (`SqliteConnections`),
+so the service may be called from many threads at once.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from redstep.dataapi.statements import (
     SubStatementRecord,
     Target,
 )
+from redstep.sqlite_connections import SqliteConnections
 
 STORE_FILE = "store.sqlite"
 
@@ -108,28 +108,13 @@ class StatementStore:
     def __init__(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / STORE_FILE
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = SqliteConnections(self.path, _set_up)
         with self._transaction() as db:
             db.executescript(_SCHEMA)
 
-    def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
-
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        with db:
+        with self._connections.use() as db, db:
             yield db
 
     def insert(self, record: StatementRecord) -> None:
@@ -181,23 +166,23 @@ class StatementStore:
 
     def get(self, statement_id: str) -> StatementRecord | None:
         """The statement with this (parent) id, or None."""
-        db = self._connection()
-        row = db.execute(
-            f"SELECT {_STATEMENT_COLUMNS} FROM statements WHERE id = ?", (statement_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        return self._load(db, [row])[0]
+        with self._connections.use() as db:
+            row = db.execute(
+                f"SELECT {_STATEMENT_COLUMNS} FROM statements WHERE id = ?", (statement_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            return self._load(db, [row])[0]
 
     def find_by_client_token(self, client_token: str, since: datetime) -> StatementRecord | None:
         """The newest statement submitted with this ClientToken at or after `since`."""
-        db = self._connection()
-        row = db.execute(
-            f"SELECT {_STATEMENT_COLUMNS} FROM statements WHERE client_token = ? "
-            "AND created_at >= ? ORDER BY created_at DESC LIMIT 1",
-            (client_token, since.isoformat()),
-        ).fetchone()
-        return None if row is None else self._load(db, [row])[0]
+        with self._connections.use() as db:
+            row = db.execute(
+                f"SELECT {_STATEMENT_COLUMNS} FROM statements WHERE client_token = ? "
+                "AND created_at >= ? ORDER BY created_at DESC LIMIT 1",
+                (client_token, since.isoformat()),
+            ).fetchone()
+            return None if row is None else self._load(db, [row])[0]
 
     def search(self, where: StatementFilter, offset: int, limit: int) -> list[StatementRecord]:
         """Statements matching `where`, newest first, `limit` of them from `offset`."""
@@ -218,39 +203,35 @@ class StatementStore:
                 clauses.append(f"{column} = ?")
                 values.append(value)
         condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        db = self._connection()
-        rows = db.execute(
-            f"SELECT {_STATEMENT_COLUMNS} FROM statements {condition} "
-            "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-            [*values, limit, offset],
-        ).fetchall()
-        return self._load(db, rows)
+        with self._connections.use() as db:
+            rows = db.execute(
+                f"SELECT {_STATEMENT_COLUMNS} FROM statements {condition} "
+                "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                [*values, limit, offset],
+            ).fetchall()
+            return self._load(db, rows)
 
     def active(self) -> list[StatementRecord]:
         """Statements still SUBMITTED, PICKED or STARTED."""
-        db = self._connection()
-        rows = db.execute(
-            f"SELECT {_STATEMENT_COLUMNS} FROM statements WHERE status IN (?, ?, ?)",
-            sorted(ACTIVE_STATUSES),
-        ).fetchall()
-        return self._load(db, rows)
+        with self._connections.use() as db:
+            rows = db.execute(
+                f"SELECT {_STATEMENT_COLUMNS} FROM statements WHERE status IN (?, ?, ?)",
+                sorted(ACTIVE_STATUSES),
+            ).fetchall()
+            return self._load(db, rows)
 
     def max_query_id(self) -> int:
         """The largest RedshiftQueryId handed out so far (0 when none)."""
-        db = self._connection()
-        row = db.execute(
-            "SELECT max(q) FROM (SELECT max(redshift_query_id) AS q FROM statements "
-            "UNION ALL SELECT max(redshift_query_id) FROM sub_statements)"
-        ).fetchone()
+        with self._connections.use() as db:
+            row = db.execute(
+                "SELECT max(q) FROM (SELECT max(redshift_query_id) AS q FROM statements "
+                "UNION ALL SELECT max(redshift_query_id) FROM sub_statements)"
+            ).fetchone()
         return int(row[0] or 0)
 
     def close(self) -> None:
-        """Close every thread's connection."""
-        with self._lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-        self._local = threading.local()
+        """Close every connection."""
+        self._connections.close()
 
     def _load(
         self, db: sqlite3.Connection, rows: Sequence[Sequence[object]]
@@ -270,6 +251,12 @@ class StatementStore:
             _with_subs(record, tuple(subs.get(record.id, ()))) if record.is_batch else record
             for record in records
         ]
+
+
+def _set_up(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA synchronous=NORMAL")
 
 
 def _marks(count: int) -> str:

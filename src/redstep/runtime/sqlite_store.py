@@ -2,8 +2,9 @@
 
 The tables live in the project's control-plane database, `.redstep/store.sqlite` (WAL mode),
 which the Data API's statement store shares; this module creates its own tables idempotently and
-touches no others. Each thread gets its own connection, so the executor's workers and the API's
-request threads may call the store at once; SQLite serialises the writers.
+touches no others. Each call borrows a connection for its span (`SqliteConnections`), so the
+executor's workers, the API's request threads and the tasks' threads may call the store at once;
+SQLite serialises the writers.
 
 Every write is one `BEGIN IMMEDIATE … COMMIT` transaction, rolled back on any exception, so an
 execution is always exactly its committed journal. `synchronous=NORMAL` keeps commits durable
@@ -38,6 +39,7 @@ from redstep.runtime.store import (
     changed_tags,
 )
 from redstep.runtime.tokens import decode_token, encode_token
+from redstep.sqlite_connections import SqliteConnections
 
 STORE_FILE = "store.sqlite"
 
@@ -143,51 +145,31 @@ class SqliteExecutionStore:
     def __init__(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / STORE_FILE
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._connection().executescript(_SCHEMA)
+        self._connections = SqliteConnections(self.path, _set_up)
+        with self._connections.use() as db:
+            db.executescript(_SCHEMA)
         self._checkpointer = _Checkpointer(self.path)
 
     # -- connections and transactions ------------------------------------------------------------
-    def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            # isolation_level=None: the module's implicit BEGIN would defeat BEGIN IMMEDIATE.
-            db = sqlite3.connect(
-                self.path, timeout=30, check_same_thread=False, isolation_level=None
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(f"PRAGMA wal_autocheckpoint={_FALLBACK_CHECKPOINT_PAGES}")
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
-
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; IMMEDIATE takes the write lock up front, so a transaction
         never fails half-way for want of it."""
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        with self._connections.use() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
         self._checkpointer.written()
 
     def close(self) -> None:
-        """Stop the checkpointer and close every thread's connection."""
+        """Stop the checkpointer and close every connection."""
         self._checkpointer.close()
-        with self._lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     # -- state machines --------------------------------------------------------------------------
     def put_state_machine(self, record: StateMachineRecord) -> None:
@@ -227,32 +209,29 @@ class SqliteExecutionStore:
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         """The state machine's current fields, or None."""
-        row = (
-            self._connection()
-            .execute(f"SELECT {_MACHINE_COLUMNS} FROM state_machines WHERE arn = ?", (arn,))
-            .fetchone()
-        )
+        with self._connections.use() as db:
+            row = db.execute(
+                f"SELECT {_MACHINE_COLUMNS} FROM state_machines WHERE arn = ?", (arn,)
+            ).fetchone()
         return None if row is None else _machine_from_row(row)
 
     def get_revision(self, arn: str, revision_id: str) -> StateMachineRecord | None:
         """The state machine as it was at a revision (what an execution ran)."""
-        row = (
-            self._connection()
-            .execute(
+        with self._connections.use() as db:
+            row = db.execute(
                 f"SELECT {_MACHINE_COLUMNS} FROM state_machine_revisions "
                 "WHERE arn = ? AND revision_id = ?",
                 (arn, revision_id),
-            )
-            .fetchone()
-        )
+            ).fetchone()
         return None if row is None else _machine_from_row(row)
 
     def list_state_machines(self) -> list[StateMachineRecord]:
         """Every state machine, ordered by creation date then name."""
-        rows = self._connection().execute(
-            f"SELECT {_MACHINE_COLUMNS} FROM state_machines ORDER BY creation_date, name, arn"
-        )
-        return [_machine_from_row(row) for row in rows]
+        with self._connections.use() as db:
+            rows = db.execute(
+                f"SELECT {_MACHINE_COLUMNS} FROM state_machines ORDER BY creation_date, name, arn"
+            )
+            return [_machine_from_row(row) for row in rows]
 
     def delete_state_machine(self, arn: str) -> None:
         """Forget the state machine. Its revisions stay, so that executions still running on
@@ -295,11 +274,10 @@ class SqliteExecutionStore:
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         """The execution, or None."""
-        row = (
-            self._connection()
-            .execute(f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = ?", (arn,))
-            .fetchone()
-        )
+        with self._connections.use() as db:
+            row = db.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = ?", (arn,)
+            ).fetchone()
         return None if row is None else _execution_from_row(row)
 
     def list_executions(
@@ -324,12 +302,13 @@ class SqliteExecutionStore:
             clauses.append("(start_date, arn) < (?, ?)")
             values.extend(decode_token(next_token, "executions", 2))
         condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._connection().execute(
-            f"SELECT {_EXECUTION_COLUMNS} FROM executions {condition} "
-            "ORDER BY start_date DESC, arn DESC LIMIT ?",
-            [*values, limit + 1 if limit > 0 else -1],
-        )
-        items = [_execution_from_row(row) for row in rows]
+        with self._connections.use() as db:
+            rows = db.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions {condition} "
+                "ORDER BY start_date DESC, arn DESC LIMIT ?",
+                [*values, limit + 1 if limit > 0 else -1],
+            )
+            items = [_execution_from_row(row) for row in rows]
         if limit < 1 or len(items) <= limit:
             return Page(items=items, next_token=None)
         last = items[limit - 1]
@@ -340,12 +319,13 @@ class SqliteExecutionStore:
 
     def running_executions(self) -> list[ExecutionRecord]:
         """Every RUNNING execution, oldest first: what a restarted executor resumes."""
-        rows = self._connection().execute(
-            f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE status = ? "
-            "ORDER BY start_date, arn",
-            (str(ExecutionStatus.RUNNING),),
-        )
-        return [_execution_from_row(row) for row in rows]
+        with self._connections.use() as db:
+            rows = db.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE status = ? "
+                "ORDER BY start_date, arn",
+                (str(ExecutionStatus.RUNNING),),
+            )
+            return [_execution_from_row(row) for row in rows]
 
     # -- journal, history, timers ----------------------------------------------------------------
     def add_signal(
@@ -358,21 +338,22 @@ class SqliteExecutionStore:
 
     def signals(self, execution_arn: str) -> list[SignalRecord]:
         """The execution's journal in sequence order, processed and not."""
-        rows = self._connection().execute(
-            "SELECT seq, kind, fields, at, is_processed FROM execution_signals "
-            "WHERE execution_arn = ? ORDER BY seq",
-            (execution_arn,),
-        )
-        return [
-            SignalRecord(
-                seq=seq,
-                kind=kind,
-                fields=_decode(fields),
-                at=datetime.fromisoformat(at),
-                is_processed=bool(is_processed),
+        with self._connections.use() as db:
+            rows = db.execute(
+                "SELECT seq, kind, fields, at, is_processed FROM execution_signals "
+                "WHERE execution_arn = ? ORDER BY seq",
+                (execution_arn,),
             )
-            for seq, kind, fields, at, is_processed in rows
-        ]
+            return [
+                SignalRecord(
+                    seq=seq,
+                    kind=kind,
+                    fields=_decode(fields),
+                    at=datetime.fromisoformat(at),
+                    is_processed=bool(is_processed),
+                )
+                for seq, kind, fields, at, is_processed in rows
+            ]
 
     def commit(
         self,
@@ -425,35 +406,34 @@ class SqliteExecutionStore:
         if after_event_id is not None:
             values.append(after_event_id)
         values.append(limit if limit > 0 else -1)
-        rows = self._connection().execute(
-            "SELECT id, previous_event_id, type, timestamp, details FROM history_events "
-            f"WHERE execution_arn = ? {condition} ORDER BY id {order} LIMIT ?",
-            values,
-        )
-        return _events_from_rows(rows)
+        with self._connections.use() as db:
+            rows = db.execute(
+                "SELECT id, previous_event_id, type, timestamp, details FROM history_events "
+                f"WHERE execution_arn = ? {condition} ORDER BY id {order} LIMIT ?",
+                values,
+            )
+            return _events_from_rows(rows)
 
     def event_count(self, execution_arn: str) -> int:
         """How many history events the execution has."""
-        row = (
-            self._connection()
-            .execute(
+        with self._connections.use() as db:
+            row = db.execute(
                 "SELECT count(*) FROM history_events WHERE execution_arn = ?", (execution_arn,)
-            )
-            .fetchone()
-        )
+            ).fetchone()
         return int(row[0])
 
     def timers(self, execution_arn: str) -> list[TimerRecord]:
         """The execution's pending timers, soonest first."""
-        rows = self._connection().execute(
-            "SELECT timer_id, due FROM execution_timers WHERE execution_arn = ? "
-            "ORDER BY due, timer_id",
-            (execution_arn,),
-        )
-        return [
-            TimerRecord(execution_arn, timer_id, datetime.fromisoformat(due))
-            for timer_id, due in rows
-        ]
+        with self._connections.use() as db:
+            rows = db.execute(
+                "SELECT timer_id, due FROM execution_timers WHERE execution_arn = ? "
+                "ORDER BY due, timer_id",
+                (execution_arn,),
+            )
+            return [
+                TimerRecord(execution_arn, timer_id, datetime.fromisoformat(due))
+                for timer_id, due in rows
+            ]
 
 
 class _Checkpointer:
@@ -500,6 +480,15 @@ class _Checkpointer:
                     self._written.set()
         finally:
             db.close()
+
+
+# -- connections -----------------------------------------------------------------------------------
+def _set_up(db: sqlite3.Connection) -> None:
+    # No isolation level: the module's implicit BEGIN would defeat BEGIN IMMEDIATE.
+    db.isolation_level = None
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA wal_autocheckpoint={_FALLBACK_CHECKPOINT_PAGES}")
 
 
 # -- writing ---------------------------------------------------------------------------------------
