@@ -147,3 +147,32 @@ def test_opening_removes_what_a_stopped_process_left_half_written(
     second = make_service()
     assert sorted(path.name for path in folder.iterdir()) == [kept["Id"]]
     assert second.get_statement_result({"Id": kept["Id"]})["Records"] == [[{"longValue": 42}]]
+
+
+def test_an_error_in_an_earlier_statement_of_the_sql_fails_it(
+    service: DataApiService, run: Run
+) -> None:
+    """Only the last statement's rows are returned, but the others' are still produced: one
+    that fails at its 900,001st row fails the whole Sql, and what ran with it is rolled back."""
+    described = run(
+        service,
+        "create table touched (id int); "
+        "select (case when i = 900000 then 'x' else i::varchar end)::int as n "
+        "from range(1000000) t(i); "
+        "select 1 as one",
+    )
+    assert (described["Status"], described["Error"]) == (
+        "FAILED",
+        'ERROR: invalid input syntax for type integer: "x"',
+    )
+    missing = run(service, "select count(*) from touched")
+    assert missing["Status"] == "FAILED"
+
+
+def test_a_result_gone_from_disk_reads_as_expired(
+    service: DataApiService, project: Project, run: Run
+) -> None:
+    described = run(service, "select 1 as one")
+    (project.state_dir / "results" / described["Id"]).unlink()
+    with pytest.raises(ValidationException, match="Query result has expired"):
+        service.get_statement_result({"Id": described["Id"]})

@@ -544,6 +544,25 @@ def test_duckdb_streams_rows_and_reports_an_error_in_a_late_one() -> None:
     warehouse.close()
 
 
+def test_duckdb_a_cancel_while_rows_are_read_rolls_the_transaction_back() -> None:
+    """As a cancel during the query's run does (Redshift aborts the transaction), so that the
+    session goes on rather than finding DuckDB's transaction aborted."""
+    warehouse = open_warehouse("duckdb:///:memory:")
+    session = warehouse.connect()
+    session.execute("create table kept (id int)")
+    session.begin()
+    session.execute("insert into kept values (1)")
+    rows = iter(session.execute("select i from range(10000000) t(i)").rows)
+    next(rows)
+    session.cancel()
+    with pytest.raises(QueryCancelled):
+        for _ in rows:
+            pass
+    assert not session.in_transaction
+    assert list(session.execute("select count(*) from kept").rows) == [(0,)]
+    warehouse.close()
+
+
 def test_duckdb_memory_database_is_shared_by_sessions() -> None:
     warehouse = open_warehouse("duckdb:///:memory:")
     try:

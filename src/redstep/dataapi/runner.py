@@ -24,6 +24,7 @@ import itertools
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -330,6 +331,7 @@ class Runner:
                 began = True
             result = Result()
             for part in parts:
+                deque(result.rows, maxlen=0)  # an earlier part's rows: unreturned, but may fail
                 self._check_cancel(record.id)
                 result = connection.execute(part, parameters)
             rows, size = self._keep_result(record, record.id, result)

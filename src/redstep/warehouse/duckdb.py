@@ -33,7 +33,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -199,6 +199,8 @@ class DuckDBConnection:
         self.begin()
         try:
             result = self._run_in_transaction(steps)
+            # Read before COMMIT, which ends the cursor's result (only preludes come here).
+            result = replace(result, rows=list(result.rows))
         except BaseException:
             self.rollback()
             raise
@@ -276,11 +278,58 @@ class DuckDBConnection:
                 self._cursor.execute(step.sql)
             if step.parsed.type in _SETTINGS:
                 return Result()  # DuckDB answers SET with a `Success` column; Redshift with none
-            return _result_of(self._cursor, is_change=step.parsed.type not in _READ_ONLY)
+            return self._result(is_change=step.parsed.type not in _READ_ONLY)
         except duckdb.Error as exc:
             if is_conflict(exc):
                 raise _Conflict(exc) from exc
             raise map_error(exc) from exc
+
+    def _result(self, *, is_change: bool) -> Result:
+        """The Result of the statement just run: its rows streaming from the cursor, or DuckDB's
+        `Count` turned into row_count.
+
+        `is_change` says the statement is DML or DDL, whose only answer is that `Count` column.
+        """
+        description = self._cursor.description
+        if not description:
+            return Result()
+        if (
+            is_change
+            and len(description) == 1
+            and description[0][0] == "Count"
+            and str(description[0][1]) == "BIGINT"
+        ):
+            # DML and DDL answer with one `Count` column (no row at all for DDL).
+            counted = self._cursor.fetchall()
+            return Result(row_count=int(counted[0][0]) if counted else -1)
+        columns = []
+        for name, type_code, *_ in description:
+            redshift_type = from_duckdb(str(type_code))
+            columns.append(
+                Column(
+                    name=str(name),
+                    type_name=redshift_type.name,
+                    precision=redshift_type.precision,
+                    scale=redshift_type.scale,
+                    length=redshift_type.length,
+                )
+            )
+        return Result(columns=tuple(columns), rows=self._stream())
+
+    def _stream(self) -> Iterator[tuple[object, ...]]:
+        """The rows of the query just run, fetched `FETCH_ROWS` at a time as they are read, so a
+        result of any size passes through in little memory. DuckDB may find an error (a failed
+        cast) only when it produces a later row, and a cancel may land while the rows are read:
+        either comes out of the iteration in Redshift's words, a cancel rolling back the open
+        transaction as one during the query's run does."""
+        try:
+            while batch := self._cursor.fetchmany(FETCH_ROWS):
+                yield from batch
+        except duckdb.Error as exc:
+            error = map_error(exc)
+            if isinstance(error, QueryCancelled) and self._journal is not None:
+                self.rollback()  # Redshift aborts the transaction of a cancelled query
+            raise error from exc
 
     def _send(self, command: str) -> None:
         """Run a transaction command; a lost write conflict (at COMMIT) raises `_Conflict`."""
@@ -333,50 +382,6 @@ class _Backoff:
         if self._cancelled.wait(self._delay):
             raise QueryCancelled()
         self._delay = min(self._delay * 2, 0.5)
-
-
-def _result_of(cursor: duckdb.DuckDBPyConnection, *, is_change: bool) -> Result:
-    """The Result of the statement just run: its rows streaming from the cursor, or DuckDB's
-    `Count` turned into row_count.
-
-    `is_change` says the statement is DML or DDL, whose only answer is that `Count` column.
-    """
-    description = cursor.description
-    if not description:
-        return Result()
-    if (
-        is_change
-        and len(description) == 1
-        and description[0][0] == "Count"
-        and str(description[0][1]) == "BIGINT"
-    ):
-        # DML and DDL answer with one `Count` column (no row at all for DDL).
-        counted = cursor.fetchall()
-        return Result(row_count=int(counted[0][0]) if counted else -1)
-    columns = []
-    for name, type_code, *_ in description:
-        redshift_type = from_duckdb(str(type_code))
-        columns.append(
-            Column(
-                name=str(name),
-                type_name=redshift_type.name,
-                precision=redshift_type.precision,
-                scale=redshift_type.scale,
-                length=redshift_type.length,
-            )
-        )
-    return Result(columns=tuple(columns), rows=_stream(cursor))
-
-
-def _stream(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[object, ...]]:
-    """The rows of the query just run, fetched `FETCH_ROWS` at a time as they are read, so a
-    result of any size passes through in little memory. DuckDB may find an error (a failed cast)
-    only when it produces a later row: it comes out of the iteration, in Redshift's words."""
-    try:
-        while batch := cursor.fetchmany(FETCH_ROWS):
-            yield from batch
-    except duckdb.Error as exc:
-        raise map_error(exc) from exc
 
 
 # -- the warehouse ------------------------------------------------------------------------------
