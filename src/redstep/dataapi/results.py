@@ -48,6 +48,7 @@ PAGE_BYTES = 1 << 20
 _FIELD_JSON_BYTES = 16
 """About how many bytes of JSON a Field adds to its value's (`{"longValue":…}`), for cutting
 pages of many NULLs or short values before they grow far beyond `PAGE_BYTES`."""
+EXPIRED = "Query result has expired: results are kept for 24 hours after the query ran."
 _INDEX_AT = struct.Struct(">Q")
 """The last 8 bytes of a result's file: where its index starts."""
 
@@ -83,10 +84,6 @@ class ResultStore:
 
     def _path(self, result_id: str) -> Path:
         return self.root / result_id.replace(":", "_")
-
-    def exists(self, result_id: str) -> bool:
-        """True when the result was written and not yet purged."""
-        return self._path(result_id).is_file()
 
     def write(
         self,
@@ -142,8 +139,13 @@ class ResultStore:
         return ResultSummary(total_rows=total_rows, size_bytes=size)
 
     def read(self, result_id: str, next_token: str | None) -> ResultPage:
-        """The page that `next_token` points at (the first when None)."""
-        with self._path(result_id).open("rb") as file:
+        """The page that `next_token` points at (the first when None); ValidationException when
+        the result is gone (purged, or its statement's process stopped while writing it)."""
+        try:
+            file = self._path(result_id).open("rb")
+        except FileNotFoundError:
+            raise ValidationException(EXPIRED) from None
+        with file:
             index = _read_index(file)
             result_format = ResultFormat(index["format"])
             places: list[list[int]] = index["pages"]
@@ -189,9 +191,10 @@ class ResultStore:
             try:
                 with path.open("rb") as file:
                     created = datetime.fromisoformat(_read_index(file)["created_at"])
-            except (OSError, ValueError, KeyError, struct.error):
-                created = None
-            if created is None or created < older_than:
+            except (OSError, ValueError, LookupError, TypeError, struct.error):
+                _remove(path)  # not a result this store wrote
+                continue
+            if created < older_than:
                 _remove(path)
                 purged += 1
         return purged

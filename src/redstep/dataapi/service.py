@@ -406,10 +406,6 @@ class DataApiService:
             raise ValidationException(
                 f"Query result is in {record.result_format} format; use {other} to fetch it."
             )
-        if not self.results.exists(statement_id):
-            raise ValidationException(
-                "Query result has expired: results are kept for 24 hours after the query ran."
-            )
         return statement_id
 
     def get_statement_result(self, request: Mapping[str, Any]) -> GetStatementResultResponse:
