@@ -40,6 +40,8 @@ UTC = dt.UTC
         ({"a": [1, 2]}, "super", {"stringValue": '{"a":[1,2]}'}),
         ('{"a":1}', "super", {"stringValue": '{"a":1}'}),
         (b"\x01\x02", "varbyte", {"blobValue": b"\x01\x02"}),
+        (2**63 - 1, "super", {"longValue": 2**63 - 1}),
+        (2**70, "super", {"stringValue": str(2**70)}),  # beyond a long: as text
     ],
 )
 def test_to_field(value: object, type_name: str, field: dict[str, object]) -> None:

@@ -100,7 +100,7 @@ def to_field(value: object, type_name: str) -> Field:
         return {"booleanValue": bool(value)}
     if isinstance(value, bytes | bytearray | memoryview):
         return {"blobValue": bytes(value)}
-    if isinstance(value, int) and type_name not in ("numeric", *_STRINGS):
+    if isinstance(value, int) and type_name not in ("numeric", *_STRINGS) and _is_long(value):
         return {"longValue": value}
     if isinstance(value, float) and type_name not in ("numeric", *_STRINGS):
         return {"doubleValue": wire_double(value)}
@@ -152,6 +152,11 @@ _FAST_FIELDS: dict[str, tuple[type, Callable[[Any], SizedField]]] = {
     "numeric": (Decimal, _decimal_field),
     "date": (dt.date, _date_field),
 }
+
+
+def _is_long(value: int) -> bool:
+    """Whether `value` fits a `longValue` (a signed 64-bit integer); larger ones go as text."""
+    return -(2**63) <= value < 2**63
 
 
 def to_text(value: object, type_name: str) -> str:

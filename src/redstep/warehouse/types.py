@@ -21,6 +21,8 @@ _DUCKDB_TYPES: dict[str, str] = {
     "UBIGINT": "numeric",
     "HUGEINT": "numeric",
     "UHUGEINT": "numeric",
+    "BIGNUM": "numeric",  # integers of any size (VARINT before DuckDB 1.4)
+    "VARINT": "numeric",
     "FLOAT": "float4",
     "REAL": "float4",
     "DOUBLE": "float8",
