@@ -66,6 +66,9 @@ _CONTROL: dict[str, StatementKind] = {
 }
 TRANSLATIONS_KEPT = 512
 """How many translations a `translator` remembers, the least recently used going first."""
+LONGEST_KEPT = 16_384
+"""The longest statement a `translator` remembers: a longer one (a bulk INSERT … VALUES) is
+rarely sent twice, and would hold its text and its translation."""
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SENTINEL = "__redstep_parameter_{}__"
 
@@ -90,7 +93,8 @@ def translator(target: Target, *, buckets: Mapping[str, Path]) -> Callable[[str]
         return None if translation.kind is StatementKind.TRANSFER else translation
 
     def translate_remembering(statement: str) -> Translation:
-        return remembered(statement) or translate(statement, target, buckets=buckets)
+        kept = remembered(statement) if len(statement) <= LONGEST_KEPT else None
+        return translate(statement, target, buckets=buckets) if kept is None else kept
 
     return translate_remembering
 
