@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-#: How long a statement waits for another connection's lock before SQLite calls it busy.
 BUSY_TIMEOUT_SECONDS = 30
+"""How long a statement waits for another connection's lock before SQLite calls it busy."""
 
 
 class SqliteConnections:
@@ -82,12 +82,21 @@ class SqliteConnections:
         return db
 
     def _give_back(self, db: sqlite3.Connection) -> None:
-        with self._lock:
-            if self._is_closed:
-                return  # close() closed it
+        try:
             if db.in_transaction:  # never hand a transaction left open on to the next user
                 db.rollback()
-            self._kept.append(db)
+        except sqlite3.Error:
+            self._discard(db)  # in doubt: not to be lent again
+            return
+        with self._lock:
+            if not self._is_closed:  # else close() closed it
+                self._kept.append(db)
+
+    def _discard(self, db: sqlite3.Connection) -> None:
+        with self._lock:
+            if db in self._opened:
+                self._opened.remove(db)
+        db.close()
 
     def _require_open(self) -> None:
         if self._is_closed:
