@@ -5,7 +5,8 @@ A DuckDB warehouse is filled with one table of `--rows` rows (an int8 id, a varc
 numeric(12,2) price, a date) by DuckDB itself; then each side runs in a process of its own, so
 that its peak resident memory (ru_maxrss) is its own:
 
-- redstep: a project over that warehouse, opened as `redstep run` opens one; ExecuteStatement
+- redstep: a project over that warehouse, opened in process as `redstep run` opens one (no
+  HTTP: the pages are not encoded for the wire, which `redstep serve` would add); ExecuteStatement
   `select id, name, price, day from bench_rows`, DescribeStatement (WaitTimeSeconds) until it
   FINISHED (the rows stream from DuckDB into the result's pages on disk, `.redstep/results/`),
   then GetStatementResult page after page to the last NextToken.
