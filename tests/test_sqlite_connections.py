@@ -62,8 +62,8 @@ def test_each_connection_is_set_up_once(tmp_path: Path) -> None:
     set_ups: list[sqlite3.Connection] = []
     connections = SqliteConnections(tmp_path / "test.sqlite", set_ups.append)
     for _ in range(3):
-        with connections.use():
-            pass
+        with connections.use() as db:
+            db.execute("SELECT 1")
     hold_two_at_once(connections)
     assert len(set_ups) == connections.open_count == 2
     connections.close()
@@ -112,7 +112,7 @@ def test_a_use_after_close_raises(connections: SqliteConnections) -> None:
     connections.close()
     with (
         pytest.raises(sqlite3.ProgrammingError, match=r"test\.sqlite are closed"),
-        connections.use(),
+        connections.use() as db,
     ):
-        pass
+        db.execute("SELECT 1")
     connections.close()  # closing twice is harmless
