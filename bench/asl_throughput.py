@@ -42,6 +42,7 @@ from typing import Any
 
 from machine import describe_machine, machine_line
 
+from redstep.cli.access import paginate
 from redstep.runtime.engine import Engine
 from redstep.runtime.sqlite_store import SqliteExecutionStore
 
@@ -102,14 +103,9 @@ def time_redstep(n: int, is_counted: bool) -> float:
 
 def count_entered(engine: Engine, execution_arn: str) -> int:
     """The StateEntered events of an execution's history, read page by page."""
-    request: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    entered: int = 0
-    while True:
-        page = engine.get_execution_history(request)
-        entered += sum(1 for event in page["events"] if event["type"].endswith("StateEntered"))
-        if not page.get("nextToken"):
-            return entered
-        request = {**request, "nextToken": page["nextToken"]}
+    request = {"executionArn": execution_arn, "maxResults": 1000}
+    events = paginate(engine.handle, "GetExecutionHistory", request, "events", "nextToken")
+    return sum(1 for event in events if event["type"].endswith("StateEntered"))
 
 
 def time_moto(n: int) -> float:

@@ -47,6 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 from machine import describe_machine, machine_line
 
 from redstep.api.local_endpoint import open_services
+from redstep.cli.access import paginate
 from redstep.cli.example import Generation, generate_workload
 from redstep.cli.init import create_project
 from redstep.project import load_project
@@ -346,7 +347,10 @@ def time_redstep_steps(project: Path, run_date: date) -> tuple[dict[str, float],
         described = services.engine.wait(started["executionArn"], RUN_SECONDS)
         if described["status"] != "SUCCEEDED":
             raise RuntimeError(f"the pipeline ended {described['status']}: {described}")
-        events = list(history(services.engine, started["executionArn"]))
+        request = {"executionArn": started["executionArn"], "maxResults": 1000}
+        events = list(
+            paginate(services.engine.handle, "GetExecutionHistory", request, "events", "nextToken")
+        )
     entered = _times(events, "TaskStateEntered", "stateEnteredEventDetails")
     exited = _times(events, "TaskStateExited", "stateExitedEventDetails")
     seconds = {
@@ -358,16 +362,6 @@ def time_redstep_steps(project: Path, run_date: date) -> tuple[dict[str, float],
     }
     whole = events[-1]["timestamp"] - events[0]["timestamp"]
     return seconds, whole.total_seconds()
-
-
-def history(engine: Any, execution_arn: str) -> Iterator[dict[str, Any]]:
-    request: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = engine.get_execution_history(request)
-        yield from page["events"]
-        if not page.get("nextToken"):
-            return
-        request = {**request, "nextToken": page["nextToken"]}
 
 
 def _times(events: Sequence[Mapping[str, Any]], kind: str, details: str) -> dict[str, list[float]]:

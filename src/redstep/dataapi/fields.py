@@ -115,13 +115,13 @@ def field_encoder(type_name: str) -> Callable[[object], SizedField]:
     """`to_field` and `field_size` for the values of one column, millions of times: the common
     Python type of the column's type (int for integers, str for strings, Decimal for numeric,
     date for date) takes a short way decided once per column; any other value, `to_field`'s."""
-    fast_type, fast_field = _FAST_FIELDS.get(type_name, (None, None))
+    fast = _FAST_FIELDS.get(type_name)
 
     def encode(value: object) -> SizedField:
         if value is None:
             return {"isNull": True}, 0
-        if type(value) is fast_type and fast_field is not None:
-            return fast_field(value)
+        if fast is not None and type(value) is fast[0]:
+            return fast[1](value)
         field = to_field(value, type_name)
         return field, field_size(field)
 
