@@ -42,9 +42,9 @@ from typing import Any
 
 from machine import describe_machine, machine_line
 
-from redstep.cli.access import paginate
 from redstep.runtime.engine import Engine
 from redstep.runtime.sqlite_store import SqliteExecutionStore
+from redstep.wire import paginate
 
 DEFINITION: dict[str, Any] = {
     "StartAt": "Init",

@@ -47,11 +47,11 @@ from urllib.parse import urlsplit, urlunsplit
 from machine import describe_machine, machine_line
 
 from redstep.api.local_endpoint import open_services
-from redstep.cli.access import paginate
 from redstep.cli.example import Generation, generate_workload
 from redstep.cli.init import create_project
 from redstep.project import load_project
 from redstep.warehouse.dialect import StatementKind, Target, session_setup, split_script, translate
+from redstep.wire import paginate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sales_data_pipeline"
 """Where the bare runs read the scripts from (the copies hold the same files)."""

@@ -9,7 +9,7 @@ format the same violations their own way.
 
 The walk is pure: it reads the shape and the value, nothing else. `service_model` loads a model
 once per process, from one botocore session for all services. Members the model does not know
-are ignored, as AWS's JSON services ignore them.
+are ignored, as AWS's JSON services ignore them. `paginate` follows a list operation's pages.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -273,3 +273,18 @@ def python_pattern(pattern: str) -> str | None:
         out.append(char)
         index += 1
     return "".join(out)
+
+
+Call = Callable[[str, Mapping[str, Any]], dict[str, Any]]
+"""(operation name, request) -> response, as the wire spells them (`ListExecutions`, …)."""
+
+
+def paginate(
+    call: Call, operation: str, request: Mapping[str, Any], key: str, token: str
+) -> Iterator[dict[str, Any]]:
+    """Every item under `key` of every page of `operation`, following the `token` member."""
+    page = call(operation, request)
+    yield from page.get(key, [])
+    while page.get(token):
+        page = call(operation, {**request, token: page[token]})
+        yield from page.get(key, [])

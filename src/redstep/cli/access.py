@@ -20,9 +20,7 @@ import click
 
 from redstep.api.endpoint_file import recorded_endpoint
 from redstep.project import OWNER_FILE, Project, ProjectError, ProjectInUse, load_project
-
-Call = Callable[[str, Mapping[str, Any]], dict[str, Any]]
-"""(operation name, request) -> response, as the wire spells them (`ListExecutions`, …)."""
+from redstep.wire import Call
 
 REGION = "us-east-1"
 
@@ -119,14 +117,3 @@ def _owner(project: Project) -> int:
     except OSError:  # gone since: the owner stopped
         return -1
     return int(text) if text.isdigit() else -1
-
-
-def paginate(
-    call: Call, operation: str, request: Mapping[str, Any], key: str, token: str
-) -> Iterator[dict[str, Any]]:
-    """Every item under `key` of every page of `operation`, following the `token` member."""
-    page = call(operation, request)
-    yield from page.get(key, [])
-    while page.get(token):
-        page = call(operation, {**request, token: page[token]})
-        yield from page.get(key, [])

@@ -15,9 +15,10 @@ from typing import Any
 
 import click
 
-from redstep.cli.access import Call, paginate, step_functions
+from redstep.cli.access import step_functions
 from redstep.cli.options import project_option
 from redstep.cli.render import OutputFormat, Rows, clip, render
+from redstep.wire import Call, paginate
 
 DETAIL_CHARS = 100
 """How much of an event's details a history table shows."""
