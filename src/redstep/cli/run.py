@@ -188,7 +188,7 @@ class Watch:
         self._execution_arn = execution_arn
         self._submitted_after = submitted_after
         self._progress = ExecutionProgress()
-        self._last_event_id: int | None = None
+        self._last_event_id = 0
         self._reported: set[str] = set()
 
     def look(self, console: Console | None) -> Response:
@@ -210,8 +210,8 @@ class Watch:
     def _event_lines(self) -> list[tuple[datetime, Text]]:
         lines: list[tuple[datetime, Text]] = []
         while True:
-            events = self._services.engine.store.history(
-                self._execution_arn, False, PAGE_SIZE, self._last_event_id
+            events = self._services.engine.events_after(
+                self._execution_arn, self._last_event_id, PAGE_SIZE
             )
             for event in events:
                 lines.extend((event["timestamp"], line) for line in self._progress.on_event(event))

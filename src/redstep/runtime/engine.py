@@ -588,6 +588,13 @@ class Engine:
         )
         return run_state_test(under_test, run)
 
+    def events_after(
+        self, execution_arn: str, after_event_id: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` history events of an execution, oldest first, after `after_event_id`
+        (0: from the first): for a reader following the history as it grows."""
+        return self.store.history(execution_arn, False, limit, after_event_id)
+
     def wait(self, execution_arn: str, timeout: float | None = None) -> Response:
         """Block until an execution ends (or `timeout` passes); describe it."""
         self.executor.wait(execution_arn, timeout)
