@@ -16,72 +16,45 @@ from rich.markup import escape
 from rich.text import Text
 
 from redstep.cli.render import clip
+from redstep.web.progress import TASK_FAILURES, TASK_SCHEDULED, event_details
+from redstep.web.progress import ExecutionProgress as StateProgress
 
 CAUSE_CHARS = 400
 """How much of a cause a line shows; the whole cause is in the history."""
 SQL_CHARS = 72
 """How much of a statement's text its line shows (its first line, whitespace collapsed)."""
 
-_FAILED_EVENTS = frozenset(
-    {
-        "TaskFailed",
-        "TaskTimedOut",
-        "TaskStartFailed",
-        "TaskSubmitFailed",
-        "LambdaFunctionFailed",
-        "LambdaFunctionTimedOut",
-        "LambdaFunctionStartFailed",
-        "LambdaFunctionScheduleFailed",
-    }
-)
-_SCHEDULED_EVENTS = frozenset({"TaskScheduled", "LambdaFunctionScheduled"})
-
 
 class ExecutionProgress:
     """The lines an execution's events and statements print as, one event at a time."""
 
     def __init__(self) -> None:
-        self._state_of: dict[int, str] = {}
-        """Event id -> the state it happened in (found through `previousEventId`)."""
+        self._states = StateProgress(members={})
+        """Which state each event happened in, and each visit's failures and retries (the
+        lines need no Parallel's or Map's members: they show no group's status)."""
         self._entered: dict[str, list[datetime]] = defaultdict(list)
         """State name -> when its current entries began (a Map runs one state many times)."""
-        self._failures: dict[int, int] = {}
-        """StateEntered event id -> how many times its task failed (a retry follows one)."""
-        self._entry_of: dict[int, int] = {}
-        """Event id -> the StateEntered event of the state it happened in."""
 
     def on_event(self, event: Mapping[str, Any]) -> list[Text]:
         """The lines one history event prints as (often none)."""
+        self._states.apply(event)
         kind: str = event["type"]
-        event_id: int = event["id"]
-        previous = event.get("previousEventId", 0)
+        visit = self._states.visit_of(event["id"])
         if kind.endswith("StateEntered"):
             name: str = event["stateEnteredEventDetails"]["name"]
-            self._state_of[event_id] = name
-            self._entry_of[event_id] = event_id
             self._entered[name].append(event["timestamp"])
             return [Text.from_markup(f"[cyan]▶[/] {escape(name)}")]
-        state = self._state_of.get(previous)
-        if state is not None:
-            self._state_of[event_id] = state
-            self._entry_of[event_id] = self._entry_of[previous]
         if kind.endswith("StateExited"):
             name = event["stateExitedEventDetails"]["name"]
             began = self._entered[name].pop(0) if self._entered[name] else event["timestamp"]
             took = _duration(event["timestamp"] - began)
             return [Text.from_markup(f"[green]✓[/] {escape(name)}  [dim]{took}[/]")]
-        if kind in _FAILED_EVENTS:
-            details: Mapping[str, Any] = next(
-                (v for k, v in event.items() if k.endswith("EventDetails")), {}
-            )
-            entry = self._entry_of.get(event_id, 0)
-            self._failures[entry] = self._failures.get(entry, 0) + 1
-            return [_failure("✗", state or "", details.get("error"), details.get("cause"))]
-        if kind in _SCHEDULED_EVENTS:
-            failures = self._failures.get(self._entry_of.get(event_id, 0), 0)
-            if failures:
-                return [Text.from_markup(f"[yellow]↻[/] {escape(state or '')}: retry {failures}")]
-            return []
+        state = visit.name if visit is not None else ""
+        if kind in TASK_FAILURES:
+            details = event_details(event)
+            return [_failure("✗", state, details.get("error"), details.get("cause"))]
+        if kind in TASK_SCHEDULED and visit is not None and visit.retries:
+            return [Text.from_markup(f"[yellow]↻[/] {escape(state)}: retry {visit.retries}")]
         return []
 
     def on_statement(self, described: Mapping[str, Any], name: str | None) -> list[Text]:
