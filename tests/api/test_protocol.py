@@ -23,9 +23,10 @@ from botocore.exceptions import ClientError
 from live_server import live_server
 from starlette.requests import Request
 
-from redstep.api.app import HEALTH_PATH, App, read_body_at_most
+from redstep.api.app import HEALTH_PATH, App
 from redstep.api.awsjson import MAX_BODY_BYTES
 from redstep.api.sigv4 import Credentials
+from redstep.request_body import read_body_at_most
 from redstep.services import Services
 
 SFN = {"X-Amz-Target": "AWSStepFunctions.ListStateMachines"}

@@ -40,6 +40,25 @@ def test_sigterm_stops_cleanly_and_running_executions_resume(tmp_path: Path) -> 
         assert history["events"][-1]["type"] == "WaitStateEntered"
 
 
+def test_an_open_console_stream_does_not_hold_the_shutdown(tmp_path: Path) -> None:
+    (tmp_path / "wait.asl.json").write_text(json.dumps(WAIT))
+    (tmp_path / "redstep.toml").write_text('[state_machines.waits]\ndefinition = "wait.asl.json"\n')
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:waits"
+    with serving(tmp_path) as server:
+        execution = stepfunctions(server.url).start_execution(stateMachineArn=arn)["executionArn"]
+        stream_url = f"{server.url}/_redstep/execution/events"
+        with httpx.stream("GET", stream_url, params={"arn": execution}, timeout=30) as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == "id: 2"  # the stream is open, and waits for more events
+            stopping = time.monotonic()
+            log = server.stop()
+            took = time.monotonic() - stopping
+            assert list(lines)[-1:] == [""]  # it ended cleanly, not cut
+    assert server.process.returncode == 0, log
+    assert took < 5, f"the server took {took:.1f} s to stop"  # uvicorn would wait 10 s for it
+    assert "Traceback" not in log
+
+
 def test_each_call_is_logged_and_no_secret_is(tmp_path: Path) -> None:
     environment = {"REDSTEP_ACCESS_KEY_ID": "AKIDSERVE", "REDSTEP_SECRET_ACCESS_KEY": SECRET}
     with serving(tmp_path, "--log-level", "debug", env=environment) as server:

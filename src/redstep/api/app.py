@@ -4,8 +4,10 @@ A request carrying `X-Amz-Target` (or a POST to `/` with a JSON protocol's conte
 call of the JSON protocols (`awsjson`); any other is S3, path-style (`s3`). Every request
 reaches this one handler, whatever its path or method, so that each gets its protocol's answer
 (a router would answer paths it cannot match, such as keys holding a newline, with its own
-plain-text 404). `GET /_redstep/health` answers how the server is; it can never be a bucket's
-path (bucket names start with a letter or a digit).
+plain-text 404). `GET /_redstep/health` answers how the server is, and the console's pages live
+under `/_redstep/` (`redstep.web`): neither can be a bucket's path (bucket names start with a
+letter or a digit). A browser's unsigned GET of `/` (it asks for HTML) is sent to the console;
+any other is S3's ListBuckets.
 
 Guards, in order: without credentials the server answers only requests addressed to a loopback
 name (`Host: 127.0.0.1`, `localhost`, `[::1]`), so that a web page cannot reach it through a
@@ -27,14 +29,17 @@ from datetime import UTC, datetime
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 
 from redstep import __version__
 from redstep.api.awsjson import MAX_BODY_BYTES, JsonService, answer, error_answer
 from redstep.api.s3 import s3_endpoint, s3_error
 from redstep.api.sigv4 import AuthFailure, Credentials, Protocol, check_headers, verify
+from redstep.request_body import read_body_at_most
 from redstep.services import Services
+from redstep.web.console import ROOT as CONSOLE_ROOT
+from redstep.web.console import Console
 
 log = logging.getLogger("redstep.api")
 
@@ -77,30 +82,58 @@ class App:
         *,
         credentials: Credentials | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        is_stopping: Callable[[], bool] = lambda: False,
     ) -> None:
+        """`is_stopping` says when the server is shutting down: the console's event streams,
+        which would otherwise hold the shutdown until they end, end then."""
         self.services = services
         self.credentials = credentials
         self.now = now
         self.json_services = json_services(services)
+        self.console = Console(services, credentials, is_stopping)
         self._threads = anyio.CapacityLimiter(THREADS)
+
+    def close(self) -> None:
+        """Stop what the app runs beside the services: the console's layout worker."""
+        self.console.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # uvicorn runs with lifespan off; websockets are not ours
             return
         request = Request(scope, receive)
         started = time.perf_counter()
-        response, operation = await self._respond(request)
-        await response(scope, receive, send)
+        if is_console_request(request):
+            status = await self._serve_console(scope, receive, send)
+            operation = "console"
+        else:
+            response, operation = await self._respond(request)
+            await response(scope, receive, send)
+            status = response.status_code
         client = request.client.host if request.client else "-"
         elapsed = (time.perf_counter() - started) * 1000
-        log.info(
-            "%s %s %s %d %.1f ms",
-            client,
-            operation,
-            request.url.path,
-            response.status_code,
-            elapsed,
-        )
+        log.info("%s %s %s %d %.1f ms", client, operation, request.url.path, status, elapsed)
+
+    async def _serve_console(self, scope: Scope, receive: Receive, send: Send) -> int:
+        """The console answers (a server without credentials answers loopback names only, as
+        for the AWS endpoints); return the status it answered with."""
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        if self.credentials is None and not is_loopback(Request(scope).url.hostname or ""):
+            refusal = PlainTextResponse(
+                "redstep answers only requests addressed to 127.0.0.1, localhost or [::1] "
+                "unless it holds credentials",
+                403,
+            )
+            await refusal(scope, receive, sending)
+        else:
+            await self.console.app(scope, receive, sending)
+        return status
 
     async def _respond(self, request: Request) -> tuple[Response, str]:
         target = request.headers.get("x-amz-target")
@@ -192,20 +225,23 @@ class App:
         )
 
 
-async def read_body_at_most(request: Request, limit: int) -> bytes | None:
-    """The request's body, or None as soon as it grows past `limit` bytes."""
-    length = request.headers.get("content-length", "")
-    # More digits than any size has: int() refuses over 4,300 of them, so compare lengths first.
-    if length.isascii() and length.isdigit() and (len(length) > 19 or int(length) > limit):
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+def is_console_request(request: Request) -> bool:
+    """A page or call of the console, or a browser's GET of `/` (sent on to the console)."""
+    if "x-amz-target" in request.headers:
+        return False
+    path = request.url.path
+    if path == HEALTH_PATH:
+        return False
+    if path == CONSOLE_ROOT or path.startswith(CONSOLE_ROOT + "/"):
+        return True
+    return (
+        path == "/"
+        and request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and "authorization" not in request.headers
+        and "x-amz-date" not in request.headers
+        and not request.url.query
+    )
 
 
 def _json_error(status: int, code: str, message: str, content_type: str) -> Response:

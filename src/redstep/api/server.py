@@ -24,6 +24,7 @@ from redstep.api.endpoint_file import forget_endpoint, record_endpoint
 from redstep.api.sigv4 import Credentials
 from redstep.project import Project
 from redstep.services import Services
+from redstep.web.console import ROOT as CONSOLE_ROOT
 
 RECORD_POLL_SECONDS = 0.01
 
@@ -56,8 +57,9 @@ def serve(
 ) -> None:
     """Serve until SIGTERM or SIGINT; the caller closes `services` afterwards."""
     check_binding(host, credentials)
+    app = App(services, credentials=credentials, is_stopping=lambda: server.should_exit)
     config = uvicorn.Config(
-        App(services, credentials=credentials),
+        app,
         host=host,
         port=port,
         log_level=log_level.lower(),
@@ -76,6 +78,7 @@ def serve(
     finally:
         server.should_exit = True
         recorder.join()
+        app.close()
         forget_endpoint(services.project.state_dir)
 
 
@@ -94,7 +97,9 @@ def _record_when_started(server: uvicorn.Server, host: str, project: Project) ->
         reachable = f"[{reachable}]"
     url = f"http://{reachable}:{port}"
     record_endpoint(project.state_dir, url)
-    logging.getLogger("redstep.api").info("redstep serving %s on %s", project.root, url)
+    logging.getLogger("redstep.api").info(
+        "redstep serving %s on %s (console: %s%s/)", project.root, url, url, CONSOLE_ROOT
+    )
 
 
 @contextmanager
