@@ -45,9 +45,9 @@ from redstep.web.guard import (
     SESSION_COOKIE,
     SESSION_SECONDS,
     Guard,
+    KeyPair,
     is_cross_site,
 )
-from redstep.web.guard import KeyPair as KeyPair
 from redstep.web.layout import Layout
 from redstep.web.layout_worker import LayoutWorker
 from redstep.web.progress import ExecutionProgress, event_details
