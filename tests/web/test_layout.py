@@ -3,10 +3,13 @@ members, edges from border to border, loops drawn back up, and names never read 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
-import multiprocessing
+import pickle
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,7 @@ import pytest
 from redstep.asl.parse import parse_definition
 from redstep.web.graph import EdgeKind, NodeKind, StateGraph, state_graph
 from redstep.web.layout import Box, Layout, back_edges, lay_out
-from redstep.web.layout_worker import LayoutWorker
+from redstep.web.layout_worker import LayoutWorker, read_frame, serve, write_frame
 
 SALES = (
     Path(__file__).resolve().parents[2]
@@ -242,15 +245,65 @@ def test_the_worker_lays_definitions_out_in_its_own_process_and_keeps_them() -> 
     worker = LayoutWorker()
     try:
         first = worker.layout(text)
-        (process,) = multiprocessing.active_children()  # Graphviz ran there, not here
         assert first == lay_out(state_graph(parse_definition(text)))
         assert worker.layout(text) is first
         other = worker.layout(json.dumps(chain(["One", "Three"])))
         assert [placed.node.label for placed in other.nodes] == ["Start", "End", "One", "Three"]
+        process = worker._process  # the worker's process, to see it end
+        assert process is not None
     finally:
         worker.close()
-    process.join(10)
-    assert not process.is_alive()
+    assert process.poll() is not None
+
+
+def test_a_worker_that_died_is_replaced_and_its_layout_made_anyway() -> None:
+    worker = LayoutWorker()
+    try:
+        worker.layout(json.dumps(chain(["One"])))
+        dead = worker._process
+        assert dead is not None
+        dead.kill()
+        dead.wait()
+        text = json.dumps(chain(["Two"]))
+        assert worker.layout(text) == lay_out(state_graph(parse_definition(text)))
+        worker.layout(json.dumps(chain(["Three"])))  # a new worker
+        assert worker._process is not None
+        assert worker._process is not dead
+    finally:
+        worker.close()
+
+
+def test_the_workers_protocol_answers_each_definition_with_its_layout() -> None:
+    texts = [json.dumps(chain(["One"])), json.dumps(chain(["Two", "Three"]))]
+    requests = io.BytesIO()
+    for text in texts:
+        write_frame(requests, text.encode())
+    requests.seek(0)
+    answers = io.BytesIO()
+    serve(requests, answers)
+    answers.seek(0)
+    for text in texts:
+        frame = read_frame(answers)
+        assert frame is not None
+        assert pickle.loads(frame) == lay_out(state_graph(parse_definition(text)))
+    assert read_frame(answers) is None
+
+
+def test_a_script_read_from_standard_input_lays_out_through_the_worker() -> None:
+    # A multiprocessing pool would run the parent's __main__ again in the worker, which for a
+    # script read from standard input (or one without a __main__ guard) breaks or repeats it.
+    script = (
+        "import json\n"
+        "from redstep.web.layout_worker import LayoutWorker, read_frame, serve, write_frame\n"
+        "worker = LayoutWorker()\n"
+        "definition = {'StartAt': 'A', 'States': {'A': {'Type': 'Succeed'}}}\n"
+        "print(len(worker.layout(json.dumps(definition)).nodes))\n"
+        "worker.close()\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=60
+    )
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, "3\n", "")
 
 
 def test_two_edges_between_the_same_states_are_two_splines() -> None:

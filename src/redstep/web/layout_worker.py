@@ -2,24 +2,37 @@
 
 Graphviz holds Python's GIL while it lays a graph out (about 0.2 s for 100 states, over a second
 for 300). In the server's process every thread would stop meanwhile: the executor stepping
-executions, the Data API's statements, the other pages. One worker process, started when the
-first layout is asked for, does the work; the asking thread waits for it with the GIL free. The
-process is spawned, not forked: a fork of a process running threads may inherit a held lock.
+executions, the Data API's statements, the other pages. One worker process
+(`python -m redstep.web.layout_worker`, started when the first layout is asked for) does the
+work; the asking thread waits on a pipe with the GIL free. It is a plain subprocess rather than
+a multiprocessing pool, which would run the server's `__main__` again in the worker.
+
+The pipe carries frames (a 4-byte length, then the bytes): a definition's JSON text one way, the
+pickled `Layout` back (both ends are this module, in processes of one user). Should the worker
+die or answer nonsense, the layout is made here instead, and the next one starts a new worker.
 The last layouts are kept by definition, so a page shown again costs nothing.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import logging
+import pickle
+import struct
+import subprocess
+import sys
 import threading
 from collections import OrderedDict
-from concurrent.futures import ProcessPoolExecutor
+from typing import IO
 
 from redstep.web.graph import definition_graph
 from redstep.web.layout import Layout, lay_out
 
 KEPT = 64
 """How many definitions' layouts are kept."""
+FRAME_HEADER = struct.Struct(">I")
+
+log = logging.getLogger(__name__)
 
 
 class LayoutWorker:
@@ -27,34 +40,89 @@ class LayoutWorker:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._kept: OrderedDict[str, Layout] = OrderedDict()
 
     def layout(self, definition: str) -> Layout:
         """The layout of a state machine's definition (JSON text, validated already)."""
-        with self._lock:
+        with self._lock:  # one question at a time on the pipe; waiting on it frees the GIL
             if definition in self._kept:
                 self._kept.move_to_end(definition)
                 return self._kept[definition]
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
-                )
-            pool = self._pool
-        layout = pool.submit(definition_layout, definition).result()
-        with self._lock:
+            layout = self._ask(definition)
             self._kept[definition] = layout
             while len(self._kept) > KEPT:
                 self._kept.popitem(last=False)
-        return layout
+            return layout
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            self._stop()
+
+    def _ask(self, definition: str) -> Layout:
+        try:
+            if self._process is None:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "redstep.web.layout_worker"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                )
+            assert self._process.stdin is not None
+            assert self._process.stdout is not None
+            write_frame(self._process.stdin, definition.encode())
+            answer = read_frame(self._process.stdout)
+            layout = pickle.loads(answer) if answer is not None else None
+        except (OSError, pickle.UnpicklingError, EOFError) as error:
+            log.warning("the layout worker failed (%s): laying the graph out here", error)
+            layout = None
+        if not isinstance(layout, Layout):
+            self._stop()
+            return definition_layout(definition)
+        return layout
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):  # a dead worker's pipe is broken
+                process.stdin.close()  # the worker ends at the end of its input
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def definition_layout(definition: str) -> Layout:
-    """The layout of a definition, made where it is called (in the worker)."""
+    """The layout of a definition, made where it is called."""
     return lay_out(definition_graph(definition))
+
+
+def write_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(FRAME_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> bytes | None:
+    """The next frame's bytes; None at the end of the stream."""
+    header = stream.read(FRAME_HEADER.size)
+    if len(header) < FRAME_HEADER.size:
+        return None
+    (size,) = FRAME_HEADER.unpack(header)
+    payload = stream.read(size)
+    if len(payload) < size:
+        return None
+    return payload
+
+
+def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+    """The worker: each definition read, its layout written back, until the input ends."""
+    while (request := read_frame(requests)) is not None:
+        write_frame(answers, pickle.dumps(definition_layout(request.decode())))
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)
