@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from graph_members import members as graph_members
 
 from redstep.asl.parse import parse_definition
 from redstep.web.graph import EdgeKind, NodeKind, StateGraph, state_graph
@@ -123,9 +124,10 @@ def test_every_group_box_holds_its_members_boxes(
         if group.parent is not None:
             assert is_inside(group_boxes[group.key], group_boxes[group.parent])
     members = boxes(sales_layout)
-    for name in sales_layout.members["LoadDimensions"]:
+    inside = graph_members(sales_graph)["LoadDimensions"]
+    for name in inside:
         assert is_inside(members[name], group_boxes["g0"]), name
-    assert len(sales_layout.members["LoadDimensions"]) == 18
+    assert len(inside) == 18
 
 
 def test_each_edge_is_a_bezier_path_from_border_to_border(sales_layout: Layout) -> None:
@@ -330,3 +332,21 @@ def test_two_edges_between_the_same_states_are_two_splines() -> None:
         paths.setdefault(placed.edge.kind, []).append(placed.path)
     assert len(layout.edges) == len({placed.path for placed in layout.edges})
     assert set(paths) == {"next", "choice", "default", "catch"}
+
+
+def test_a_projects_module_named_like_the_standard_librarys_does_not_reach_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `python -c` puts the current folder first on sys.path: a struct.py there would shadow
+    # the standard library's in the worker (and here break it, printing as it goes).
+    (tmp_path / "struct.py").write_text("print('not a frame')\nraise ImportError('ours')\n")
+    monkeypatch.chdir(tmp_path)
+    text = json.dumps(chain(["One"]))
+    worker = LayoutWorker()
+    try:
+        assert worker.layout(text) == lay_out(state_graph(parse_definition(text)))
+        process = worker._process
+        assert process is not None  # the worker answered, and was not replaced
+        assert process.poll() is None
+    finally:
+        worker.close()

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from conformance import MISSING, load_cases
 from conformance import definition as case_definition
+from graph_members import members
 
-from redstep.asl.parse import parse_definition, validate_definition
+from redstep.asl.parse import validate_definition
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
 from redstep.runtime.memory_store import MemoryExecutionStore
@@ -73,10 +74,10 @@ class History:
 
 
 def fold(
-    history: History, members: dict[str, frozenset[str]] | None = None
+    history: History,
 ) -> tuple[ExecutionProgress, list[dict[str, StateStatus]]]:
     """The progress after every event, and what each event changed."""
-    progress = ExecutionProgress(members or {})
+    progress = ExecutionProgress()
     return progress, [progress.apply(event) for event in history.events]
 
 
@@ -93,7 +94,7 @@ def test_a_state_runs_from_its_entry_and_succeeds_at_its_exit() -> None:
     history.add("PassStateEntered", after=0, name="First")
     history.add("PassStateExited", name="First", output='{"a": 1}')
     history.add("ExecutionSucceeded", output='{"a": 1}')
-    progress = ExecutionProgress({})
+    progress = ExecutionProgress()
     assert progress.status("First") is NOT_STARTED
     changes = [progress.apply(event) for event in history.events]
     assert changes == [{}, {"First": RUNNING}, {"First": SUCCEEDED}, {}]
@@ -113,7 +114,7 @@ def test_step_names_the_state_an_event_happened_in() -> None:
     history.add("TaskSucceeded", output='{"Id": "s-1"}', resource="invoke", resourceType="lambda")
     history.add("TaskStateExited", name="Work")
     history.add("ExecutionSucceeded", output="{}")
-    progress = ExecutionProgress({})
+    progress = ExecutionProgress()
     steps = []
     for event in history.events:
         progress.apply(event)
@@ -248,13 +249,10 @@ def parallel_history() -> History:
     return history
 
 
-PARALLEL_MEMBERS = {"Both": frozenset({"Slow", "Boom"})}
-
-
 def test_a_failed_parallel_fails_its_failing_branch_and_cancels_the_other() -> None:
     history = parallel_history()
     history.add("ExecutionFailed", error="Bad", cause="branch 1 failed")
-    progress, changes = fold(history, PARALLEL_MEMBERS)
+    progress, changes = fold(history)
     assert changes[5] == {"Slow": CANCELLED, "Boom": FAILED}
     assert changes[6] == {"Both": FAILED}
     assert statuses(progress) == {"Both": FAILED, "Slow": CANCELLED, "Boom": FAILED}
@@ -270,7 +268,7 @@ def test_a_failed_parallel_that_its_catcher_takes_was_caught() -> None:
     history.add("PassStateEntered", name="Handle")
     history.add("PassStateExited", name="Handle")
     history.add("ExecutionSucceeded", output="{}")
-    progress, changes = fold(history, PARALLEL_MEMBERS)
+    progress, changes = fold(history)
     assert changes[6] == {"Both": CAUGHT}
     assert statuses(progress) == {
         "Both": CAUGHT,
@@ -296,7 +294,7 @@ def test_a_state_entered_twice_runs_while_either_visit_runs() -> None:
     history.add("MapStateSucceeded")
     history.add("MapStateExited", name="Each")
     history.add("ExecutionSucceeded", output="[]")
-    progress, changes = fold(history, {"Each": frozenset({"Item"})})
+    progress, changes = fold(history)
     assert changes[5:9] == [{"Item": RUNNING}, {}, {}, {"Item": SUCCEEDED}]
     assert changes[12] == {"Each": SUCCEEDED}
     assert statuses(progress) == {"Each": SUCCEEDED, "Item": SUCCEEDED}
@@ -343,14 +341,14 @@ def members_or_skip(case: dict[str, Any]) -> dict[str, frozenset[str]]:
     validation = validate_definition(case_definition(case))
     if validation.machine is None:
         pytest.skip(f"redstep does not parse this template: {validation.diagnostics[0].message}")
-    return state_graph(validation.machine).members
+    return members(state_graph(validation.machine))
 
 
 def check_invariants(
     events: list[dict[str, Any]], members: dict[str, frozenset[str]], status: str
 ) -> None:
     """What the States Language says of any history, as `ExecutionProgress` folds it."""
-    progress = ExecutionProgress(members)
+    progress = ExecutionProgress()
     shown: dict[str, StateStatus] = {}  # what a page that applies each event's changes shows
     exits: Counter[str] = Counter()
     for event in events:
@@ -440,7 +438,7 @@ def run_here(engine: Engine, name: str, definition: dict[str, Any], given: Any =
     events = engine.get_execution_history(
         {"executionArn": started["executionArn"], "maxResults": 1000}
     )["events"]
-    progress = ExecutionProgress(state_graph(parse_definition(json.dumps(definition))).members)
+    progress = ExecutionProgress()
     for event in events:
         progress.apply(event)
     return statuses(progress), progress, described["status"]
@@ -550,3 +548,82 @@ def test_a_retried_parallel_counts_its_retry_and_ends_the_first_attempt(engine: 
     (visit,) = progress.visits["P"]
     assert visit.retries == 1
     assert [bad.status for bad in progress.visits["Bad"]] == [FAILED, FAILED]
+
+
+def test_a_failure_in_one_map_iteration_ends_nothing_in_another(engine: Engine) -> None:
+    # Item 0's branch fails (and is caught) while item 1's slow branch still runs: item 1's
+    # state is not cancelled by it, and each failure stays with its own iteration's visit.
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "StartAt": "P",
+                    "States": {
+                        "P": {
+                            "Type": "Parallel",
+                            "Branches": [
+                                {
+                                    "StartAt": "Check",
+                                    "States": {
+                                        "Check": {
+                                            "Type": "Choice",
+                                            "Choices": [
+                                                {"Variable": "$", "NumericEquals": 0, "Next": "Bad"}
+                                            ],
+                                            "Default": "Fine",
+                                        },
+                                        "Bad": {"Type": "Fail", "Error": "E", "Cause": "c"},
+                                        "Fine": {"Type": "Pass", "End": True},
+                                    },
+                                },
+                                {
+                                    "StartAt": "Slow",
+                                    "States": {"Slow": {"Type": "Wait", "Seconds": 3, "End": True}},
+                                },
+                            ],
+                            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}],
+                            "End": True,
+                        },
+                        "Handled": {"Type": "Pass", "End": True},
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    found, progress, status = run_here(engine, "map-of-parallels", definition, {"items": [0, 1]})
+    assert status == "SUCCEEDED"
+    assert sorted(visit.status for visit in progress.visits["Slow"]) == [CANCELLED, SUCCEEDED]
+    assert sorted(visit.status for visit in progress.visits["P"]) == [CAUGHT, SUCCEEDED]
+    (caught,) = [visit for visit in progress.visits["P"] if visit.status is CAUGHT]
+    assert caught.input == "0"
+    assert found["Bad"] == FAILED
+
+
+def test_a_runtime_error_in_a_branch_fails_its_state_with_the_executions_error(
+    engine: Engine,
+) -> None:
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "Pick",
+                        "States": {"Pick": {"Type": "Pass", "InputPath": "$.a", "End": True}},
+                    }
+                ],
+                "End": True,
+            }
+        },
+    }
+    found, progress, status = run_here(engine, "branch-runtime-error", definition)
+    assert status == "FAILED"
+    assert found == {"P": FAILED, "Pick": FAILED}
+    (pick,) = progress.visits["Pick"]
+    assert [failure.error for failure in pick.failures] == ["States.Runtime"]
+    assert "'Pick'" in (pick.failures[0].cause or "")

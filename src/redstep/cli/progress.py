@@ -29,9 +29,8 @@ class ExecutionProgress:
     """The lines an execution's events and statements print as, one event at a time."""
 
     def __init__(self) -> None:
-        self._states = StateProgress(members={})
-        """Which state each event happened in, and each visit's failures and retries (the
-        lines need no Parallel's or Map's members: they show no group's status)."""
+        self._states = StateProgress(keeps_data=False)
+        """Which state each event happened in, and each visit's failures and retries."""
         self._entered: dict[str, list[datetime]] = defaultdict(list)
         """State name -> when its current entries began (a Map runs one state many times)."""
 

@@ -38,7 +38,6 @@ from redstep.dataapi.errors import DataApiError
 from redstep.request_body import read_body_at_most
 from redstep.runtime.errors import StepFunctionsError
 from redstep.services import Services
-from redstep.web.graph import definition_graph
 from redstep.web.guard import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -226,10 +225,11 @@ class Console:
         `Last-Event-ID` a reconnecting EventSource sends) until the execution has ended."""
         arn = request.query_params.get("arn", "")
         after = request.headers.get("last-event-id") or request.query_params.get("after", "0")
-        members = await _thread(lambda: self._members(arn))
+        # An unknown or malformed ARN is answered as JSON here, before the stream starts.
+        await _thread(lambda: self.engine.describe_execution({"executionArn": arn}))
         first = int(after) if after.isascii() and after.isdigit() and len(after) < 16 else 0
         return StreamingResponse(
-            self._stream(arn, ExecutionProgress(members), first),
+            self._stream(arn, ExecutionProgress(keeps_data=False), first),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", **SECURITY_HEADERS},
         )
@@ -267,7 +267,7 @@ class Console:
         name = request.query_params.get("name", "")
 
         def visits() -> dict[str, Any]:
-            progress = ExecutionProgress(self._members(arn))
+            progress = ExecutionProgress()
             for event in paginate(
                 self.engine.handle,
                 "GetExecutionHistory",
@@ -371,11 +371,6 @@ class Console:
         self.layouts.close()
 
     # -- plumbing ----------------------------------------------------------------------------
-
-    def _members(self, execution_arn: str) -> dict[str, frozenset[str]]:
-        """What each Parallel and Map of an execution's state machine holds."""
-        machine = self.engine.describe_state_machine_for_execution({"executionArn": execution_arn})
-        return definition_graph(machine["definition"]).members
 
     def _page(self, handler: Handler) -> Handler:
         """A page: sign-in first when needed; a service's error becomes an error page."""

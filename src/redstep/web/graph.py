@@ -10,7 +10,6 @@ whatever characters it holds. Pure: no layout, no I/O (`layout` places what this
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import assert_never
@@ -27,7 +26,6 @@ from redstep.asl.model import (
     TaskState,
     WaitState,
 )
-from redstep.asl.parse import parse_definition
 
 
 class NodeKind(StrEnum):
@@ -81,14 +79,6 @@ class StateGraph:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
     groups: tuple[Group, ...]
-    members: dict[str, frozenset[str]] = field(hash=False)
-    """A Parallel or Map state's name -> the names of every state inside it, at any depth."""
-
-
-@functools.lru_cache(maxsize=64)
-def definition_graph(definition: str) -> StateGraph:
-    """The graph of a state machine's definition (JSON text, validated already)."""
-    return state_graph(parse_definition(definition))
 
 
 def state_graph(machine: StateMachine) -> StateGraph:
@@ -101,7 +91,6 @@ def state_graph(machine: StateMachine) -> StateGraph:
         nodes=tuple(builder.nodes),
         edges=tuple(dict.fromkeys(builder.edges)),  # two rules to one state: one edge
         groups=tuple(builder.groups),
-        members={name: frozenset(names) for name, names in builder.members.items()},
     )
 
 
@@ -110,7 +99,6 @@ class _Builder:
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
-    members: dict[str, list[str]] = field(default_factory=dict)
 
     def node(self, kind: NodeKind, label: str, *, group: str | None, state_type: str = "") -> str:
         key = f"n{len(self.nodes)}"
@@ -124,8 +112,8 @@ class _Builder:
 
     def add_machine(
         self, machine: StateMachine, *, group: str | None, entry: str, exit: str
-    ) -> list[str]:
-        """Add a (sub) state machine's states; return their names, nested ones included."""
+    ) -> None:
+        """Add a (sub) state machine's states, nested ones included."""
         keys: dict[str, str] = {}
         groups: dict[str, str] = {}
         for name, state in machine.states.items():
@@ -139,27 +127,22 @@ class _Builder:
                 state_type=_state_type(state),
             )
         self.edges.append(Edge(entry, keys[machine.start_at], EdgeKind.NEXT))
-        names = list(machine.states)
         for name, state in machine.states.items():
             leaves = keys[name]
             if isinstance(state, ParallelState | MapState):
                 leaves = self.node(NodeKind.JOIN, "", group=groups[name])
-                inner = self._add_inner(state, groups[name], keys[name], leaves)
-                self.members[name] = inner
-                names.extend(inner)
+                self._add_inner(state, groups[name], keys[name], leaves)
             self._add_transitions(state, leaves, keys, exit)
-        return names
 
     def _add_inner(
         self, state: ParallelState | MapState, group: str, entry: str, join: str
-    ) -> list[str]:
+    ) -> None:
         if isinstance(state, MapState):
-            return self.add_machine(state.processor, group=group, entry=entry, exit=join)
-        names: list[str] = []
+            self.add_machine(state.processor, group=group, entry=entry, exit=join)
+            return
         for index, branch in enumerate(state.branches):
             branch_group = self.group(GroupKind.BRANCH, f"Branch {index + 1}", group)
-            names += self.add_machine(branch, group=branch_group, entry=entry, exit=join)
-        return names
+            self.add_machine(branch, group=branch_group, entry=entry, exit=join)
 
     def _add_transitions(self, state: State, source: str, keys: dict[str, str], exit: str) -> None:
         match state:

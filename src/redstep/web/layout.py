@@ -71,8 +71,6 @@ class Layout:
     nodes: tuple[PlacedNode, ...]
     groups: tuple[PlacedGroup, ...]
     edges: tuple[PlacedEdge, ...]
-    members: dict[str, frozenset[str]]
-    """A Parallel or Map state's name -> the states inside it (`StateGraph.members`)."""
 
 
 def lay_out(graph: StateGraph) -> Layout:
@@ -131,7 +129,6 @@ def lay_out(graph: StateGraph) -> Layout:
         nodes=tuple(nodes),
         groups=tuple(groups),
         edges=tuple(edges),
-        members=graph.members,
     )
 
 
