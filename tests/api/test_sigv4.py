@@ -944,7 +944,8 @@ def test_no_refusal_or_log_line_shows_the_secret(caplog: pytest.LogCaptureFixtur
         (signed(states_call(), "states"), {}),
     ]
     caplog.clear()  # botocore logs what it signs, client-side; only the verifier is watched here
-    caplog.set_level(logging.DEBUG)
+    # On the verifier's own logger: `redstep serve` run in process (tests/cli) sets redstep's.
+    caplog.set_level(logging.DEBUG, logger="redstep.api.sigv4")
     check(from_request(good), ours)
     failures = [refusal(wire, ours, **kwargs) for wire, kwargs in refused]
     failures.append(refusal(with_token, Credentials("AKIDELSE", secret)))

@@ -34,6 +34,10 @@ class BackgroundServer:
         port = self._server.servers[0].sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}"
 
+    @property
+    def is_stopping(self) -> bool:
+        return bool(self._server.should_exit)
+
     def stop(self) -> None:
         """Stop serving; RuntimeError when the server does not stop in time."""
         self._server.should_exit = True

@@ -32,6 +32,7 @@ class LocalEndpoint:
         self._attached = threading.Event()
         self._lock = threading.Lock()
         self._server: BackgroundServer | None = None
+        self._app: App | None = None
         self._url: str | None = None
         self._closed = False
 
@@ -61,22 +62,28 @@ class LocalEndpoint:
                 raise RuntimeError("the local endpoint is closed")
             if self._url is None:
                 assert self._services is not None
-                app = App(self._services, credentials=self.credentials)
+                app = App(
+                    self._services,
+                    credentials=self.credentials,
+                    is_stopping=lambda: server.is_stopping,
+                )
                 server = BackgroundServer(app, name="redstep-local-endpoint")
                 self._url = server.start()
-                self._server = server
+                self._server, self._app = server, app
             return self._url
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            server = self._server
+            server, app = self._server, self._app
         self._attached.set()  # a worker still waiting gives up at once
         if server is not None:
             try:
                 server.stop()
             except RuntimeError:  # closing goes on: a thread left serving dies with the process
                 logging.getLogger(__name__).warning("the local endpoint did not stop in time")
+        if app is not None:
+            app.close()
 
 
 def open_services(

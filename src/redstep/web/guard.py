@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Protocol
 
@@ -110,11 +111,20 @@ def _same(given: str, expected: str) -> bool:
 
 
 def is_cross_site(request: Request) -> bool:
-    """Whether the browser says the request came from another site (`Sec-Fetch-Site`, or an
-    `Origin` other than the console's own): such a POST is refused before its body is read."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        return True
+    """Whether the browser says the request came from another site: `Sec-Fetch-Site` where it
+    sends one, else an `Origin` naming another host than the request's (scheme aside: behind an
+    HTTPS proxy the server sees http). Such a POST is refused before its body is read."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
     origin = request.headers.get("origin")
-    return (
-        origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin is None:
+        return False
+    parts = urllib.parse.urlsplit(origin)
+    return _without_default_port(parts.netloc) != _without_default_port(
+        request.headers.get("host", "")
     )
+
+
+def _without_default_port(host: str) -> str:
+    return host.lower().removesuffix(":80").removesuffix(":443")

@@ -59,12 +59,17 @@ function seconds(value) {
 
 const signOut = document.getElementById("sign-out");
 signOut?.addEventListener("click", async () => {
-  await fetch(signOut.dataset.url, {
+  const response = await fetch(signOut.dataset.url, {
     method: "POST",
     headers: { "X-Redstep-Csrf": csrf },
     credentials: "same-origin",
+    redirect: "manual",
   });
-  location.assign(signOut.dataset.next);
+  if (response.type === "opaqueredirect" || response.ok) {
+    location.assign(signOut.dataset.next);
+  } else {
+    signOut.textContent = "Sign out failed";
+  }
 });
 
 // -- graphs: fitted to their pane, or at their own size ----------------------------------------------
@@ -201,7 +206,8 @@ if (data) {
       const batch = JSON.parse(message.data);
       for (const event of batch.events) addEvent(event);
       showStatus(batch.status);
-      if (shown !== null && refresh === null && batch.events.some((event) => event.step === shown)) {
+      const touches = (event) => event.step === shown || shown in event.changes;
+      if (shown !== null && refresh === null && batch.events.some(touches)) {
         refresh = setTimeout(() => {
           refresh = null;
           showState(shown);
