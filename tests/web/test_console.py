@@ -252,15 +252,14 @@ def test_the_statements_page_lists_statements_with_sql_and_rows(sales: SalesRuns
 
 def test_the_statement_page_previews_a_result(sales: SalesRuns) -> None:
     console = sales.console
-    submitted = console.services.dataapi.execute_statement(
-        {"Sql": "select 1 as one", "Database": "dev"}
-    )
+    sql = "select 1 as one, null as nothing, true as yes, from_hex('616263') as bytes"
+    submitted = console.services.dataapi.execute_statement({"Sql": sql, "Database": "dev"})
     assert wait_for_statement(console, submitted["Id"])["Status"] == "FINISHED"
     _, document = page(console, f"{ROOT}/statement", id=submitted["Id"])
-    assert document.one("pre", cls="sql").text == "select 1 as one"
+    assert document.one("pre", cls="sql").text == sql
     result = document.one("table", cls="result")
-    assert texts(result.select("th")) == ["one"]
-    assert texts(result.select("td")) == ["1"]
+    assert texts(result.select("th")) == ["one", "nothing", "yes", "bytes"]
+    assert texts(result.select("td")) == ["1", "NULL", "true", "(binary, 3 bytes)"]
     assert re.search(r"\b1 of 1 rows?\b", document.text), document.text
     _, listed = page(console, f"{ROOT}/statements")
     assert listed.select("tr", data_statement_id=submitted["Id"])

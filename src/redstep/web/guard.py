@@ -94,8 +94,8 @@ class Guard:
         return self._mac("csrf:" + request.cookies.get(SESSION_COOKIE, ""))
 
     def is_same_site_post(self, request: Request, token: str | None) -> bool:
-        """Whether a POST came from the console's own pages: the token matches, and neither
-        `Origin` nor `Sec-Fetch-Site` names another site."""
+        """Whether a POST came from the console's own pages: the token matches, and the browser
+        does not say it came from another site (`is_cross_site`)."""
         if token is None or not _same(token, self.csrf_token(request)):
             return False
         return not is_cross_site(request)

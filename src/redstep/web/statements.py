@@ -64,8 +64,8 @@ def _text(field: Mapping[str, Any]) -> str:
     """A result Field (a union: one member set) as the text a table cell shows."""
     if field.get("isNull"):
         return "NULL"
-    if "blobValue" in field:
-        return f"({len(field['blobValue'])} bytes)"
+    if "blobValue" in field:  # bytes here (the wire carries them as base64)
+        return f"(binary, {len(field['blobValue'])} bytes)"
     (value,) = field.values()
     return str(value).lower() if isinstance(value, bool) else str(value)
 
