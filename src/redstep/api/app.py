@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import anyio
 from starlette.requests import Request
@@ -38,8 +39,10 @@ from redstep.api.s3 import s3_endpoint, s3_error
 from redstep.api.sigv4 import AuthFailure, Credentials, Protocol, check_headers, verify
 from redstep.request_body import read_body_at_most
 from redstep.services import Services
-from redstep.web.console import ROOT as CONSOLE_ROOT
-from redstep.web.console import Console
+from redstep.web import ROOT as CONSOLE_ROOT
+
+if TYPE_CHECKING:
+    from redstep.web.console import Console
 
 log = logging.getLogger("redstep.api")
 
@@ -90,12 +93,24 @@ class App:
         self.credentials = credentials
         self.now = now
         self.json_services = json_services(services)
-        self.console = Console(services, credentials, is_stopping)
+        self._is_stopping = is_stopping
+        self._console: Console | None = None
         self._threads = anyio.CapacityLimiter(THREADS)
 
     def close(self) -> None:
         """Stop what the app runs beside the services: the console's layout worker."""
-        self.console.close()
+        if self._console is not None:
+            self._console.close()
+
+    @property
+    def console(self) -> Console:
+        """The console, made at its first request: its stack (Jinja2, Graphviz) would cost
+        every `redstep run` whose functions call the local endpoint a start it never uses."""
+        if self._console is None:
+            from redstep.web.console import Console
+
+            self._console = Console(self.services, self.credentials, self._is_stopping)
+        return self._console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # uvicorn runs with lifespan off; websockets are not ours
@@ -103,7 +118,7 @@ class App:
         request = Request(scope, receive)
         started = time.perf_counter()
         if is_console_request(request):
-            status = await self._serve_console(scope, receive, send)
+            status = await self._serve_console(request, send)
             operation = "console"
         else:
             response, operation = await self._respond(request)
@@ -113,7 +128,7 @@ class App:
         elapsed = (time.perf_counter() - started) * 1000
         log.info("%s %s %s %d %.1f ms", client, operation, request.url.path, status, elapsed)
 
-    async def _serve_console(self, scope: Scope, receive: Receive, send: Send) -> int:
+    async def _serve_console(self, request: Request, send: Send) -> int:
         """The console answers (a server without credentials answers loopback names only, as
         for the AWS endpoints); return the status it answered with."""
         status = 500
@@ -124,7 +139,8 @@ class App:
                 status = message["status"]
             await send(message)
 
-        if self.credentials is None and not is_loopback(Request(scope).url.hostname or ""):
+        scope, receive = request.scope, request.receive
+        if self.credentials is None and not is_loopback(request.url.hostname or ""):
             refusal = PlainTextResponse(
                 "redstep answers only requests addressed to 127.0.0.1, localhost or [::1] "
                 "unless it holds credentials",

@@ -24,7 +24,7 @@ from redstep.api.endpoint_file import forget_endpoint, record_endpoint
 from redstep.api.sigv4 import Credentials
 from redstep.project import Project
 from redstep.services import Services
-from redstep.web.console import ROOT as CONSOLE_ROOT
+from redstep.web import ROOT as CONSOLE_ROOT
 
 RECORD_POLL_SECONDS = 0.01
 

@@ -12,6 +12,7 @@ import click
 from redstep.cli.options import project_option
 from redstep.cli.render import OutputFormat, Rows, render
 from redstep.dataapi import DataApiError, DataApiService
+from redstep.dataapi.fields import field_value
 from redstep.dataapi.service import DEFAULT_DATABASE
 from redstep.dataapi.statements import TERMINAL_STATUSES
 from redstep.project import ProjectError, ProjectInUse, load_project
@@ -149,15 +150,7 @@ def fetch_rows(get_page: Callable[[dict[str, Any]], Mapping[str, Any]], statemen
     while True:
         page = get_page(request)
         columns = [column["name"] for column in page["ColumnMetadata"]] or columns
-        rows.extend([_value(field) for field in record] for record in page["Records"])
+        rows.extend([field_value(field) for field in record] for record in page["Records"])
         if not page.get("NextToken"):
             return Rows(columns=columns, rows=rows)
         request = {"Id": statement_id, "NextToken": page["NextToken"]}
-
-
-def _value(field: Mapping[str, Any]) -> object:
-    """The value a Data API `Field` union holds (None for `isNull`)."""
-    if field.get("isNull"):
-        return None
-    ((_, value),) = field.items()
-    return value

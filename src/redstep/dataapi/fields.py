@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -180,6 +180,14 @@ def to_text(value: object, type_name: str) -> str:
             return value
         case _:
             return str(value)
+
+
+def field_value(field: Mapping[str, Any]) -> object:
+    """The value a `Field` union holds (None for `isNull`): what a reader of results shows."""
+    if field.get("isNull"):
+        return None
+    ((_, value),) = field.items()
+    return value
 
 
 def field_size(field: Field) -> int:

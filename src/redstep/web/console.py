@@ -38,6 +38,7 @@ from redstep.dataapi.errors import DataApiError
 from redstep.request_body import read_body_at_most
 from redstep.runtime.errors import StepFunctionsError
 from redstep.services import Services
+from redstep.web import ROOT
 from redstep.web.guard import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -53,7 +54,6 @@ from redstep.web.progress import ExecutionProgress, event_details
 from redstep.web.statements import statement_view, statements_of
 from redstep.wire import paginate
 
-ROOT = "/_redstep"
 CALL_BODY_BYTES = 2 * 1024 * 1024
 """A call's JSON body at most: an execution's input (256 KiB of UTF-8 text) escaped as JSON."""
 SIGN_IN_BODY_BYTES = 16 * 1024
@@ -267,15 +267,13 @@ class Console:
         name = request.query_params.get("name", "")
 
         def visits() -> dict[str, Any]:
+            self.engine.describe_execution({"executionArn": arn})  # AWS's error when unknown
             progress = ExecutionProgress()
-            for event in paginate(
-                self.engine.handle,
-                "GetExecutionHistory",
-                {"executionArn": arn, "maxResults": HISTORY_PAGE},
-                "events",
-                "nextToken",
-            ):
-                progress.apply(event)
+            last = 0
+            while events := self.engine.events_after(arn, last, HISTORY_PAGE):
+                for event in events:
+                    progress.apply(event)
+                last = events[-1]["id"]
             return {
                 "name": name,
                 "status": progress.status(name),

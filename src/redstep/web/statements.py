@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from redstep.dataapi.errors import DataApiError
+from redstep.dataapi.fields import field_value
 from redstep.dataapi.service import DataApiService
 
 PREVIEW_ROWS = 100
@@ -61,12 +62,12 @@ def _preview(dataapi: DataApiService, statement_id: str) -> dict[str, Any]:
 
 
 def _text(field: Mapping[str, Any]) -> str:
-    """A result Field (a union: one member set) as the text a table cell shows."""
-    if field.get("isNull"):
+    """A result Field as the text a table cell shows."""
+    value = field_value(field)
+    if value is None:
         return "NULL"
-    if "blobValue" in field:  # bytes here (the wire carries them as base64)
-        return f"(binary, {len(field['blobValue'])} bytes)"
-    (value,) = field.values()
+    if isinstance(value, bytes):  # VARBYTE (the wire carries it as base64)
+        return f"(binary, {len(value)} bytes)"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
