@@ -1,4 +1,5 @@
-"""The backend registry: a URL scheme picks a backend, a typo gets a suggestion."""
+"""The backend registry: a URL scheme picks a backend, a typo gets a suggestion; and the
+`redshift-data://` URL, read by its backend's parser."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from redstep.warehouse import WarehouseOptions, WarehouseUrlError, check_url
+from redstep.warehouse.redshift import RedshiftTarget, parse_redshift_url
 from redstep.warehouse.registry import open_warehouse
 
 
@@ -18,6 +20,9 @@ from redstep.warehouse.registry import open_warehouse
         ("duckdb:////tmp/absolute.duckdb", "duckdb"),
         ("postgresql://postgres@127.0.0.1:5432/test", "postgresql"),
         ("postgres://postgres@localhost/test", "postgres"),
+        ("redshift-data://sales-cluster/dev?db_user=awsuser", "redshift-data"),
+        ("redshift-data://workgroup:analytics/dev", "redshift-data"),
+        ("REDSHIFT-DATA://sales-cluster/dev?secret_arn=arn:aws:secretsmanager:x", "redshift-data"),
     ],
 )
 def test_known_schemes_are_accepted(url: str, scheme: str) -> None:
@@ -32,6 +37,30 @@ def test_known_schemes_are_accepted(url: str, scheme: str) -> None:
         ("warehouse.duckdb", "is not a warehouse URL"),
         ("duckdb:///", "names no database file"),
         ("postgresql://", "names neither a host nor a database"),
+        ("redshift-data:/sales-cluster/dev", "is not a warehouse URL.*redshift-data://"),
+        ("redshift-date://c/dev?db_user=u", "did you mean 'redshift-data'"),
+        ("redshift-data:///dev?db_user=u", "names no cluster"),
+        ("redshift-data://workgroup:/dev", "names no workgroup"),
+        (
+            "redshift-data://sales-cluster:5439/dev?db_user=u",
+            "names no cluster .'sales-cluster:5439' has a colon.; expected",
+        ),
+        ("redshift-data://awsuser@sales-cluster/dev", r"give it as \?db_user=<user>"),
+        ("redshift-data://sales-cluster?db_user=u", "names no database"),
+        ("redshift-data://sales-cluster/?db_user=u", "names no database"),
+        ("redshift-data://sales-cluster/dev/extra?db_user=u", "names no database .one"),
+        (
+            "redshift-data://sales-cluster/dev?db_user=u&user=v",
+            r"unknown query key 'user' \(known: db_user, region, secret_arn\)",
+        ),
+        ("redshift-data://sales-cluster/dev?db_user=", "must give db_user= once, with a value"),
+        ("redshift-data://c/dev?db_user=u&db_user=v", "must give db_user= once"),
+        (
+            "redshift-data://workgroup:analytics/dev?db_user=u",
+            "db_user= for a workgroup: Serverless derives the user from IAM",
+        ),
+        ("redshift-data://sales-cluster/dev", "needs db_user=<user> .* or secret_arn=<arn>"),
+        ("redshift-data://sales-cluster/dev?region=eu-west-1", "needs db_user=<user>"),
     ],
 )
 def test_bad_urls_say_what_is_wrong(url: str, message: str) -> None:
@@ -49,3 +78,40 @@ def test_a_relative_duckdb_path_resolves_against_the_project(tmp_path: Path) -> 
     finally:
         warehouse.close()
     assert (tmp_path / ".redstep" / "warehouse.duckdb").is_file()
+
+
+@pytest.mark.parametrize(
+    ("url", "target", "members"),
+    [
+        (
+            "redshift-data://sales-cluster/dev?db_user=awsuser",
+            RedshiftTarget(database="dev", cluster_identifier="sales-cluster", db_user="awsuser"),
+            {"ClusterIdentifier": "sales-cluster", "Database": "dev", "DbUser": "awsuser"},
+        ),
+        (
+            "redshift-data://workgroup:analytics/sales%20db?region=eu-west-1&secret_arn=arn%3Ax",
+            RedshiftTarget(
+                database="sales db", workgroup_name="analytics", secret_arn="arn:x",
+                region="eu-west-1",
+            ),
+            {"WorkgroupName": "analytics", "Database": "sales db", "SecretArn": "arn:x"},
+        ),
+        (
+            "redshift-data://WorkGroup:Analytics/dev",
+            RedshiftTarget(database="dev", workgroup_name="Analytics"),
+            {"WorkgroupName": "Analytics", "Database": "dev"},
+        ),
+        (
+            "redshift-data://c1/dev?secret_arn=arn:s&db_user=u",
+            RedshiftTarget("dev", "c1", db_user="u", secret_arn="arn:s"),
+            {"ClusterIdentifier": "c1", "Database": "dev", "DbUser": "u", "SecretArn": "arn:s"},
+        ),
+    ],
+)  # fmt: skip
+def test_redshift_urls_name_their_target_and_its_request_members(
+    url: str, target: RedshiftTarget, members: dict[str, str]
+) -> None:
+    parsed = parse_redshift_url(url)
+    assert parsed == target
+    assert parsed.request_members() == members
+    assert parsed.request_members("other")["Database"] == "other"

@@ -1,4 +1,5 @@
-"""SQL backends behind one protocol: DuckDB (embedded default) and PostgreSQL."""
+"""SQL backends behind one protocol: DuckDB (embedded default), PostgreSQL, and Redshift through
+its Data API."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 
 URLs follow SQLAlchemy's convention: `duckdb:///relative/path.duckdb` (relative to the project
 folder), `duckdb:////absolute/path.duckdb`, `duckdb:///:memory:`, and
-`postgresql://user@host:port/database` (`postgres://` is accepted as an alias).
+`postgresql://user@host:port/database` (`postgres://` is accepted as an alias). A real Redshift,
+reached through the Data API, is `redshift-data://<cluster-id>/<database>?db_user=<user>` or
+`redshift-data://workgroup:<name>/<database>` (see `redstep.warehouse.redshift`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ BACKENDS: dict[str, str] = {
     "duckdb": "redstep.warehouse.duckdb:open_duckdb",
     "postgresql": "redstep.warehouse.postgres:open_postgres",
     "postgres": "redstep.warehouse.postgres:open_postgres",
+    "redshift-data": "redstep.warehouse.redshift:open_redshift",
 }
 
 
@@ -46,7 +49,8 @@ def check_url(url: str) -> str:
     if not scheme or "://" not in url:
         raise WarehouseUrlError(
             f"{url!r} is not a warehouse URL; expected duckdb:///path.duckdb, "
-            "duckdb:///:memory: or postgresql://user@host:port/database"
+            "duckdb:///:memory:, postgresql://user@host:port/database or "
+            "redshift-data://cluster-id/database?db_user=user"
         )
     if scheme not in BACKENDS:
         close = difflib.get_close_matches(scheme, BACKENDS, n=1)
@@ -57,6 +61,11 @@ def check_url(url: str) -> str:
         raise WarehouseUrlError(f"{url!r} names no database file; use duckdb:///:memory: for none")
     if scheme in ("postgresql", "postgres") and not parts.hostname and not parts.path.strip("/"):
         raise WarehouseUrlError(f"{url!r} names neither a host nor a database")
+    if scheme == "redshift-data":
+        # Imported here: the backend imports this module (its URL parser needs no boto3).
+        from redstep.warehouse.redshift import parse_redshift_url
+
+        parse_redshift_url(url)
     return scheme
 
 
