@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from redstep import __version__
+from redstep.cli.deploy import deploy
 from redstep.cli.example import example
 from redstep.cli.executions import executions
+from redstep.cli.export import export
 from redstep.cli.init import init
 from redstep.cli.run import run
 from redstep.cli.serve import serve_command
@@ -22,8 +24,10 @@ def main() -> None:
     """Run Step Functions workflows and the Redshift Data API on one machine."""
 
 
+main.add_command(deploy)
 main.add_command(example)
 main.add_command(executions)
+main.add_command(export)
 main.add_command(init)
 main.add_command(run)
 main.add_command(serve_command)
