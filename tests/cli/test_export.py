@@ -96,3 +96,13 @@ def test_deploy_refuses_a_malformed_parameter(sales: Path) -> None:
     )
     assert result.exit_code == 2
     assert "'NoEquals' is not NAME=VALUE" in result.output
+
+
+@pytest.mark.parametrize("command", [["export", "cloudformation"], ["deploy", "--dry-run"]])
+def test_a_broken_project_is_an_error_not_a_traceback(tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / "redstep.toml").write_text("[functions.f]\nhandler = 3\n")
+    result = CliRunner().invoke(main, [*command, "--project", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert "redstep.toml" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

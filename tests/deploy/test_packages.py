@@ -5,6 +5,9 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from redstep.deploy.errors import ExportError
 from redstep.deploy.packages import build_zip, function_package
 from redstep.project import Project, load_project
 
@@ -68,3 +71,21 @@ def test_a_module_handler_ships_its_top_package(tmp_path: Path) -> None:
         "etl/__init__.py", "etl/jobs/__init__.py", "etl/jobs/load.py",
     ]  # fmt: skip
     assert package.inline_source is None  # three files
+
+
+def test_a_module_handlers_requirements_are_the_project_folders(tmp_path: Path) -> None:
+    (tmp_path / "etl.py").write_text("def handler(event, context):\n    pass\n")
+    (tmp_path / "requirements.txt").write_text("sqlparse\n")
+    (tmp_path / "redstep.toml").write_text('[functions.load]\nhandler = "etl.handler"\n')
+    project = load_project(tmp_path)
+    package = function_package(project, project.functions["load"])
+    assert package.requirements == tmp_path / "requirements.txt"
+    assert package.files == (tmp_path / "etl.py",)
+
+
+def test_a_file_handler_in_the_project_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    pass\n")
+    (tmp_path / "redstep.toml").write_text('[functions.app]\nhandler = "app.py:handler"\n')
+    project = load_project(tmp_path)
+    with pytest.raises(ExportError, match="its handler file is in the project folder itself"):
+        function_package(project, project.functions["app"])

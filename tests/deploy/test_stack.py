@@ -16,10 +16,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from redstep.deploy.errors import DeployError
 from redstep.deploy.stack import (
     TEMPLATE_BODY_LIMIT,
     Deployer,
-    DeployError,
+    Outcome,
     plan_deployment,
     template_changes,
 )
@@ -42,6 +43,8 @@ class Recorded:
 
     s3: Any
     cloudformation: Any
+    s3_stub: Stubber
+    cf_stub: Stubber
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     said: list[str] = field(default_factory=list)
 
@@ -63,8 +66,8 @@ def recorded() -> Iterator[Recorded]:
         )
         for service in ("s3", "cloudformation")
     ]
-    record = Recorded(*clients)
     stubbers = [Stubber(client) for client in clients]
+    record = Recorded(*clients, *stubbers)
     for client in clients:
 
         def keep(params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -73,7 +76,6 @@ def recorded() -> Iterator[Recorded]:
         client.meta.events.register("provide-client-params", keep)
     for stubber in stubbers:
         stubber.activate()
-    record.s3_stub, record.cf_stub = stubbers  # type: ignore[attr-defined]
     yield record
     for stubber in stubbers:
         stubber.assert_no_pending_responses()
@@ -81,7 +83,7 @@ def recorded() -> Iterator[Recorded]:
 
 
 def fake_install(requirements: Path, target: Path) -> None:
-    """pip's part, without the network: one module per requirement line."""
+    """pip's part, without the network: a module in the target folder."""
     (target / "sqlparse.py").write_text("# installed\n")
 
 
@@ -176,7 +178,7 @@ def test_template_changes_are_listed_resource_by_resource() -> None:
 
 
 def test_a_dry_run_of_a_new_stack_reads_only(sales: Project, recorded: Recorded) -> None:
-    recorded.cf_stub.add_client_error("describe_stacks", *NOT_FOUND)  # type: ignore[attr-defined]
+    recorded.cf_stub.add_client_error("describe_stacks", *NOT_FOUND)
     plan = plan_deployment(sales, export_project(sales), STACK, {})
     deployer(recorded).dry_run(plan)
     assert recorded.operations() == ["DescribeStacks"]
@@ -201,7 +203,7 @@ def test_a_dry_run_of_an_existing_stack_shows_what_changes(
     old = json.loads(json.dumps(export.template))
     old["Resources"]["RedshiftBatchDataApiFunction"]["Properties"]["Timeout"] = 30
     old["Resources"]["Retired"] = {"Type": "AWS::SNS::Topic"}
-    stub = recorded.cf_stub  # type: ignore[attr-defined]
+    stub = recorded.cf_stub
     stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
     stub.add_response("get_template", {"TemplateBody": json.dumps(old)})
     deployer(recorded).dry_run(plan_deployment(sales, export, STACK, {}))
@@ -223,10 +225,10 @@ def test_a_deployment_uploads_creates_the_stack_and_follows_it(
     export = export_project(sales)
     plan = plan_deployment(sales, export, STACK, {})
     assert plan.template_upload is not None
-    for _ in [*plan.uploads, plan.template_upload]:
-        recorded.s3_stub.add_response("put_object", {"ETag": '"x"'})  # type: ignore[attr-defined]
-    stub = recorded.cf_stub  # type: ignore[attr-defined]
+    stub = recorded.cf_stub
     stub.add_client_error("describe_stacks", *NOT_FOUND)
+    for _ in [*plan.uploads, plan.template_upload]:
+        recorded.s3_stub.add_response("put_object", {"ETag": '"x"'})
     stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID})
     stub.add_response("describe_change_set", {"Status": "CREATE_PENDING"})
     change = {"Action": "Add", "LogicalResourceId": "RedshiftBatchDataApiFunction",
@@ -255,7 +257,7 @@ def test_a_deployment_uploads_creates_the_stack_and_follows_it(
     outputs = [{"OutputKey": "SalesDataPipelineStateMachineArn", "OutputValue": arn}]
     stub.add_response("describe_stacks", stack("CREATE_COMPLETE", Outputs=outputs))
 
-    assert deployer(recorded).deploy(plan) == "CREATE_COMPLETE"
+    assert deployer(recorded).deploy(plan) == Outcome("CREATE_COMPLETE", is_changed=True)
 
     puts = recorded.params("PutObject")
     assert [(p["Bucket"], p["Key"]) for p in puts] == [
@@ -276,8 +278,9 @@ def test_a_deployment_uploads_creates_the_stack_and_follows_it(
     assert {
         p["ParameterKey"]: p["ParameterValue"] for p in created["Parameters"]
     } == plan.parameters
-    assert recorded.operations()[len(puts) :] == [
-        "DescribeStacks", "CreateChangeSet", "DescribeChangeSet", "DescribeChangeSet",
+    assert recorded.operations()[0] == "DescribeStacks"  # before any upload
+    assert recorded.operations()[len(puts) + 1 :] == [
+        "CreateChangeSet", "DescribeChangeSet", "DescribeChangeSet",
         "DescribeStackEvents", "ExecuteChangeSet", "DescribeStackEvents", "DescribeStacks",
         "DescribeStackEvents", "DescribeStacks",
     ]  # fmt: skip
@@ -295,10 +298,10 @@ def test_a_deployment_uploads_creates_the_stack_and_follows_it(
 
 def existing_stack_change_set(recorded: Recorded, sales: Project, reason: str) -> Any:
     plan = plan_deployment(sales, export_project(sales), STACK, {})
-    for _ in [*plan.uploads, plan.template_upload]:
-        recorded.s3_stub.add_response("put_object", {})  # type: ignore[attr-defined]
-    stub = recorded.cf_stub  # type: ignore[attr-defined]
+    stub = recorded.cf_stub
     stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+    for _ in [*plan.uploads, plan.template_upload]:
+        recorded.s3_stub.add_response("put_object", {})
     stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID})
     stub.add_response("describe_change_set", {"Status": "FAILED", "StatusReason": reason})
     return plan
@@ -312,8 +315,10 @@ def test_a_deployment_without_changes_ends_at_the_change_set(
         "create a change set."
     )
     plan = existing_stack_change_set(recorded, sales, reason)
-    recorded.cf_stub.add_response("delete_change_set", {})  # type: ignore[attr-defined]
-    assert deployer(recorded).deploy(plan) == "UPDATE_COMPLETE"
+    recorded.cf_stub.add_response("delete_change_set", {})
+    outcome = deployer(recorded).deploy(plan)
+    assert outcome == Outcome("UPDATE_COMPLETE", is_changed=False)
+    assert outcome.is_success
     (created,) = recorded.params("CreateChangeSet")
     assert created["ChangeSetType"] == "UPDATE"
     assert "ExecuteChangeSet" not in recorded.operations()
@@ -327,3 +332,42 @@ def test_a_failed_change_set_is_an_error_with_its_reason(
     with pytest.raises(DeployError, match="the change set failed: Parameter DbUser failed"):
         deployer(recorded).deploy(plan)
     assert "ExecuteChangeSet" not in recorded.operations()
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [("ROLLBACK_COMPLETE", "stack sales is ROLLBACK_COMPLETE: CloudFormation cannot update it"),
+     ("UPDATE_IN_PROGRESS", "stack sales is UPDATE_IN_PROGRESS: wait for it to settle")],
+)  # fmt: skip
+def test_a_stack_that_cannot_take_a_change_set_is_refused_before_any_upload(
+    sales: Project, recorded: Recorded, status: str, message: str
+) -> None:
+    recorded.cf_stub.add_response("describe_stacks", stack(status))
+    plan = plan_deployment(sales, export_project(sales), STACK, {})
+    with pytest.raises(DeployError, match=message):
+        deployer(recorded).deploy(plan)
+    assert recorded.operations() == ["DescribeStacks"]
+
+
+def test_a_deployment_that_rolls_back_is_no_success(sales: Project, recorded: Recorded) -> None:
+    plan = plan_deployment(sales, export_project(sales), STACK, {})
+    stub = recorded.cf_stub
+    stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+    for _ in [*plan.uploads, plan.template_upload]:
+        recorded.s3_stub.add_response("put_object", {})
+    stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID})
+    stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "Changes": []})
+    stub.add_response("describe_stack_events", {"StackEvents": []})
+    stub.add_response("execute_change_set", {})
+    failed = event(1, "UPDATE_FAILED", "RedshiftBatchDataApiFunction")
+    failed["ResourceStatusReason"] = "Error occurred while GetObject. S3 Error Code: NoSuchKey"
+    stub.add_response("describe_stack_events", {"StackEvents": [failed]})
+    stub.add_response("describe_stacks", stack("UPDATE_ROLLBACK_COMPLETE"))
+    outcome = deployer(recorded).deploy(plan)
+    assert outcome == Outcome("UPDATE_ROLLBACK_COMPLETE", is_changed=True)
+    assert not outcome.is_success
+    assert recorded.said[-2:] == [
+        "  12:00:01  UPDATE_FAILED        RedshiftBatchDataApiFunction  Error occurred while "
+        "GetObject. S3 Error Code: NoSuchKey",
+        f"stack {STACK}: UPDATE_ROLLBACK_COMPLETE",
+    ]

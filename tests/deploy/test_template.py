@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ import yaml
 from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 
-from redstep.deploy.calls import ExportError
+from redstep.deploy.errors import ExportError
 from redstep.deploy.template import Export, export_project, template_text
 from redstep.project import Project
 from redstep.warehouse.dialect import split_script
@@ -51,12 +51,6 @@ def policies(template: Mapping[str, Any], role: str) -> list[dict[str, Any]]:
         for policy in properties.get("Policies", [])
         for statement in policy["PolicyDocument"]["Statement"]
     ]
-
-
-def all_statements(template: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    for name, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::IAM::Role":
-            yield from policies(template, name)
 
 
 def substituted(export: Export, name: str, values: Mapping[str, str]) -> Any:
@@ -155,8 +149,7 @@ def test_the_state_machines_policies_name_exactly_their_resources(sales: Project
         {"Effect": "Allow", "Action": ["redshift-data:BatchExecuteStatement"],
          "Resource": [CLUSTER_ARN]},
         CREDENTIALS,
-        {"Effect": "Allow", "Action": ["redshift-data:DescribeStatement"], "Resource": ["*"],
-         "Condition": OWN_STATEMENTS},
+        {"Effect": "Allow", "Action": ["redshift-data:DescribeStatement"], "Resource": ["*"]},
     ]  # fmt: skip
     function_arn = {"Fn::GetAtt": ["RedshiftBatchDataApiFunction", "Arn"]}
     assert policies(template, "SalesDataPipelineLambdaStateMachineRole") == [
@@ -185,22 +178,27 @@ def test_the_functions_policy_names_exactly_its_resources(sales: Project) -> Non
     ]
 
 
-def test_no_data_api_or_s3_grant_is_on_every_resource_beyond_own_statements(
+def test_no_data_api_or_s3_grant_is_on_every_resource_beyond_what_aws_requires(
     sales: Project,
 ) -> None:
-    """AWS gives DescribeStatement and its kin no resource type: "*", limited to the caller's
-    own statements, is the least there is. Everything else names its resource."""
+    """AWS gives DescribeStatement and its kin no resource type: "*" is all there is (and a
+    function's are limited to its own statements). Everything else names its resource."""
+    template = export_project(sales).template
     seen = 0
-    for statement in all_statements(export_project(sales).template):
-        if not any(a.startswith(("redshift-data:", "s3:")) for a in statement["Action"]):
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
             continue
-        seen += 1
-        if "*" in statement["Resource"]:
-            assert set(statement["Action"]) <= {
-                "redshift-data:DescribeStatement", "redshift-data:GetStatementResult",
-                "redshift-data:CancelStatement", "redshift-data:ListStatements",
-            }  # fmt: skip
-            assert statement["Condition"] == OWN_STATEMENTS
+        for statement in policies(template, name):
+            if not any(a.startswith(("redshift-data:", "s3:")) for a in statement["Action"]):
+                continue
+            seen += 1
+            if "*" in statement["Resource"]:
+                assert set(statement["Action"]) <= {
+                    "redshift-data:DescribeStatement", "redshift-data:GetStatementResult",
+                    "redshift-data:CancelStatement", "redshift-data:ListStatements",
+                }  # fmt: skip
+                if name.endswith("FunctionRole"):
+                    assert statement["Condition"] == OWN_STATEMENTS
     assert seen == 6  # two on the state machine, four on the function
 
 
@@ -376,17 +374,18 @@ def test_a_small_function_goes_inline_and_reads_only_the_buckets_it_is_given(
     ("machine", "functions", "message"),
     [
         (one_task("arn:aws:states:::lambda:invoke", {"FunctionName.$": "$.name"}), {},
-         "FunctionName must name one of the project's functions"),
+         "Task 'Task': FunctionName is chosen at run time, and could be granted none"),
         (one_task("arn:aws:states:::lambda:invoke", {"FunctionName": "elsewhere"}), {},
          "invokes 'elsewhere', which is not one of the project's functions"),
         (one_task("arn:aws:states:::sns:publish", {"TopicArn": "x", "Message": "hi"}), {},
          "redstep cannot export the permissions of arn:aws:states:::sns:publish"),
         (one_task("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket.$": "$.b", "Key": "k"}), {},
-         "Bucket must be written in the definition"),
+         "Task 'Task': Bucket is chosen at run time, and could be granted none"),
         (one_task("arn:aws:states:::lambda:invoke", {"FunctionName": "notify"}),
          {"notify": "import boto3\nsns = boto3.client('sns')\n"
                     "def handler(e, c):\n    sns.publish(TopicArn='t', Message='m')\n"},
-         "function 'notify' (functions/notify.py): redstep cannot export the permissions of sns"),
+         "function 'notify' (functions/notify.py line 4): redstep cannot export the "
+         "permissions of sns"),
     ],
 )  # fmt: skip
 def test_what_cannot_be_granted_is_an_error_that_says_where(
@@ -488,3 +487,189 @@ def test_code_goes_to_the_named_bucket_or_a_code_bucket_parameter(
     }  # fmt: skip
     elsewhere = export_project(project, code_bucket="acme-artifacts")
     assert elsewhere.template["Parameters"]["CodeBucket"]["Default"] == "acme-artifacts"
+
+
+def test_overriding_the_target_keeps_the_functions_reading_the_parameters(sales: Project) -> None:
+    export = export_project(sales, {"ClusterIdentifier": "prod", "DbUser": "etl", "Database": "dw"})
+    properties = export.template["Resources"]["RedshiftBatchDataApiFunction"]["Properties"]
+    assert properties["Environment"]["Variables"] == {
+        "CLUSTER_IDENTIFIER": {"Ref": "ClusterIdentifier"},
+        "DATABASE": {"Ref": "Database"},
+        "DB_USER": {"Ref": "DbUser"},
+    }
+    defaults = {k: v.get("Default") for k, v in export.template["Parameters"].items()}
+    assert defaults["ClusterIdentifier"] == "prod"
+
+
+def test_an_s3_address_in_the_environment_follows_the_buckets_parameter(
+    make_project: ProjectMaker,
+) -> None:
+    machine = one_task("arn:aws:states:::lambda:invoke", {"FunctionName": "reader"})
+    project = make_project(
+        machines={"m": machine},
+        functions={"reader": SMALL_FUNCTION},
+        toml='[functions.reader.environment]\nINPUT = "s3://data/in/x.csv"\n',
+    )
+    properties = export_project(project).template["Resources"]["ReaderFunction"]["Properties"]
+    assert properties["Environment"]["Variables"] == {
+        "INPUT": {"Fn::Sub": "s3://${DataBucket}/in/x.csv"}
+    }
+
+
+def test_a_function_is_granted_what_its_handler_and_its_imports_call_not_its_siblings(
+    make_project: ProjectMaker,
+) -> None:
+    reader = (
+        "import boto3\nfrom helpers import listing\n\ns3 = boto3.client('s3')\n\n\n"
+        "def handler(event, context):\n"
+        "    return s3.get_object(Bucket='data', Key='k'), listing()\n"
+    )
+    helpers = (
+        "import boto3\n\nredshift = boto3.client('redshift-data')\n\n\n"
+        "def listing():\n    return redshift.list_statements()\n"
+    )
+    writer = (
+        "import boto3\n\ns3 = boto3.client('s3')\nout = s3\n\n\n"
+        "def handler(event, context):\n    out.put_object(Bucket='data', Key='k', Body=b'')\n"
+        "    s3.delete_object(Bucket='data', Key='old')\n"
+    )
+    machine = one_task(
+        "arn:aws:states:::lambda:invoke", {"FunctionName": "reader", "Payload": {"b": "data"}}
+    )
+    other = one_task(
+        "arn:aws:states:::lambda:invoke", {"FunctionName": "writer", "Payload": {"b": "data"}}
+    )
+    project = make_project(
+        machines={"read": machine, "write": other},
+        functions={"reader": reader, "writer": writer, "helpers": helpers},
+    )
+    export = export_project(project, {"ClusterIdentifier": "c", "DbUser": "u"})
+    actions = {
+        role: sorted(a for st in policies(export.template, role) for a in st["Action"])
+        for role in ("ReaderFunctionRole", "WriterFunctionRole")
+    }
+    assert actions == {
+        "ReaderFunctionRole": ["redshift-data:ListStatements", "s3:GetObject", "s3:ListBucket"],
+        "WriterFunctionRole": ["s3:DeleteObject", "s3:PutObject"],  # through `out` too
+    }
+
+
+def test_a_client_passed_along_cannot_be_followed(make_project: ProjectMaker) -> None:
+    source = (
+        "import boto3\n\ns3 = boto3.client('s3')\n\n\n"
+        "def handler(event, context):\n    return helper(s3)\n"
+    )
+    machine = one_task("arn:aws:states:::lambda:invoke", {"FunctionName": "passer"})
+    project = make_project(machines={"m": machine}, functions={"passer": source})
+    with pytest.raises(
+        ExportError, match=r"functions/passer.py line 7: the s3 client 's3' is used"
+    ):
+        export_project(project)
+
+
+def test_an_s3_copy_reads_its_source_bucket_and_writes_its_destination(
+    make_project: ProjectMaker,
+) -> None:
+    machine = one_task(
+        "arn:aws:states:::aws-sdk:s3:copyObject",
+        {"Bucket": "archive", "Key": "x.csv", "CopySource": "data/in/x.csv"},
+    )
+    project = make_project(machines={"copy": machine}, toml="[buckets.archive]\npath = 'a'\n")
+    export = export_project(project)
+    assert policies(export.template, "CopyStateMachineRole") == [
+        {"Effect": "Allow", "Action": ["s3:PutObject"],
+         "Resource": [{"Fn::Sub": f"{PARTITION}:s3:::${{ArchiveBucket}}/*"}]},
+        {"Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": [{"Fn::Sub": f"{PARTITION}:s3:::${{DataBucket}}/*"}]},
+    ]  # fmt: skip
+    parameters = export.template["Resources"]["CopyStateMachine"]["Properties"]
+    assert parameters["Definition"]["States"]["Task"]["Parameters"]["CopySource"] == (
+        "${DataBucket}/in/x.csv"
+    )
+    assert lint_findings(export.template) == []
+
+
+@pytest.mark.parametrize(
+    ("machines", "functions", "toml", "message"),
+    [
+        ({}, {"a_b": "def handler(e, c):\n    pass\n", "a-b": "def handler(e, c):\n    pass\n"},
+         "", "functions 'a_b' and 'a-b' would both be ABFunction"),
+        ({}, {}, "[buckets.code]\npath = 'c'\n",
+         "bucket 'code' would be the template's CodeBucket parameter"),
+    ],
+)  # fmt: skip
+def test_names_that_would_be_one_resource_are_refused(
+    make_project: ProjectMaker,
+    machines: dict[str, Any],
+    functions: dict[str, str],
+    toml: str,
+    message: str,
+) -> None:
+    with pytest.raises(ExportError, match=re.escape(message)):
+        export_project(make_project(machines=machines, functions=functions, toml=toml))
+
+
+def test_machines_that_start_each_other_are_refused(make_project: ProjectMaker) -> None:
+    def starting(other: str) -> dict[str, Any]:
+        arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{other}"
+        return one_task("arn:aws:states:::states:startExecution", {"StateMachineArn": arn})
+
+    project = make_project(machines={"first": starting("second"), "second": starting("first")})
+    with pytest.raises(ExportError, match="state machines start each other"):
+        export_project(project)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "member"),
+    [({"ClusterIdentifier.$": "$.cluster", "Database": "d", "DbUser": "u", "Sql": "select 1"},
+      "ClusterIdentifier"),
+     ({"ClusterIdentifier": "{% $states.input.cluster %}", "Database": "d", "DbUser": "u",
+       "Sql": "select 1"}, "ClusterIdentifier")],
+)  # fmt: skip
+def test_a_redshift_chosen_at_run_time_is_refused(
+    make_project: ProjectMaker, parameters: dict[str, Any], member: str
+) -> None:
+    project = make_project(machines={"q": one_task(f"{DATA_API}:executeStatement", parameters)})
+    with pytest.raises(ExportError, match=f"{member} is chosen at run time"):
+        export_project(project)
+
+
+def test_parameters_nothing_uses_are_left_out(make_project: ProjectMaker) -> None:
+    query = one_task(f"{DATA_API}:executeStatement", {"Database": "sales", "Sql": "select 1"})
+    project = make_project(
+        machines={"query": query},
+        toml='[warehouse]\nurl = "redshift-data://workgroup:analytics/sales"\n',
+    )
+    export = export_project(project)
+    assert list(export.template["Parameters"]) == ["WorkgroupId", "Database"]
+    assert lint_findings(export.template) == []
+
+
+def test_a_project_without_the_data_api_has_no_redshift_parameters(
+    make_project: ProjectMaker,
+) -> None:
+    passing = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    plain = export_project(make_project(machines={"p": passing}), {"ClusterIdentifier": "c"})
+    assert "Parameters" not in plain.template
+    assert lint_findings(plain.template) == []
+
+
+def test_a_client_imported_by_name_from_a_module_of_the_package_is_followed(
+    make_project: ProjectMaker,
+) -> None:
+    clients = "import boto3\n\ns3 = boto3.client('s3')\n"
+    reader = (
+        "from clients import s3 as storage\n\n\n"
+        "def handler(event, context):\n    return storage.head_object(Bucket='data', Key='k')\n"
+    )
+    machine = one_task("arn:aws:states:::lambda:invoke", {"FunctionName": "reader"})
+    project = make_project(
+        machines={"m": machine},
+        functions={"reader": reader, "clients": clients},
+        toml='[functions.reader.environment]\nBUCKET = "data"\n',
+    )
+    statements = policies(export_project(project).template, "ReaderFunctionRole")
+    assert [statement["Action"] for statement in statements] == [
+        ["s3:GetObject"],
+        ["s3:ListBucket"],
+    ]

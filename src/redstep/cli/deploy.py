@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from redstep.cli.export import exported_project
+from redstep.cli.export import exported_project, loaded
 from redstep.cli.options import project_option, target_options
-from redstep.deploy.stack import SUCCEEDED, Deployer, DeployError, plan_deployment
-from redstep.project import load_project
+from redstep.deploy.errors import DeployError
+from redstep.deploy.stack import Deployer, plan_deployment
 
 
 def _parameter(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -48,8 +48,8 @@ def deploy(
 ) -> None:
     """Upload the project's scripts and function code, then create or update its stack,
     printing the stack's events until it settles."""
-    project = load_project(project_dir)
-    exported = exported_project(project_dir, target, code_bucket)
+    project = loaded(project_dir)
+    exported = exported_project(project, target, code_bucket)
     name = stack_name or _stack_name(project.root)
     # Imported here: boto3 costs every other command a fraction of a second to load.
     import boto3
@@ -62,14 +62,14 @@ def deploy(
         if dry_run:
             deployer.dry_run(deployment)
             return
-        status = deployer.deploy(deployment)
+        outcome = deployer.deploy(deployment)
     except (DeployError, botocore.exceptions.BotoCoreError) as error:
         raise click.ClickException(str(error)) from None
     except botocore.exceptions.ClientError as error:
         details = error.response.get("Error", {})
         raise click.ClickException(f"{details.get('Code')}: {details.get('Message')}") from None
-    if status not in SUCCEEDED:
-        raise click.ClickException(f"stack {name} ended {status}")
+    if not outcome.is_success:
+        raise click.ClickException(f"stack {name} ended {outcome.status}")
 
 
 def _stack_name(folder: Path) -> str:

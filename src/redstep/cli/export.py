@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from redstep.cli.options import project_option, target_options
-from redstep.deploy.calls import ExportError
+from redstep.deploy.errors import ExportError
 from redstep.deploy.template import Export, export_project, template_text
-from redstep.project import ProjectError, load_project
+from redstep.project import Project, ProjectError, load_project
 
 
 @click.group()
@@ -34,7 +34,7 @@ def cloudformation(
     function, least-privilege roles, the Redshift and the buckets as parameters.
 
     `redstep deploy` uploads the code and scripts and deploys it."""
-    exported = exported_project(project_dir, target, code_bucket)
+    exported = exported_project(loaded(project_dir), target, code_bucket)
     text = template_text(exported.template, as_json=output is not None and output.suffix == ".json")
     if output is None:
         click.echo(text, nl=False)
@@ -43,9 +43,17 @@ def cloudformation(
     click.echo(f"wrote {output}", err=True)
 
 
-def exported_project(project_dir: Path, target: dict[str, str], code_bucket: str | None) -> Export:
+def loaded(project_dir: Path) -> Project:
+    """The project, or a ClickException saying why it cannot be read."""
+    try:
+        return load_project(project_dir)
+    except ProjectError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def exported_project(project: Project, target: dict[str, str], code_bucket: str | None) -> Export:
     """The project's export, or a ClickException saying why there is none."""
     try:
-        return export_project(load_project(project_dir), target, code_bucket)
-    except (ProjectError, ExportError) as error:
+        return export_project(project, target, code_bucket)
+    except ExportError as error:
         raise click.ClickException(str(error)) from None

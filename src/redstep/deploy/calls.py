@@ -2,31 +2,41 @@
 
 A state machine's calls are its Task states' resources: the functions it invokes, the Data API
 actions its `aws-sdk:redshiftdata` tasks call, the S3 actions of its `aws-sdk:s3` tasks on their
-buckets, and the machines it starts. A function's calls are read from its Python files: the
-methods called on each `boto3.client("redshift-data")` or `boto3.client("s3")` it keeps in a
-name. The buckets a function reads are those its environment or the payloads of the tasks that
-invoke it name. Whatever cannot be told from the code (a function named at run time, a service
-redstep does not grant) is an ExportError that says where it is, never a guess.
+buckets, and the machines it starts. A function's calls are read from its Python source
+(`redstep.deploy.sources`). The buckets a function reads are those its environment or the
+payloads of the tasks that invoke it name. Whatever cannot be told from the code (a function,
+bucket, machine or Redshift chosen at run time; a service redstep does not grant) is an
+ExportError that says where, never a guess.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from enum import StrEnum
 from typing import Any
 
 from botocore import xform_name
 
 from redstep import wire
 from redstep.asl.resources import FunctionCall, Integration, Pattern, parse_resource
+from redstep.deploy.errors import ExportError
+from redstep.deploy.packages import package_root
+from redstep.deploy.sources import client_calls, imported_files
 from redstep.project import FunctionConfig, Project
 
 DATA_API_SERVICE = "redshift-data"
-DATA_API_TARGET_MEMBERS = ("ClusterIdentifier", "WorkgroupName", "Database", "DbUser")
-"""A Data API request's members that name the Redshift it runs on."""
+
+
+class Member(StrEnum):
+    """A Data API request's members that name the Redshift it runs on."""
+
+    CLUSTER_IDENTIFIER = "ClusterIdentifier"
+    WORKGROUP_NAME = "WorkgroupName"
+    DATABASE = "Database"
+    DB_USER = "DbUser"
+
 
 S3_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "get_object": ("s3:GetObject",),
@@ -44,16 +54,6 @@ S3_ACTIONS: Mapping[str, tuple[str, ...]] = {
 }
 """boto3's S3 methods (in snake case, as a function calls them) and the IAM actions each needs;
 an `aws-sdk:s3:<action>` task's action is looked up here in snake case too."""
-
-
-CLIENT_HELPERS = frozenset({"can_paginate", "close"})
-"""A client's own methods that call no operation."""
-BY_NAME = frozenset({"get_paginator", "get_waiter"})
-"""A client's methods that call what their first argument names."""
-
-
-class ExportError(ValueError):
-    """The project cannot be exported as it is; the message says where and why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +87,24 @@ class ProjectCalls:
 
     machines: Mapping[str, MachineCalls]
     functions: Mapping[str, FunctionCalls]
-    target_values: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    """Data API member (ClusterIdentifier, Database, ...) -> the literal values tasks give it."""
+    target_values: Mapping[Member, frozenset[str]] = field(default_factory=dict)
+    """Data API member -> the values tasks give it."""
+
+    @property
+    def uses_data_api(self) -> bool:
+        """Whether any state machine or function calls the Data API."""
+        return any(m.data_api_actions for m in self.machines.values()) or any(
+            f.data_api_actions for f in self.functions.values()
+        )
 
 
-def task_states(definition: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every Task state of a definition, in Parallel branches and Map processors too."""
-    for state in definition.get("States", {}).values():
+def task_states(definition: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, state) of every Task state, in Parallel branches and Map processors too."""
+    for name, state in definition.get("States", {}).items():
         if not isinstance(state, dict):
             continue
         if state.get("Type") == "Task":
-            yield state
+            yield name, state
         for branch in state.get("Branches", ()):
             yield from task_states(branch)
         for key in ("ItemProcessor", "Iterator"):
@@ -109,6 +116,17 @@ def task_arguments(state: Mapping[str, Any]) -> dict[str, Any]:
     """A task's request: `Parameters` (JSONPath) or `Arguments` (JSONata); {} when it has none."""
     arguments = state.get("Parameters", state.get("Arguments"))
     return arguments if isinstance(arguments, dict) else {}
+
+
+def written(arguments: Mapping[str, Any], member: str, where: str) -> str | None:
+    """A request member's value as the definition writes it (None when absent); an ExportError
+    when a path (`Member.$`) or a JSONata expression (`{% … %}`) chooses it at run time."""
+    value = arguments.get(member)
+    if f"{member}.$" in arguments or (isinstance(value, str) and value.lstrip().startswith("{%")):
+        raise ExportError(f"{where}: {member} is chosen at run time, and could be granted none")
+    if value is not None and not isinstance(value, str):
+        raise ExportError(f"{where}: {member} must be a string")
+    return value
 
 
 def function_name(reference: str) -> str:
@@ -125,12 +143,13 @@ def state_machine_name(arn: str) -> str:
 
 def find_calls(project: Project) -> ProjectCalls:
     """Read every state machine's and function's calls (see the module)."""
-    target_values: dict[str, set[str]] = {member: set() for member in DATA_API_TARGET_MEMBERS}
+    target_values: dict[Member, set[str]] = {member: set() for member in Member}
     payload_buckets: dict[str, set[str]] = {name: set() for name in project.functions}
     machines = {}
     for name, config in project.state_machines.items():
         definition = json.loads(config.definition)
         machines[name] = _machine_calls(project, name, definition, target_values, payload_buckets)
+    _check_no_cycle(machines)
     functions = {
         name: _function_calls(project, config, payload_buckets[name])
         for name, config in project.functions.items()
@@ -146,7 +165,7 @@ def _machine_calls(
     project: Project,
     name: str,
     definition: Mapping[str, Any],
-    target_values: dict[str, set[str]],
+    target_values: dict[Member, set[str]],
     payload_buckets: dict[str, set[str]],
 ) -> MachineCalls:
     functions: set[str] = set()
@@ -154,8 +173,8 @@ def _machine_calls(
     s3: set[tuple[str, str]] = set()
     started: set[str] = set()
     synced: set[str] = set()
-    for state in task_states(definition):
-        where = f"state machine {name!r}, Task {_state_name(definition, state)!r}"
+    for state_name, state in task_states(definition):
+        where = f"state machine {name!r}, Task {state_name!r}"
         resource = state.get("Resource", "")
         parsed = parse_resource(resource) if isinstance(resource, str) else None
         arguments = task_arguments(state)
@@ -165,38 +184,29 @@ def _machine_calls(
                 functions.add(invoked)
                 payload_buckets[invoked] |= buckets_in(project, arguments)
             case Integration(service="lambda", action="invoke"):
-                given = arguments.get("FunctionName")
-                if not isinstance(given, str):
-                    raise ExportError(
-                        f"{where}: FunctionName must name one of the project's functions; one "
-                        "chosen at run time cannot be granted"
-                    )
+                given = written(arguments, "FunctionName", where)
+                if not given:
+                    raise ExportError(f"{where}: FunctionName must name a project's function")
                 invoked = _project_function(project, function_name(given), where)
                 functions.add(invoked)
                 payload_buckets[invoked] |= buckets_in(project, arguments.get("Payload"))
             case Integration(service="aws-sdk:redshiftdata", action=action):
                 data_api.add(data_api_action(action[:1].upper() + action[1:], where))
-                for member in DATA_API_TARGET_MEMBERS:
-                    if isinstance(arguments.get(member), str):
-                        target_values[member].add(arguments[member])
+                for member in Member:
+                    value = written(arguments, member, where)
+                    if value is not None:
+                        target_values[member].add(value)
             case Integration(service="aws-sdk:s3", action=action):
-                bucket = arguments.get("Bucket")
-                if not isinstance(bucket, str):
-                    raise ExportError(f"{where}: Bucket must be written in the definition")
-                for iam_action in _s3_actions(xform_name(action), where):
-                    s3.add((iam_action, bucket))
+                s3 |= _s3_task_grants(xform_name(action), arguments, where)
             case Integration(service="states", action="startExecution", pattern=pattern):
-                machine_arn = arguments.get("StateMachineArn")
-                if (
-                    not isinstance(machine_arn, str)
-                    or state_machine_name(machine_arn) not in project.state_machines
-                ):
+                arn = written(arguments, "StateMachineArn", where) or ""
+                if state_machine_name(arn) not in project.state_machines:
                     raise ExportError(
                         f"{where}: StateMachineArn must name one of the project's state machines"
                     )
-                started.add(state_machine_name(machine_arn))
+                started.add(state_machine_name(arn))
                 if pattern in (Pattern.SYNC, Pattern.SYNC_JSON):
-                    synced.add(state_machine_name(machine_arn))
+                    synced.add(state_machine_name(arn))
             case _:
                 raise ExportError(f"{where}: redstep cannot export the permissions of {resource}")
     return MachineCalls(
@@ -209,26 +219,36 @@ def _machine_calls(
     )
 
 
-def _state_name(definition: Mapping[str, Any], state: Mapping[str, Any]) -> str:
-    """A task state's name, found by identity (nested states included)."""
-    for states in _state_tables(definition):
-        for name, candidate in states.items():
-            if candidate is state:
-                return str(name)
-    return "?"
+def _s3_task_grants(method: str, arguments: Mapping[str, Any], where: str) -> set[tuple[str, str]]:
+    """(IAM action, bucket) for an `aws-sdk:s3` task: its action on `Bucket`, and for a copy,
+    reading the source's bucket (`CopySource` is `bucket/key`)."""
+    bucket = written(arguments, "Bucket", where)
+    if bucket is None:
+        raise ExportError(f"{where}: Bucket must be written in the definition")
+    if method != "copy_object":
+        return {(action, bucket) for action in _s3_actions(method, where)}
+    source = written(arguments, "CopySource", where)
+    if source is None:
+        raise ExportError(f"{where}: CopySource must be written in the definition")
+    return {("s3:GetObject", source.lstrip("/").split("/", 1)[0]), ("s3:PutObject", bucket)}
 
 
-def _state_tables(definition: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    states = definition.get("States", {})
-    yield states
-    for state in states.values():
-        if not isinstance(state, dict):
-            continue
-        for branch in state.get("Branches", ()):
-            yield from _state_tables(branch)
-        for key in ("ItemProcessor", "Iterator"):
-            if isinstance(state.get(key), dict):
-                yield from _state_tables(state[key])
+def _check_no_cycle(machines: Mapping[str, MachineCalls]) -> None:
+    """CloudFormation gives a state machine the ARNs of those it starts, so none may start
+    itself, even through others."""
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        for started in sorted(machines[name].started_machines):
+            if started in path:
+                cycle = " → ".join((*path[path.index(started) :], started))
+                raise ExportError(
+                    f"state machines start each other ({cycle}): CloudFormation cannot give "
+                    "each the other's ARN; pass one of them its ARN in the input instead"
+                )
+            visit(started, (*path, started))
+
+    for name in machines:
+        visit(name, (name,))
 
 
 def _project_function(project: Project, name: str, where: str) -> str:
@@ -282,12 +302,15 @@ def bucket_named(project: Project, text: str) -> str | None:
 def _function_calls(project: Project, config: FunctionConfig, given: set[str]) -> FunctionCalls:
     data_api: set[str] = set()
     s3: set[str] = set()
-    for path, service, method in client_calls(package_files(project, config)):
-        where = f"function {config.name!r} ({path.relative_to(project.root)})"
+    root = package_root(project, config)
+    files = imported_files(config.source, root)
+    for where, service, method in client_calls(files, root, project.root):
+        where = f"function {config.name!r} ({where})"
         if service == DATA_API_SERVICE:
             operations = {xform_name(op): op for op in wire.service_model(service).operation_names}
-            if method in operations:
-                data_api.add(data_api_action(operations[method], where))
+            if method not in operations:
+                raise ExportError(f"{where}: the Data API has no method {method}")
+            data_api.add(data_api_action(operations[method], where))
         elif service == "s3":
             s3.update(_s3_actions(method, where))
         else:
@@ -309,78 +332,3 @@ def _function_calls(project: Project, config: FunctionConfig, given: set[str]) -
         s3_actions=frozenset(s3),
         buckets=frozenset(buckets) if s3 else frozenset(),
     )
-
-
-def package_root(project: Project, config: FunctionConfig) -> Path:
-    """The folder a function's package is made of: a file handler's folder, or the project
-    folder for a module handler (whose top package is what it ships)."""
-    return config.source.parent if config.is_file_handler else project.root
-
-
-def package_files(project: Project, config: FunctionConfig) -> list[Path]:
-    """The Python files of a function's package, sorted: every file beside a file handler, or
-    a module handler's top-level package (or module)."""
-    root = package_root(project, config)
-    if config.is_file_handler:
-        top = root
-    else:
-        first = config.handler_module.split(".", 1)[0]
-        top = root / first if (root / first).is_dir() else root / f"{first}.py"
-    files = [top] if top.is_file() else sorted(top.rglob("*"))
-    return [
-        path
-        for path in files
-        if path.is_file()
-        and "__pycache__" not in path.relative_to(root).parts
-        and not any(part.startswith(".") for part in path.relative_to(root).parts)
-    ]
-
-
-def client_calls(files: list[Path]) -> Iterator[tuple[Path, str, str]]:
-    """(file, service, method) for each call on a boto3 client kept in a name:
-    `name = boto3.client("s3")` then `name.get_object(...)`. A client (or a resource) made any
-    other way is an ExportError: what it calls cannot be followed."""
-    for path in files:
-        if path.suffix != ".py":
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        clients: dict[str, str] = {}
-        kept: set[int] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and _client_service(node.value) is not None:
-                names = [target.id for target in node.targets if isinstance(target, ast.Name)]
-                if len(names) == len(node.targets):
-                    kept.add(id(node.value))
-                    clients.update(dict.fromkeys(names, str(_client_service(node.value))))
-        for node in ast.walk(tree):
-            made = _client_service(node) if isinstance(node, ast.expr) else None
-            if made is not None and isinstance(node, ast.expr) and id(node) not in kept:
-                raise ExportError(
-                    f"{path.name} line {node.lineno}: a {made} client not kept in a name of its "
-                    "own (name = boto3.client(...)): redstep cannot tell what it calls"
-                )
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name)
-                and node.func.value.id in clients
-                and node.func.attr not in CLIENT_HELPERS
-            ):
-                method = node.func.attr
-                if method in BY_NAME and node.args and isinstance(node.args[0], ast.Constant):
-                    method = str(node.args[0].value)
-                yield path, clients[node.func.value.id], method
-
-
-def _client_service(node: ast.expr) -> str | None:
-    """The service of `….client("service", …)` or `….resource("service", …)`, or None."""
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ("client", "resource")
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-        and isinstance(node.args[0].value, str)
-    ):
-        return node.args[0].value
-    return None

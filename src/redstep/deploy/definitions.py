@@ -1,9 +1,9 @@
 """A state machine's definition as CloudFormation deploys it.
 
 The project's definition is taken with its substitutions applied (so `{ statements = … }` SQL is
-inlined as the JSON array it is locally: CloudFormation's DefinitionSubstitutions hold strings
-only), then what names the project's own resources becomes a `${Name}` placeholder that the
-template's DefinitionSubstitutions fill at deployment:
+inlined as the JSON array it is locally: a DefinitionSubstitution replaces a placeholder with a
+scalar, never with an array), then what names the project's own resources becomes a `${Name}`
+placeholder that the template's DefinitionSubstitutions fill at deployment:
 
     a task's FunctionName (or function ARN) naming a project function  ${<Function>FunctionArn}
     a startExecution's StateMachineArn naming a project state machine  ${<Machine>StateMachineArn}
@@ -15,47 +15,25 @@ Everything else stays as written.
 
 from __future__ import annotations
 
-import copy
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from redstep.asl.resources import FunctionCall, Integration, parse_resource
 from redstep.deploy.calls import (
-    DATA_API_TARGET_MEMBERS,
-    ExportError,
+    Member,
     bucket_named,
     function_name,
     state_machine_name,
     task_arguments,
     task_states,
 )
+from redstep.deploy.names import bucket_parameter, function_id, state_machine_id
 from redstep.project import Project
 
 Intrinsic = dict[str, Any]
 """A CloudFormation intrinsic function: `{"Ref": …}`, `{"Fn::GetAtt": […]}`."""
-
-_WORD = re.compile(r"[A-Za-z0-9]+")
-
-
-def logical_id(name: str, kind: str) -> str:
-    """A CloudFormation logical id: (`sales-scripts`, `Bucket`) → `SalesScriptsBucket`."""
-    words = _WORD.findall(name)
-    return "".join(word[:1].upper() + word[1:] for word in words) + kind
-
-
-def function_id(name: str) -> str:
-    return logical_id(name, "Function")
-
-
-def state_machine_id(name: str) -> str:
-    return logical_id(name, "StateMachine")
-
-
-def bucket_parameter(name: str) -> str:
-    return logical_id(name, "Bucket")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +46,9 @@ class DeployedDefinition:
 
 def deployed_definition(project: Project, name: str) -> DeployedDefinition:
     """The definition of state machine `name` as the template carries it (see the module)."""
-    definition = copy.deepcopy(json.loads(project.state_machines[name].definition))
+    definition = json.loads(project.state_machines[name].definition)
     substitutions: dict[str, Intrinsic] = {}
-    for state in task_states(definition):
+    for _, state in task_states(definition):
         resource = state.get("Resource", "")
         parsed = parse_resource(resource) if isinstance(resource, str) else None
         arguments = task_arguments(state)
@@ -83,21 +61,16 @@ def deployed_definition(project: Project, name: str) -> DeployedDefinition:
                     placeholder = _function_placeholder(function_name(given), substitutions)
                     arguments["FunctionName"] = placeholder
             case Integration(service="states", action="startExecution"):
-                machine_arn = arguments.get("StateMachineArn")
+                started = arguments.get("StateMachineArn")
                 if (
-                    isinstance(machine_arn, str)
-                    and state_machine_name(machine_arn) in project.state_machines
+                    isinstance(started, str)
+                    and state_machine_name(started) in project.state_machines
                 ):
-                    machine = state_machine_id(state_machine_name(machine_arn))
-                    if state_machine_name(machine_arn) == name:
-                        raise ExportError(
-                            f"state machine {name!r} starts itself: CloudFormation cannot give "
-                            "a state machine its own ARN"
-                        )
+                    machine = state_machine_id(state_machine_name(started))
                     substitutions[f"{machine}Arn"] = {"Ref": machine}
                     arguments["StateMachineArn"] = f"${{{machine}Arn}}"
             case Integration(service="aws-sdk:redshiftdata"):
-                for member in DATA_API_TARGET_MEMBERS:
+                for member in map(str, Member):
                     if isinstance(arguments.get(member), str):
                         substitutions[member] = {"Ref": member}
                         arguments[member] = f"${{{member}}}"
@@ -122,7 +95,16 @@ def _replace_buckets(
         item = value[key]
         if isinstance(item, dict | list):
             _replace_buckets(project, item, substitutions)
-        elif isinstance(item, str) and (bucket := bucket_named(project, item)) is not None:
+        elif isinstance(item, str) and (bucket := _bucket_in(project, key, item)) is not None:
             parameter = bucket_parameter(bucket)
             substitutions[parameter] = {"Ref": parameter}
             value[key] = item.replace(bucket, f"${{{parameter}}}", 1)
+
+
+def _bucket_in(project: Project, key: object, text: str) -> str | None:
+    """The project bucket a request's string names: its name, an `s3://` address in it, or an
+    S3 copy's source (`CopySource` is `bucket/key`)."""
+    if key == "CopySource":
+        bucket = text.lstrip("/").split("/", 1)[0]
+        return bucket if bucket in project.buckets else None
+    return bucket_named(project, text)

@@ -1,8 +1,10 @@
 """A function's deployment package, as Lambda takes it.
 
 A file handler ships the folder it is in (every file there, hidden ones and `__pycache__` left
-out), a module handler its top-level package; a `requirements.txt` in that folder is installed
-into the package for Lambda's platform, as `sam build` does. The package's S3 key carries a
+out; a handler in the project folder itself is refused, as it would ship the whole project), a
+module handler its top-level package; a `requirements.txt` in the package's folder (the handler's
+folder, or the project's for a module handler) is installed into the package for Lambda's
+platform, as `sam build` does. The package's S3 key carries a
 digest of what goes in it, so a changed function is a new object and a stack update, and an
 unchanged one neither. A single small file with no requirements goes inline in the template
 (`Code.ZipFile`, which Lambda saves as `index.py`).
@@ -18,16 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from redstep.deploy.calls import package_files, package_root
+from redstep.deploy.errors import ExportError
 from redstep.project import FunctionConfig, Project
 
 RUNTIME = "python3.12"
 """The Lambda runtime functions are exported with."""
 ARCHITECTURE = "x86_64"
-PIP_PLATFORM = "manylinux2014_x86_64"
-"""The wheels that run on Lambda's x86_64 Python runtime."""
+PIP_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")
+"""The wheels that run on Lambda's x86_64 Python 3.12 runtime (Amazon Linux 2023, glibc 2.34)."""
 INLINE_LIMIT = 4096
-"""Bytes: the largest source CloudFormation takes inline in `Code.ZipFile`."""
+"""Bytes: the largest source redstep puts inline in `Code.ZipFile`, keeping the template
+readable and far below the 51,200 bytes CloudFormation takes in a call."""
 REQUIREMENTS = "requirements.txt"
 KEY_PREFIX = "redstep/functions"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -75,9 +78,7 @@ def function_package(project: Project, config: FunctionConfig) -> FunctionPackag
     """The package of `config`'s function (see the module)."""
     root = package_root(project, config)
     files = [path for path in package_files(project, config) if path.name != REQUIREMENTS]
-    requirements = root / REQUIREMENTS if config.is_file_handler else None
-    if requirements is not None and not requirements.is_file():
-        requirements = None
+    requirements = root / REQUIREMENTS if (root / REQUIREMENTS).is_file() else None
     if config.is_file_handler:
         module = ".".join(config.source.relative_to(root).with_suffix("").parts)
     else:
@@ -96,14 +97,47 @@ def function_package(project: Project, config: FunctionConfig) -> FunctionPackag
     )
 
 
+def package_root(project: Project, config: FunctionConfig) -> Path:
+    """The folder a function's package is made of: a file handler's folder, or the project
+    folder for a module handler (whose top package is what it ships)."""
+    if not config.is_file_handler:
+        return project.root
+    if config.source.parent == project.root:
+        raise ExportError(
+            f"function {config.name!r}: its handler file is in the project folder itself, and "
+            "its package (the handler's folder) would be the whole project: move it to a "
+            "folder of its own"
+        )
+    return config.source.parent
+
+
+def package_files(project: Project, config: FunctionConfig) -> list[Path]:
+    """The files of a function's package, sorted: every file beside a file handler, or a
+    module handler's top-level package (or module)."""
+    root = package_root(project, config)
+    if config.is_file_handler:
+        top = root
+    else:
+        first = config.handler_module.split(".", 1)[0]
+        top = root / first if (root / first).is_dir() else root / f"{first}.py"
+    files = [top] if top.is_file() else sorted(top.rglob("*"))
+    return [
+        path
+        for path in files
+        if path.is_file()
+        and "__pycache__" not in path.relative_to(root).parts
+        and not any(part.startswith(".") for part in path.relative_to(root).parts)
+    ]
+
+
 def pip_install(requirements: Path, target: Path) -> None:
     """Install `requirements` into `target` as wheels for Lambda's platform and Python."""
     version = RUNTIME.removeprefix("python")
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--requirement", str(requirements), "--target", str(target),
-        "--platform", PIP_PLATFORM, "--implementation", "cp", "--python-version", version,
-        "--only-binary=:all:",
+        *(option for platform in PIP_PLATFORMS for option in ("--platform", platform)),
+        "--implementation", "cp", "--python-version", version, "--only-binary=:all:",
     ]  # fmt: skip
     finished = subprocess.run(command, capture_output=True, text=True, check=False)
     if finished.returncode != 0:

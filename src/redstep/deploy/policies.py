@@ -5,8 +5,11 @@ Each grant names exactly its resources, as AWS's Service Authorization Reference
     redshift-data:ExecuteStatement, BatchExecuteStatement, ListDatabases, ListSchemas,
       ListTables, DescribeTable           the cluster (…:cluster:ID) or workgroup (…:workgroup/ID)
     redshift-data:DescribeStatement, GetStatementResult, CancelStatement, ListStatements
-                                          no resource type: "*", but only on the caller's own
-                                          statements (statement-owner-iam-userid = aws:userid)
+                                          no resource type: "*"; a function's only on its own
+                                          statements (statement-owner-iam-userid = aws:userid,
+                                          its role's session being named after the function);
+                                          a state machine's without that condition, as nothing
+                                          documents that its tasks share one role session
     redshift:GetClusterCredentials        the database user and the database of the cluster
     redshift-serverless:GetCredentials    the workgroup
     s3:GetObject, s3:PutObject, ...       the bucket's objects (bucket/*)
@@ -23,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from redstep.deploy.calls import FunctionCalls, MachineCalls
-from redstep.deploy.definitions import bucket_parameter, function_id, state_machine_id
+from redstep.deploy.names import bucket_parameter, function_id, state_machine_id
 from redstep.deploy.target import Target
 
 Statement = dict[str, Any]
@@ -50,8 +53,11 @@ def warehouse_arn(target: Target) -> dict[str, str]:
     return _sub(f"{_PREFIX}:redshift:{_HERE}:cluster:${{ClusterIdentifier}}")
 
 
-def data_api_statements(actions: Iterable[str], target: Target) -> list[Statement]:
-    """What calling these Data API actions on the target takes, credentials included."""
+def data_api_statements(
+    actions: Iterable[str], target: Target, *, is_own_statements_only: bool
+) -> list[Statement]:
+    """What calling these Data API actions on the target takes, credentials included; with
+    `is_own_statements_only`, the actions on statements are limited to the caller's own."""
     wanted = set(actions)
     if not wanted:
         return []
@@ -65,9 +71,10 @@ def data_api_statements(actions: Iterable[str], target: Target) -> list[Statemen
     own = sorted(wanted & OWN_STATEMENT_ACTIONS)
     if own:
         statement = _allow([f"redshift-data:{action}" for action in own], ["*"])
-        statement["Condition"] = {
-            "StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}
-        }
+        if is_own_statements_only:
+            statement["Condition"] = {
+                "StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}
+            }
         statements.append(statement)
     return statements
 
@@ -113,7 +120,7 @@ def bucket_text(bucket: str, project_buckets: Iterable[str]) -> str:
 def function_policy(calls: FunctionCalls, target: Target) -> PolicyDocument:
     """What a function's code calls: the Data API on the target, S3 on the buckets it is given
     (reading one grants ListBucket too, so a missing key reads as missing, not as denied)."""
-    statements = data_api_statements(calls.data_api_actions, target)
+    statements = data_api_statements(calls.data_api_actions, target, is_own_statements_only=True)
     actions = set(calls.s3_actions)
     if actions & {"s3:GetObject"}:
         actions.add("s3:ListBucket")
@@ -135,7 +142,7 @@ def machine_policy(calls: MachineCalls, target: Target, buckets: Iterable[str]) 
             arn = {"Fn::GetAtt": [function_id(name), "Arn"]}
             arns += [arn, {"Fn::Sub": f"${{{function_id(name)}.Arn}}:*"}]
         statements.append(_allow(["lambda:InvokeFunction"], arns))
-    statements += data_api_statements(calls.data_api_actions, target)
+    statements += data_api_statements(calls.data_api_actions, target, is_own_statements_only=False)
     statements += s3_statements(
         (action, bucket_text(bucket, project_buckets)) for action, bucket in calls.s3_actions
     )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redstep.deploy.errors import DeployError
 from redstep.deploy.packages import Installer, build_zip, pip_install
 from redstep.deploy.template import Export
 from redstep.project import Project
@@ -34,12 +35,11 @@ CAPABILITIES = ["CAPABILITY_IAM"]
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 """How a FAILED change set says there was nothing to change."""
 SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
+"""How a stack a deployment changed must end."""
+UNUSABLE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"})
+"""Stack statuses from which CloudFormation takes no update: the stack must be deleted first."""
 
 Say = Callable[[str], None]
-
-
-class DeployError(Exception):
-    """The deployment could not go on; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,18 @@ class Upload:
     @property
     def address(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a deployment ended: the stack's status, and whether the deployment changed it."""
+
+    status: str
+    is_changed: bool
+
+    @property
+    def is_success(self) -> bool:
+        return self.status in SUCCEEDED or not self.is_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,17 +185,20 @@ class Deployer:
         for name, value in deployment.parameters.items():
             self.say(f"  parameter {name} = {value}")
 
-    def deploy(self, deployment: Deployment) -> str:
-        """Upload, create or update the stack, and follow it until it settles; its status."""
+    def deploy(self, deployment: Deployment) -> Outcome:
+        """Upload, create or update the stack, and follow it until it settles."""
+        stack = self._stack(deployment.stack_name)
+        status = stack["StackStatus"] if stack else None
+        _check_deployable(deployment.stack_name, status)
         with tempfile.TemporaryDirectory(prefix="redstep-deploy-") as folder:
             for upload in self._all_uploads(deployment):
                 self.say(f"upload {_describe(upload)}")
                 self._put(deployment, upload, Path(folder))
-        stack = self._stack(deployment.stack_name)
-        is_new = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+        is_new = status in (None, "REVIEW_IN_PROGRESS")
+        digest = hashlib.sha256(deployment.template_text.encode()).hexdigest()[:16]
         request: dict[str, Any] = {
             "StackName": deployment.stack_name,
-            "ChangeSetName": f"redstep-{int(time.time())}",
+            "ChangeSetName": f"redstep-{digest}",
             "ChangeSetType": "CREATE" if is_new else "UPDATE",
             "Parameters": [
                 {"ParameterKey": name, "ParameterValue": value}
@@ -205,27 +220,16 @@ class Deployer:
                 self.cloudformation.delete_change_set(
                     ChangeSetName=change_set, StackName=deployment.stack_name
                 )
-                return str(stack["StackStatus"]) if stack else "REVIEW_IN_PROGRESS"
+                return Outcome(status or "REVIEW_IN_PROGRESS", is_changed=False)
             raise DeployError(f"the change set failed: {reason}")
-        verb = "create" if is_new else "update"
-        self.say(f"{verb} stack {deployment.stack_name}:")
+        self.say(f"{'create' if is_new else 'update'} stack {deployment.stack_name}:")
         for change in described.get("Changes", []):
-            resource = change.get("ResourceChange", {})
-            replacement = resource.get("Replacement")
-            self.say(
-                f"  {resource.get('Action', '?'):<7} {resource.get('LogicalResourceId')}  "
-                f"{resource.get('ResourceType')}"
-                + (
-                    f"  (replacement: {replacement})"
-                    if replacement in ("True", "Conditional")
-                    else ""
-                )
-            )
+            self.say(f"  {_change_line(change.get('ResourceChange', {}))}")
         earlier = {event["EventId"] for event in self._events(deployment.stack_name)}
         self.cloudformation.execute_change_set(
             ChangeSetName=change_set, StackName=deployment.stack_name
         )
-        return self._follow(deployment.stack_name, earlier)
+        return Outcome(self._follow(deployment.stack_name, earlier), is_changed=True)
 
     def _all_uploads(self, deployment: Deployment) -> list[Upload]:
         extra = [deployment.template_upload] if deployment.template_upload else []
@@ -246,10 +250,11 @@ class Deployer:
         return f"{endpoint}/{upload.bucket}/{upload.key}"
 
     def _stack(self, name: str) -> dict[str, Any] | None:
+        """The stack's description; None when there is no such stack."""
         try:
             stacks = self.cloudformation.describe_stacks(StackName=name)["Stacks"]
         except self.cloudformation.exceptions.ClientError as error:
-            if "does not exist" in str(error):
+            if _is_missing_stack(error):
                 return None
             raise
         return dict(stacks[0]) if stacks else None
@@ -270,7 +275,7 @@ class Deployer:
                 StackName=stack_name
             )["StackEvents"]
         except self.cloudformation.exceptions.ClientError as error:
-            if "does not exist" in str(error):
+            if _is_missing_stack(error):
                 return []
             raise
         return events
@@ -296,6 +301,32 @@ class Deployer:
                 self.say(f"stack {stack_name}: {status}")
                 return status
             self.sleep(self.poll_seconds)
+
+
+def _is_missing_stack(error: Any) -> bool:
+    """Whether CloudFormation's ClientError says the stack does not exist."""
+    return "does not exist" in str(error.response.get("Error", {}).get("Message", ""))
+
+
+def _check_deployable(name: str, status: str | None) -> None:
+    """A stack that CloudFormation would not take a change set for, said before any upload."""
+    if status in UNUSABLE:
+        raise DeployError(
+            f"stack {name} is {status}: CloudFormation cannot update it; delete it "
+            f"(aws cloudformation delete-stack --stack-name {name}) and deploy again"
+        )
+    if status is not None and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise DeployError(f"stack {name} is {status}: wait for it to settle, then deploy again")
+
+
+def _change_line(change: dict[str, Any]) -> str:
+    """One resource change of a change set, as the deployment prints it."""
+    replacement = change.get("Replacement")
+    line = f"{change.get('Action', '?'):<7} {change.get('LogicalResourceId')}  "
+    line += str(change.get("ResourceType"))
+    if replacement in ("True", "Conditional"):
+        line += f"  (replacement: {replacement})"
+    return line
 
 
 def _describe(upload: Upload) -> str:

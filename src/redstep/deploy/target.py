@@ -11,10 +11,11 @@ grants one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from redstep.deploy.calls import ExportError, ProjectCalls
+from redstep.deploy.calls import Member, ProjectCalls
+from redstep.deploy.errors import ExportError
 from redstep.project import Project
 from redstep.warehouse.redshift import parse_redshift_url
 
@@ -30,26 +31,37 @@ class Target:
     cluster_identifier: str | None = None
     db_user: str | None = None
     workgroup_name: str | None = None
+    project_values: Mapping[Member, str] = field(default_factory=dict)
+    """What the project itself names (before the caller's overrides): the values its code holds,
+    which the template turns into references to the parameters."""
 
     @property
     def is_serverless(self) -> bool:
+        """Whether the target is a Serverless workgroup (else a provisioned cluster)."""
         return self.workgroup_name is not None
 
-    def values(self) -> dict[str, str]:
+    def values(self) -> dict[Member, str]:
         """The parameters' defaults, by the Data API member each stands for."""
         given = {
-            "ClusterIdentifier": self.cluster_identifier,
-            "DbUser": self.db_user,
-            "WorkgroupName": self.workgroup_name,
-            "Database": self.database,
+            Member.CLUSTER_IDENTIFIER: self.cluster_identifier,
+            Member.DB_USER: self.db_user,
+            Member.WORKGROUP_NAME: self.workgroup_name,
+            Member.DATABASE: self.database,
         }
         return {member: value for member, value in given.items() if value is not None}
+
+    def references(self) -> dict[str, Member]:
+        """Value -> the member's parameter, for the project's values and the target's."""
+        return {
+            **{value: member for member, value in self.project_values.items()},
+            **{value: member for member, value in self.values().items()},
+        }
 
     def parameters(self) -> dict[str, dict[str, Any]]:
         """The template's Parameters for this target."""
         found: dict[str, dict[str, Any]] = {}
         if self.is_serverless:
-            found["WorkgroupName"] = _parameter(
+            found[Member.WORKGROUP_NAME.value] = _parameter(
                 "The Redshift Serverless workgroup the SQL runs on", self.workgroup_name
             )
             found["WorkgroupId"] = _parameter(
@@ -58,11 +70,13 @@ class Target:
                 None,
             )
         else:
-            found["ClusterIdentifier"] = _parameter(
+            found[Member.CLUSTER_IDENTIFIER.value] = _parameter(
                 "The Redshift cluster the SQL runs on", self.cluster_identifier
             )
-            found["DbUser"] = _parameter("The database user the Data API connects as", self.db_user)
-        found["Database"] = _parameter("The database the SQL runs in", self.database)
+            found[Member.DB_USER.value] = _parameter(
+                "The database user the Data API connects as", self.db_user
+            )
+        found[Member.DATABASE.value] = _parameter("The database the SQL runs in", self.database)
         return found
 
 
@@ -75,7 +89,7 @@ def _parameter(description: str, default: str | None) -> dict[str, Any]:
 
 def find_target(project: Project, calls: ProjectCalls, given: Mapping[str, str]) -> Target:
     """The target from `given` (Data API member -> value), else the project (see the module)."""
-    found: dict[str, str] = {}
+    found: dict[Member, str] = {}
     for member, values in calls.target_values.items():
         if len(values) > 1:
             names = ", ".join(sorted(values))
@@ -86,23 +100,25 @@ def find_target(project: Project, calls: ProjectCalls, given: Mapping[str, str])
         if url.lower().startswith("redshift-data:"):
             remote = parse_redshift_url(url)
             named = {
-                "ClusterIdentifier": remote.cluster_identifier,
-                "WorkgroupName": remote.workgroup_name,
-                "Database": remote.database,
-                "DbUser": remote.db_user,
+                Member.CLUSTER_IDENTIFIER: remote.cluster_identifier,
+                Member.WORKGROUP_NAME: remote.workgroup_name,
+                Member.DATABASE: remote.database,
+                Member.DB_USER: remote.db_user,
             }
             found = {member: value for member, value in named.items() if value}
             break
-    if "ClusterIdentifier" in given or "WorkgroupName" in given:
-        found.pop("ClusterIdentifier", None)
-        found.pop("WorkgroupName", None)
-        found.pop("DbUser", None)
-    found.update(given)
+    project_values = dict(found)
+    overrides = {Member(member): value for member, value in given.items()}
+    if {Member.CLUSTER_IDENTIFIER, Member.WORKGROUP_NAME} & set(overrides):
+        for member in (Member.CLUSTER_IDENTIFIER, Member.WORKGROUP_NAME, Member.DB_USER):
+            found.pop(member, None)
+    found.update(overrides)
     target = Target(
-        database=found.get("Database", DEFAULT_DATABASE),
-        cluster_identifier=found.get("ClusterIdentifier"),
-        db_user=found.get("DbUser"),
-        workgroup_name=found.get("WorkgroupName"),
+        database=found.get(Member.DATABASE, DEFAULT_DATABASE),
+        cluster_identifier=found.get(Member.CLUSTER_IDENTIFIER),
+        db_user=found.get(Member.DB_USER),
+        workgroup_name=found.get(Member.WORKGROUP_NAME),
+        project_values=project_values,
     )
     return _checked(target, calls)
 
@@ -112,7 +128,9 @@ def _checked(target: Target, calls: ProjectCalls) -> Target:
         raise ExportError("name a cluster or a workgroup, not both")
     if target.is_serverless:
         written = sorted(
-            member for member in ("ClusterIdentifier", "DbUser") if calls.target_values.get(member)
+            member
+            for member in (Member.CLUSTER_IDENTIFIER, Member.DB_USER)
+            if calls.target_values.get(member)
         )
         if written:
             raise ExportError(
@@ -127,6 +145,6 @@ def _checked(target: Target, calls: ProjectCalls) -> Target:
         )
     if target.db_user is None:
         raise ExportError(f"cluster {target.cluster_identifier!r} needs a database user: --db-user")
-    if calls.target_values.get("WorkgroupName"):
+    if calls.target_values.get(Member.WORKGROUP_NAME):
         raise ExportError("the target is a cluster, but Data API tasks give WorkgroupName")
     return target

@@ -16,6 +16,7 @@ the stack was given.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,20 +25,23 @@ import yaml
 
 from redstep import __version__
 from redstep.deploy.calls import ProjectCalls, bucket_named, find_calls
-from redstep.deploy.definitions import (
+from redstep.deploy.definitions import deployed_definition
+from redstep.deploy.names import (
+    CODE_BUCKET_PARAMETER,
     bucket_parameter,
-    deployed_definition,
+    check_names,
     function_id,
-    logical_id,
+    function_role_id,
     state_machine_id,
+    state_machine_role_id,
 )
 from redstep.deploy.packages import ARCHITECTURE, RUNTIME, FunctionPackage, function_package
 from redstep.deploy.policies import PolicyDocument, function_policy, machine_policy
 from redstep.deploy.target import Target, find_target
 from redstep.project import Project
 
-CODE_BUCKET_PARAMETER = "CodeBucket"
-"""The parameter naming where function code goes when it is not one of the project's buckets."""
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+"""A parameter or resource named in an `Fn::Sub` text (`${Name}`; `${Name.Attr}` is a resource)."""
 _LAMBDA_LOGS = "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
@@ -61,11 +65,9 @@ def export_project(
     """The template of `project`. `given` overrides the Redshift target (Data API member ->
     value); `code_bucket` names the bucket function code goes to (the project's only bucket by
     default)."""
+    check_names(project)
     calls = find_calls(project)
-    uses_data_api = any(m.data_api_actions for m in calls.machines.values()) or any(
-        f.data_api_actions for f in calls.functions.values()
-    )
-    target = find_target(project, calls, given or {}) if uses_data_api or given else None
+    target = find_target(project, calls, given or {}) if calls.uses_data_api else None
     packages = {
         name: function_package(project, config) for name, config in project.functions.items()
     }
@@ -86,7 +88,10 @@ def export_project(
         used_buckets |= {b for _, b in calls.machines[name].s3_actions if b in project.buckets}
         policy = machine_policy(calls.machines[name], target or Target(), project.buckets)
         resources.update(_state_machine(name, deployed.definition, deployed.substitutions, policy))
-    parameters: dict[str, Any] = dict(target.parameters()) if target is not None else {}
+    parameters: dict[str, Any] = {}
+    if target is not None:
+        used = _referenced(resources)
+        parameters = {k: v for k, v in target.parameters().items() if k in used}
     code_parameter = None
     if shipped:
         code_parameter = _code_bucket(project, code_bucket, parameters)
@@ -142,15 +147,20 @@ def _code_bucket(project: Project, code_bucket: str | None, parameters: dict[str
 def _environment(
     project: Project, name: str, target: Target | None, used_buckets: set[str]
 ) -> dict[str, Any]:
-    references = {value: member for member, value in (target.values() if target else {}).items()}
+    """A function's variables: a value that is the target's cluster, workgroup, database or user
+    (as the project or the caller names it) becomes that parameter, a project bucket's name or
+    `s3://` address in it becomes its bucket's parameter."""
+    references = target.references() if target is not None else {}
     environment: dict[str, Any] = {}
     for key, value in project.functions[name].environment.items():
         bucket = bucket_named(project, value)
         if value in references:
-            environment[key] = {"Ref": references[value]}
-        elif bucket is not None and value == bucket:
+            environment[key] = {"Ref": str(references[value])}
+        elif bucket is not None:
             used_buckets.add(bucket)
-            environment[key] = {"Ref": bucket_parameter(bucket)}
+            parameter = bucket_parameter(bucket)
+            replaced = value.replace(bucket, f"${{{parameter}}}", 1)
+            environment[key] = {"Ref": parameter} if value == bucket else {"Fn::Sub": replaced}
         else:
             environment[key] = value
     return environment
@@ -165,7 +175,7 @@ def _function(
     target: Target | None,
 ) -> dict[str, Any]:
     config = project.functions[name]
-    role = logical_id(name, "FunctionRole")
+    role = function_role_id(name)
     inline = package.inline_source
     properties: dict[str, Any] = {
         "Description": f"redstep function {name} ({config.handler})",
@@ -198,7 +208,7 @@ def _state_machine(
     substitutions: Mapping[str, Any],
     policy: PolicyDocument,
 ) -> dict[str, Any]:
-    role = logical_id(name, "StateMachineRole")
+    role = state_machine_role_id(name)
     role_properties: dict[str, Any] = {"AssumeRolePolicyDocument": _trust("states.amazonaws.com")}
     if policy["Statement"]:
         role_properties["Policies"] = [{"PolicyName": "calls", "PolicyDocument": policy}]
@@ -216,6 +226,22 @@ def _state_machine(
             "Properties": properties,
         },
     }
+
+
+def _referenced(value: object) -> set[str]:
+    """Every name a part of the template refers to: `Ref`s and `${Name}` in `Fn::Sub` texts."""
+    if isinstance(value, dict):
+        found = set()
+        if isinstance(value.get("Ref"), str):
+            found.add(value["Ref"])
+        if isinstance(value.get("Fn::Sub"), str):
+            found |= set(_SUB_NAME.findall(value["Fn::Sub"]))
+        for item in value.values():
+            found |= _referenced(item)
+        return found
+    if isinstance(value, list):
+        return set().union(*map(_referenced, value)) if value else set()
+    return set()
 
 
 def _trust(service: str) -> dict[str, Any]:
