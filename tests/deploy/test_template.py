@@ -80,7 +80,12 @@ def test_yaml_reads_back_as_the_template(sales: Project) -> None:
     template = export_project(sales).template
     text = template_text(template)
     assert yaml.safe_load(text) == json.loads(json.dumps(template))
-    assert "- |" in text or ": |" in text  # SQL and code with several lines stay readable
+    lines = {line.strip() for line in text.splitlines()}
+    script = (sales.root / "sql" / "load_dim_item.sql").read_text()
+    statements = split_script(script, with_comments=False)
+    assert any("\n" in statement for statement in statements)
+    for statement in statements:  # each line of the SQL is a line of the YAML, as written
+        assert all(line.strip() in lines for line in statement.splitlines() if line.strip())
 
 
 def test_parameters_are_the_redshift_target_and_the_bucket_with_the_projects_values(
