@@ -20,6 +20,7 @@ from redstep.deploy.errors import DeployError
 from redstep.deploy.stack import (
     TEMPLATE_BODY_LIMIT,
     Deployer,
+    Deployment,
     Outcome,
     plan_deployment,
     template_changes,
@@ -296,15 +297,22 @@ def test_a_deployment_uploads_creates_the_stack_and_follows_it(
     ]
 
 
-def existing_stack_change_set(recorded: Recorded, sales: Project, reason: str) -> Any:
+def existing_stack_change_set(
+    recorded: Recorded, sales: Project, described: dict[str, Any]
+) -> Deployment:
+    """A deployment to an existing stack, stubbed up to its change set, `described` so."""
     plan = plan_deployment(sales, export_project(sales), STACK, {})
     stub = recorded.cf_stub
     stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
     for _ in [*plan.uploads, plan.template_upload]:
         recorded.s3_stub.add_response("put_object", {})
     stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID})
-    stub.add_response("describe_change_set", {"Status": "FAILED", "StatusReason": reason})
+    stub.add_response("describe_change_set", described)
     return plan
+
+
+def failed_change_set(recorded: Recorded, sales: Project, reason: str) -> Deployment:
+    return existing_stack_change_set(recorded, sales, {"Status": "FAILED", "StatusReason": reason})
 
 
 def test_a_deployment_without_changes_ends_at_the_change_set(
@@ -314,7 +322,7 @@ def test_a_deployment_without_changes_ends_at_the_change_set(
         "The submitted information didn't contain changes. Submit different information to "
         "create a change set."
     )
-    plan = existing_stack_change_set(recorded, sales, reason)
+    plan = failed_change_set(recorded, sales, reason)
     recorded.cf_stub.add_response("delete_change_set", {})
     outcome = deployer(recorded).deploy(plan)
     assert outcome == Outcome("UPDATE_COMPLETE", is_changed=False)
@@ -328,7 +336,7 @@ def test_a_deployment_without_changes_ends_at_the_change_set(
 def test_a_failed_change_set_is_an_error_with_its_reason(
     sales: Project, recorded: Recorded
 ) -> None:
-    plan = existing_stack_change_set(recorded, sales, "Parameter DbUser failed to validate")
+    plan = failed_change_set(recorded, sales, "Parameter DbUser failed to validate")
     with pytest.raises(DeployError, match="the change set failed: Parameter DbUser failed"):
         deployer(recorded).deploy(plan)
     assert "ExecuteChangeSet" not in recorded.operations()
@@ -350,13 +358,9 @@ def test_a_stack_that_cannot_take_a_change_set_is_refused_before_any_upload(
 
 
 def test_a_deployment_that_rolls_back_is_no_success(sales: Project, recorded: Recorded) -> None:
-    plan = plan_deployment(sales, export_project(sales), STACK, {})
+    described = {"Status": "CREATE_COMPLETE", "Changes": []}
+    plan = existing_stack_change_set(recorded, sales, described)
     stub = recorded.cf_stub
-    stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
-    for _ in [*plan.uploads, plan.template_upload]:
-        recorded.s3_stub.add_response("put_object", {})
-    stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID})
-    stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "Changes": []})
     stub.add_response("describe_stack_events", {"StackEvents": []})
     stub.add_response("execute_change_set", {})
     failed = event(1, "UPDATE_FAILED", "RedshiftBatchDataApiFunction")
