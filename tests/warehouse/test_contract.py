@@ -358,9 +358,10 @@ def test_each_session_has_its_own_stable_pid(connect: Callable[[], Connection]) 
     first, second = connect(), connect()
     for connection in (first, second):  # a Data API session has a pid once it has run something
         connection.execute("select 1 as one")
-    assert first.backend_pid == first.backend_pid
-    assert first.backend_pid != 0
-    assert first.backend_pid != second.backend_pid
+    pid = first.backend_pid
+    first.execute("select 2 as two")
+    assert first.backend_pid == pid != 0
+    assert pid != second.backend_pid
 
 
 # -- parameters ---------------------------------------------------------------------------------

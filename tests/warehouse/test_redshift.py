@@ -332,16 +332,20 @@ def test_reset_session_opens_a_new_session(warehouse: RedshiftWarehouse) -> None
     assert session.backend_pid != pid
 
 
-def test_a_closed_session_reopens_outside_a_transaction(
+def test_a_closed_session_is_an_error_and_the_next_statement_gets_a_new_one(
     warehouse: RedshiftWarehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Running on in a new session would run the statement without what the caller's session
+    held (here a temporary table; a search_path would send it to another schema)."""
     monkeypatch.setattr(redshift, "SESSION_KEEP_ALIVE_SECONDS", 1)
     session = warehouse.connect()
     session.execute("create table kept (a int)")
     session.execute("create temp table scratch (a int)")
     time.sleep(1.3)  # the endpoint closes the idle session
-    session.execute("insert into kept values (1)")  # in a new session, transparently
-    assert list(session.execute("select a from kept").rows) == [(1,)]
+    with pytest.raises(WarehouseError, match=r"session of this connection ended .* what it held"):
+        session.execute("insert into kept values (1)")
+    session.execute("insert into kept values (2)")  # in a new session
+    assert list(session.execute("select a from kept").rows) == [(2,)]
     with pytest.raises(WarehouseError, match='relation "scratch" does not exist'):
         session.execute("select * from scratch")  # it went with the old session
 
@@ -355,10 +359,24 @@ def test_a_closed_session_takes_its_transaction_with_it(
     session.begin()
     session.execute("insert into lost values (1)")
     time.sleep(1.3)
-    with pytest.raises(WarehouseError, match=r"Redshift session ended .* transaction"):
+    with pytest.raises(WarehouseError, match=r"session of this connection ended .* transaction"):
         session.execute("insert into lost values (2)")
     assert not session.in_transaction
     assert list(session.execute("select count(*) from lost").rows) == [(0,)]
+
+
+def test_rolling_back_in_a_closed_session_has_nothing_left_to_do(
+    warehouse: RedshiftWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redshift, "SESSION_KEEP_ALIVE_SECONDS", 1)
+    session = warehouse.connect()
+    session.execute("create table undone (a int)")
+    session.begin()
+    session.execute("insert into undone values (1)")
+    time.sleep(1.3)
+    session.rollback()  # the transaction went with the session: rolled back already
+    assert not session.in_transaction
+    assert list(session.execute("select count(*) from undone").rows) == [(0,)]
 
 
 def test_a_failing_batch_rolls_back_on_redshift(redshift_data_url: str, tmp_path: Path) -> None:
@@ -384,6 +402,7 @@ def test_a_failing_batch_rolls_back_on_redshift(redshift_data_url: str, tmp_path
         )
     assert described["Status"] == "FAILED"
     assert described["Error"] == 'ERROR: relation "missing" does not exist'
+    assert described["RedshiftPid"] > 0  # the remote session's, learnt by running
     statuses = [sub["Status"] for sub in described["SubStatements"]]
     assert statuses == ["FINISHED", "FAILED"]
     assert list(setup.connect().execute("select a from batched").rows) == [(2,)]
@@ -506,6 +525,31 @@ def test_a_cancel_after_the_statement_ended_is_ignored(
     client.meta.events.register("before-parameter-build.redshift-data.ExecuteStatement", cancel_now)
     assert connection.execute("select 1").row_count == 3
     connection.cancel()  # between statements: nothing to cancel, no call
+
+
+def test_a_statement_is_sent_one_cancel_however_often_it_is_asked(
+    stubbed: tuple[RedshiftConnection, Stubber],
+) -> None:
+    """The runner interrupts a cancelled statement every 50 ms until it ends: Redshift needs
+    one CancelStatement, not one per interrupt."""
+    connection, stubber = stubbed
+    stubber.add_response("execute_statement", submitted("s-1", "STARTED"), opening("select 1"))
+    stubber.add_response("cancel_statement", {"Status": True}, {"Id": "s-1"})
+    stubber.add_response(
+        "describe_statement", {"Id": "s-1", "Status": "ABORTED"}, describing("s-1")
+    )
+
+    def cancel_again(**_: Any) -> None:  # the runner's next interrupts, once sent
+        connection.cancel()
+        connection.cancel()
+
+    client = connection._warehouse._client
+    client.meta.events.register("after-call.redshift-data.CancelStatement", cancel_again)
+    client.meta.events.register(
+        "before-parameter-build.redshift-data.ExecuteStatement", lambda **_: connection.cancel()
+    )
+    with pytest.raises(QueryCancelled):
+        connection.execute("select 1")
 
 
 def test_a_busy_session_is_waited_for(stubbed: tuple[RedshiftConnection, Stubber]) -> None:

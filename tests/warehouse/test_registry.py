@@ -59,8 +59,6 @@ def test_known_schemes_are_accepted(url: str, scheme: str) -> None:
             "redshift-data://workgroup:analytics/dev?db_user=u",
             "db_user= for a workgroup: Serverless derives the user from IAM",
         ),
-        ("redshift-data://sales-cluster/dev", "needs db_user=<user> .* or secret_arn=<arn>"),
-        ("redshift-data://sales-cluster/dev?region=eu-west-1", "needs db_user=<user>"),
     ],
 )
 def test_bad_urls_say_what_is_wrong(url: str, message: str) -> None:
@@ -100,6 +98,11 @@ def test_a_relative_duckdb_path_resolves_against_the_project(tmp_path: Path) -> 
             "redshift-data://WorkGroup:Analytics/dev",
             RedshiftTarget(database="dev", workgroup_name="Analytics"),
             {"WorkgroupName": "Analytics", "Database": "dev"},
+        ),
+        (  # the IAM identity's own database user (GetClusterCredentialsWithIAM)
+            "redshift-data://sales-cluster/dev?region=eu-west-1",
+            RedshiftTarget("dev", "sales-cluster", region="eu-west-1"),
+            {"ClusterIdentifier": "sales-cluster", "Database": "dev"},
         ),
         (
             "redshift-data://c1/dev?secret_arn=arn:s&db_user=u",

@@ -244,7 +244,8 @@ class Runner:
             record = self._save(replace(record, status=StatusString.PICKED, updated_at=self.now()))
             run = self._run_batch if record.is_batch else self._run_single
             ended, doubt = run(record, connection)
-            record = self._save(ended)
+            # A backend may learn its session's id only by running (Redshift's Data API does).
+            record = self._save(replace(ended, redshift_pid=connection.backend_pid))
         except Exception as error:
             logger.exception("statement %s failed outside its own error handling", record.id)
             _rollback(connection)

@@ -12,8 +12,9 @@ map from boto3's errors to the warehouse's (`map_error`), and the seam's meaning
     cancel, backend_pid    CancelStatement; the RedshiftPid last reported
     catalog                ListDatabases, ListSchemas, ListTables, DescribeTable, paginated
 
-URLs: `redshift-data://<cluster-id>/<database>?db_user=<user>` (a cluster, temporary credentials;
-or `secret_arn=<arn>`), `redshift-data://workgroup:<name>/<database>` (Serverless), either with
+URLs: `redshift-data://<cluster-id>/<database>?db_user=<user>` (a cluster, temporary credentials
+for the user; or `secret_arn=<arn>`; or neither, as the IAM identity's own database user),
+`redshift-data://workgroup:<name>/<database>` (Serverless), either with
 `region=<region>` (else boto3's). Redshift gets the SQL as written: the dialect only classifies
 it, so that `in_transaction` follows BEGIN, COMMIT, ROLLBACK and TRUNCATE. Where the endpoint is
 (AWS, or another redstep) is boto3's business (AWS_ENDPOINT_URL_REDSHIFT_DATA and the like).
@@ -60,9 +61,12 @@ EXECUTE_WAIT_SECONDS = 1
 cancel that comes before the call returns the statement's Id waits at most this long."""
 DESCRIBE_WAIT_SECONDS = 20
 """DescribeStatement's WaitTimeSeconds (the Data API allows 30; botocore reads for 60)."""
-SESSION_BUSY_SECONDS = 5.0
-"""How long a statement waits for its session, which the statement before may still hold."""
+SESSION_BUSY_DELAYS = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 1.0, 1.0, 1.0)
+"""Seconds between tries while the session still holds the statement before (5 s in all)."""
 CONNECT_TIMEOUT_SECONDS = 10
+HTTP_CONNECTIONS = 64
+"""The client's pool of HTTP connections, shared by every worker's and session's long polls
+(botocore's default of 10 would open throwaway connections beyond it)."""
 LONGEST_TRANSACTION_STATEMENT = 12
 """Tokens in the longest transaction statement (`BEGIN ISOLATION LEVEL …`); longer is QUERY."""
 
@@ -143,8 +147,6 @@ def parse_redshift_url(url: str) -> RedshiftTarget:
         query[key] = value
     if is_workgroup and "db_user" in query:
         raise bad("gives db_user= for a workgroup: Serverless derives the user from IAM")
-    if not is_workgroup and "db_user" not in query and "secret_arn" not in query:
-        raise bad("needs db_user=<user> (temporary credentials) or secret_arn=<arn> for a cluster")
     return RedshiftTarget(
         database=database,
         cluster_identifier=None if is_workgroup else name,
@@ -279,6 +281,7 @@ class RedshiftConnection:
         self._is_executing = False
         self._is_cancel_requested = False
         self._running_id: str | None = None
+        self._cancelled_id: str | None = None
 
     @property
     def in_transaction(self) -> bool:
@@ -332,17 +335,20 @@ class RedshiftConnection:
 
     def reset_session(self) -> None:
         """Forget the session (it closes at its keep-alive): the next statement opens one."""
-        self._session_id, self._in_transaction = None, False
+        self._session_id, self._in_transaction, self._pid = None, False, 0
 
     def cancel(self) -> None:
-        """Cancel the statement running (or being submitted) now; safe from any thread."""
+        """Cancel the statement running (or being submitted) now; safe from any thread. A
+        statement is sent one CancelStatement, however often this is called while it ends."""
         with self._lock:
             if not self._is_executing:
                 return
             self._is_cancel_requested = True
             statement_id = self._running_id
-        if statement_id is not None:
-            self._warehouse.cancel_statement(statement_id)
+            if statement_id is None or statement_id == self._cancelled_id:
+                return
+            self._cancelled_id = statement_id
+        self._warehouse.cancel_statement(statement_id)
 
     def close(self) -> None:
         """Roll back an open transaction (whose locks would last the keep-alive), forget all."""
@@ -355,6 +361,11 @@ class RedshiftConnection:
         if self._in_transaction:
             try:
                 self._run(command)
+            except WarehouseError as error:
+                # A ROLLBACK whose session has ended got what it asked for: nothing of the
+                # transaction is left.
+                if command != "ROLLBACK" or not isinstance(error.__cause__, SessionEnded):
+                    raise
             finally:
                 self._in_transaction = False
 
@@ -368,6 +379,8 @@ class RedshiftConnection:
         if is_cancellable:
             with self._lock:
                 self._running_id, is_cancel_pending = statement_id, self._is_cancel_requested
+                if is_cancel_pending:
+                    self._cancelled_id = statement_id
             if is_cancel_pending:
                 self._warehouse.cancel_statement(statement_id)
         described = submitted
@@ -386,12 +399,14 @@ class RedshiftConnection:
         return self._result(statement_id, described.get("ResultRows"))
 
     def _submit(self, sql: str, parameters: SqlParameters) -> Mapping[str, Any]:
-        """ExecuteStatement in the session; a new session when there is none, or when the old
-        one was closed (once, and not under a transaction, which ended with it)."""
+        """ExecuteStatement in the session, opening one when there is none. A session the Data
+        API has closed (its keep-alive ran out) is an error: what it held (a transaction,
+        temporary tables, settings) is gone, and running on in a new one would run the statement
+        somewhere else than the caller's session."""
         request: dict[str, Any] = {"Sql": sql, "WaitTimeSeconds": EXECUTE_WAIT_SECONDS}
         if parameters:
             request["Parameters"] = list(parameters)
-        is_reopened, busy_until = False, time.monotonic() + SESSION_BUSY_SECONDS
+        delays = iter(SESSION_BUSY_DELAYS)
         while True:
             if self._session_id is None:
                 where: dict[str, Any] = self._warehouse.target.request_members()
@@ -401,20 +416,19 @@ class RedshiftConnection:
             try:
                 submitted = self._warehouse.call("execute_statement", **request, **where)
             except SessionBusy:
-                if time.monotonic() >= busy_until:
+                delay = next(delays, None)
+                if delay is None:
                     raise
-                time.sleep(0.02)
+                time.sleep(delay)
             except SessionEnded as ended:
-                self._session_id = None
-                if self._in_transaction:
-                    self._in_transaction = False
-                    raise WarehouseError(
-                        f"the Redshift session ended ({ended.message}), and its open "
-                        "transaction with it: the transaction's statements are lost"
-                    ) from ended
-                if is_reopened:
-                    raise
-                is_reopened = True
+                self._session_id, was_in_transaction = None, self._in_transaction
+                self._in_transaction = False
+                lost = "its open transaction" if was_in_transaction else "what it held"
+                raise WarehouseError(
+                    f"the Redshift Data API session of this connection ended ({ended.message}; "
+                    f"sessions are kept {SESSION_KEEP_ALIVE_SECONDS} s after their last "
+                    f"statement), and {lost} with it"
+                ) from ended
             else:
                 self._session_id = submitted.get("SessionId") or self._session_id
                 self._note_pid(submitted)
@@ -563,7 +577,11 @@ def make_client(target: RedshiftTarget) -> Any:
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
-    config = Config(retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    config = Config(
+        retries={"mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        max_pool_connections=HTTP_CONNECTIONS,
+    )
     try:
         session = boto3.session.Session(region_name=target.region)
         return session.client("redshift-data", config=config)
