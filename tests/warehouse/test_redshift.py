@@ -38,7 +38,6 @@ from redstep.warehouse import (
 from redstep.warehouse.dialect import StatementKind
 from redstep.warehouse.redshift import (
     RedshiftConnection,
-    RedshiftTarget,
     RedshiftWarehouse,
     SessionBusy,
     SessionEnded,
@@ -47,6 +46,7 @@ from redstep.warehouse.redshift import (
     field_reader,
     map_error,
 )
+from redstep.warehouse.redshift_url import RedshiftTarget
 
 TARGET = RedshiftTarget(database="dev", cluster_identifier="sales-cluster", db_user="awsuser")
 

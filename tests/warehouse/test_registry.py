@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from redstep.warehouse import WarehouseOptions, WarehouseUrlError, check_url
-from redstep.warehouse.redshift import RedshiftTarget, parse_redshift_url
+from redstep.warehouse.redshift_url import RedshiftTarget, parse_redshift_url
 from redstep.warehouse.registry import open_warehouse
 
 

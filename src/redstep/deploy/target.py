@@ -17,7 +17,7 @@ from typing import Any
 from redstep.deploy.calls import Member, ProjectCalls
 from redstep.deploy.errors import ExportError
 from redstep.project import Project
-from redstep.warehouse.redshift import parse_redshift_url
+from redstep.warehouse.redshift_url import parse_redshift_url
 
 DEFAULT_DATABASE = "dev"
 """The database Redshift creates with a cluster or workgroup."""

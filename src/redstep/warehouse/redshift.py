@@ -1,7 +1,8 @@
 """The Redshift backend: the local engine orchestrates, a real Amazon Redshift runs the SQL.
 
-It owns the `redshift-data://` URL (`parse_redshift_url`), the warehouse's boto3 client, the one
-map from boto3's errors to the warehouse's (`map_error`), and the seam's meaning on the Data API:
+It owns the warehouse's boto3 client, the one map from boto3's errors to the warehouse's
+(`map_error`), and the seam's meaning on the Data API (its URLs are
+`redstep.warehouse.redshift_url`'s):
 
     Connection             one Data API session, opened by its first statement (ExecuteStatement
                            with the target and SessionKeepAliveSeconds), then named by SessionId
@@ -12,12 +13,9 @@ map from boto3's errors to the warehouse's (`map_error`), and the seam's meaning
     cancel, backend_pid    CancelStatement; the RedshiftPid last reported
     catalog                ListDatabases, ListSchemas, ListTables, DescribeTable, paginated
 
-URLs: `redshift-data://<cluster-id>/<database>?db_user=<user>` (a cluster, temporary credentials
-for the user; or `secret_arn=<arn>`; or neither, as the IAM identity's own database user),
-`redshift-data://workgroup:<name>/<database>` (Serverless), either with
-`region=<region>` (else boto3's). Redshift gets the SQL as written: the dialect only classifies
-it, so that `in_transaction` follows BEGIN, COMMIT, ROLLBACK and TRUNCATE. Where the endpoint is
-(AWS, or another redstep) is boto3's business (AWS_ENDPOINT_URL_REDSHIFT_DATA and the like).
+Redshift gets the SQL as written: the dialect only classifies it, so that `in_transaction`
+follows BEGIN, COMMIT, ROLLBACK and TRUNCATE. Where the endpoint is (AWS, or another redstep) is
+boto3's business (AWS_ENDPOINT_URL_REDSHIFT_DATA and the like).
 """
 
 from __future__ import annotations
@@ -29,10 +27,8 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from redstep.warehouse.base import (
     Capabilities,
@@ -47,11 +43,10 @@ from redstep.warehouse.base import (
 from redstep.warehouse.dialect import StatementKind, Target, Translation, translator
 from redstep.warehouse.dialect.script import tokenize
 from redstep.warehouse.dialect.translate import replace_parameters
-from redstep.warehouse.registry import WarehouseOptions, WarehouseUrlError
+from redstep.warehouse.redshift_url import RedshiftTarget, parse_redshift_url
+from redstep.warehouse.registry import WarehouseOptions
 from redstep.warehouse.statement_kinds import bind_parameters, perform
 
-SCHEME = "redshift-data"
-URL_KEYS = ("db_user", "region", "secret_arn")
 SESSION_KEEP_ALIVE_SECONDS = 120
 """How long Redshift keeps a connection's session after its last statement: more than a pause
 between one connection's statements (a workflow's polls and retries take seconds), yet short, as
@@ -71,7 +66,6 @@ LONGEST_TRANSACTION_STATEMENT = 12
 """Tokens in the longest transaction statement (`BEGIN ISOLATION LEVEL …`); longer is QUERY."""
 
 SqlParameters = tuple[dict[str, str], ...]  # ExecuteStatement's Parameters
-_WORKGROUP = "workgroup:"
 _ENDED = frozenset({"FINISHED", "FAILED", "ABORTED"})
 _TRANSACTION_KINDS = frozenset(
     {StatementKind.BEGIN, StatementKind.COMMIT, StatementKind.ROLLBACK, StatementKind.TRUNCATE}
@@ -89,72 +83,6 @@ _UNAVAILABLE_CODES = frozenset({
     "ServiceUnavailableException", "SignatureDoesNotMatch", "ThrottlingException",
     "UnrecognizedClientException",
 })  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class RedshiftTarget:
-    """Where a `redshift-data://` URL sends statements: a cluster or a Serverless workgroup."""
-
-    database: str
-    cluster_identifier: str | None = None
-    workgroup_name: str | None = None
-    db_user: str | None = None
-    secret_arn: str | None = None
-    region: str | None = None
-
-    def request_members(self, database: str | None = None) -> dict[str, str]:
-        """The request members naming the target (and `database` for the URL's, if given)."""
-        members = {
-            "ClusterIdentifier": self.cluster_identifier,
-            "WorkgroupName": self.workgroup_name,
-            "Database": database or self.database,
-            "DbUser": self.db_user,
-            "SecretArn": self.secret_arn,
-        }
-        return {name: value for name, value in members.items() if value is not None}
-
-
-def parse_redshift_url(url: str) -> RedshiftTarget:
-    """The target a `redshift-data://` URL names, or WarehouseUrlError saying what is wrong."""
-    forms = (
-        f"expected {SCHEME}://<cluster-id>/<database>?db_user=<user> "
-        f"or {SCHEME}://workgroup:<name>/<database>"
-    )
-
-    def bad(reason: str) -> WarehouseUrlError:
-        return WarehouseUrlError(f"{url!r} {reason}")
-
-    parts = urlsplit(url)
-    if parts.scheme.lower() != SCHEME:
-        raise bad(f"is not a {SCHEME}:// URL; {forms}")
-    host = unquote(parts.netloc)  # `workgroup:name` is no host:port: urlsplit's reading is not
-    if "@" in host:
-        raise bad("names a user before the host; give it as ?db_user=<user>")
-    is_workgroup = host.lower().startswith(_WORKGROUP)
-    name = host[len(_WORKGROUP) :] if is_workgroup else host
-    kind = "workgroup" if is_workgroup else "cluster"
-    if not name or ":" in name:  # no port either: the Data API is an AWS service, not a host
-        raise bad(f"names no {kind}{f' ({name!r} has a colon)' if name else ''}; {forms}")
-    database = unquote(parts.path.strip("/"))
-    if not database or "/" in database:
-        raise bad(f"names no database (one, after the host); {forms}")
-    query: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key not in URL_KEYS:
-            raise bad(f"has an unknown query key {key!r} (known: {', '.join(URL_KEYS)})")
-        if key in query or not value:
-            raise bad(f"must give {key}= once, with a value")
-        query[key] = value
-    if is_workgroup and "db_user" in query:
-        raise bad("gives db_user= for a workgroup: Serverless derives the user from IAM")
-    return RedshiftTarget(
-        database=database,
-        cluster_identifier=None if is_workgroup else name,
-        workgroup_name=name if is_workgroup else None,
-        db_user=query.get("db_user"),
-        secret_arn=query.get("secret_arn"),
-        region=query.get("region"),
-    )
 
 
 class SessionEnded(WarehouseError):
@@ -538,7 +466,7 @@ class RedshiftWarehouse:
         listed = self._catalog("list_tables", "Tables", database, **pattern)
         tables = [Table(str(t["schema"]), str(t["name"]), str(t["type"])) for t in listed]
         # A pattern's `_` is any character: keep the schema named, or every non-system one.
-        kept = [t for t in tables if t.schema == schema or (schema is None and not _system(t))]
+        kept = [t for t in tables if t.schema == schema or (schema is None and not _is_system(t))]
         return sorted(kept, key=lambda table: (table.schema, table.name))
 
     def describe_table(self, database: str, schema: str, table: str) -> list[Column]:
@@ -567,7 +495,7 @@ class RedshiftWarehouse:
         return [item for page in pages for item in page.get(key, ())]
 
 
-def _system(table: Table) -> bool:
+def _is_system(table: Table) -> bool:
     return table.schema in ("information_schema", "pg_catalog") or table.schema.startswith("pg_")
 
 

@@ -62,8 +62,8 @@ def check_url(url: str) -> str:
     if scheme in ("postgresql", "postgres") and not parts.hostname and not parts.path.strip("/"):
         raise WarehouseUrlError(f"{url!r} names neither a host nor a database")
     if scheme == "redshift-data":
-        # Imported here: the backend imports this module (its URL parser needs no boto3).
-        from redstep.warehouse.redshift import parse_redshift_url
+        # Imported here: the URL module imports this one, for WarehouseUrlError.
+        from redstep.warehouse.redshift_url import parse_redshift_url
 
         parse_redshift_url(url)
     return scheme
