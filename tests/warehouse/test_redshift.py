@@ -28,6 +28,7 @@ from redstep.project import DEFAULT_WAREHOUSE, Project
 from redstep.services import Services
 from redstep.warehouse import (
     Column,
+    Connection,
     QueryCancelled,
     WarehouseError,
     WarehouseOptions,
@@ -332,51 +333,47 @@ def test_reset_session_opens_a_new_session(warehouse: RedshiftWarehouse) -> None
     assert session.backend_pid != pid
 
 
+@pytest.fixture
+def short_lived(warehouse: RedshiftWarehouse, monkeypatch: pytest.MonkeyPatch) -> Connection:
+    """A connection whose Data API sessions close after 1 s idle (`outlive` waits that out)."""
+    monkeypatch.setattr(redshift, "SESSION_KEEP_ALIVE_SECONDS", 1)
+    return warehouse.connect()
+
+
+def outlive(session: Connection, *statements: str) -> None:
+    """Run `statements` in the session, then let the endpoint close it."""
+    for statement in statements:
+        session.execute(statement)
+    time.sleep(1.3)
+
+
 def test_a_closed_session_is_an_error_and_the_next_statement_gets_a_new_one(
-    warehouse: RedshiftWarehouse, monkeypatch: pytest.MonkeyPatch
+    short_lived: Connection,
 ) -> None:
     """Running on in a new session would run the statement without what the caller's session
     held (here a temporary table; a search_path would send it to another schema)."""
-    monkeypatch.setattr(redshift, "SESSION_KEEP_ALIVE_SECONDS", 1)
-    session = warehouse.connect()
-    session.execute("create table kept (a int)")
-    session.execute("create temp table scratch (a int)")
-    time.sleep(1.3)  # the endpoint closes the idle session
+    outlive(short_lived, "create table kept (a int)", "create temp table scratch (a int)")
     with pytest.raises(WarehouseError, match=r"session of this connection ended .* what it held"):
-        session.execute("insert into kept values (1)")
-    session.execute("insert into kept values (2)")  # in a new session
-    assert list(session.execute("select a from kept").rows) == [(2,)]
+        short_lived.execute("insert into kept values (1)")
+    short_lived.execute("insert into kept values (2)")  # in a new session
+    assert list(short_lived.execute("select a from kept").rows) == [(2,)]
     with pytest.raises(WarehouseError, match='relation "scratch" does not exist'):
-        session.execute("select * from scratch")  # it went with the old session
+        short_lived.execute("select * from scratch")  # it went with the old session
 
 
-def test_a_closed_session_takes_its_transaction_with_it(
-    warehouse: RedshiftWarehouse, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(redshift, "SESSION_KEEP_ALIVE_SECONDS", 1)
-    session = warehouse.connect()
-    session.execute("create table lost (a int)")
-    session.begin()
-    session.execute("insert into lost values (1)")
-    time.sleep(1.3)
+def test_a_closed_session_takes_its_transaction_with_it(short_lived: Connection) -> None:
+    outlive(short_lived, "create table lost (a int)", "begin", "insert into lost values (1)")
     with pytest.raises(WarehouseError, match=r"session of this connection ended .* transaction"):
-        session.execute("insert into lost values (2)")
-    assert not session.in_transaction
-    assert list(session.execute("select count(*) from lost").rows) == [(0,)]
+        short_lived.execute("insert into lost values (2)")
+    assert not short_lived.in_transaction
+    assert list(short_lived.execute("select count(*) from lost").rows) == [(0,)]
 
 
-def test_rolling_back_in_a_closed_session_has_nothing_left_to_do(
-    warehouse: RedshiftWarehouse, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(redshift, "SESSION_KEEP_ALIVE_SECONDS", 1)
-    session = warehouse.connect()
-    session.execute("create table undone (a int)")
-    session.begin()
-    session.execute("insert into undone values (1)")
-    time.sleep(1.3)
-    session.rollback()  # the transaction went with the session: rolled back already
-    assert not session.in_transaction
-    assert list(session.execute("select count(*) from undone").rows) == [(0,)]
+def test_rolling_back_in_a_closed_session_has_nothing_left_to_do(short_lived: Connection) -> None:
+    outlive(short_lived, "create table undone (a int)", "begin", "insert into undone values (1)")
+    short_lived.rollback()  # the transaction went with the session: rolled back already
+    assert not short_lived.in_transaction
+    assert list(short_lived.execute("select count(*) from undone").rows) == [(0,)]
 
 
 def test_a_failing_batch_rolls_back_on_redshift(redshift_data_url: str, tmp_path: Path) -> None:
