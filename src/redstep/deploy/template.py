@@ -72,43 +72,41 @@ def export_project(
         name: function_package(project, config) for name, config in project.functions.items()
     }
     shipped = {name: p for name, p in packages.items() if p.inline_source is None}
-    used_buckets: set[str] = set()
     resources: dict[str, Any] = {}
     for name in project.functions:
-        environment = _environment(project, name, target, used_buckets)
-        used_buckets |= calls.functions[name].buckets
+        environment = _environment(project, name, target)
         resources.update(_function(project, name, packages[name], environment, calls, target))
     for name in project.state_machines:
         deployed = deployed_definition(project, name)
-        used_buckets |= {
-            bucket
-            for bucket in project.buckets
-            if bucket_parameter(bucket) in deployed.substitutions
-        }
-        used_buckets |= {b for _, b in calls.machines[name].s3_actions if b in project.buckets}
         policy = machine_policy(calls.machines[name], target or Target(), project.buckets)
         resources.update(_state_machine(name, deployed.definition, deployed.substitutions, policy))
-    parameters: dict[str, Any] = {}
-    if target is not None:
-        used = _referenced(resources)
-        parameters = {k: v for k, v in target.parameters().items() if k in used}
-    code_parameter = None
-    if shipped:
-        code_parameter = _code_bucket(project, code_bucket, parameters)
-        if code_parameter != CODE_BUCKET_PARAMETER:
-            used_buckets.add(
-                next(b for b in project.buckets if bucket_parameter(b) == code_parameter)
-            )
-    for bucket in sorted(used_buckets):
-        parameters[bucket_parameter(bucket)] = {
-            "Type": "String",
-            "Description": f"The S3 bucket the project calls {bucket}",
-            "Default": bucket,
-        }
+    code_parameter = _code_bucket(project, code_bucket) if shipped else None
     for name, package in shipped.items():
         resources[function_id(name)]["Properties"]["Code"] = {
             "S3Bucket": {"Ref": code_parameter},
             "S3Key": package.key,
+        }
+    used = _referenced(resources)
+    parameters = {
+        name: spec for name, spec in (target.parameters() if target else {}).items() if name in used
+    }
+    buckets = {
+        bucket: bucket_parameter(bucket)
+        for bucket in sorted(project.buckets)
+        if bucket_parameter(bucket) in used
+    }
+    for bucket, parameter in buckets.items():
+        parameters[parameter] = {
+            "Type": "String",
+            "Description": f"The S3 bucket the project calls {bucket}",
+            "Default": bucket,
+        }
+    if code_parameter == CODE_BUCKET_PARAMETER:
+        parameters[CODE_BUCKET_PARAMETER] = {
+            "Type": "String",
+            "Description": "The S3 bucket the functions' code is uploaded to",
+            "MinLength": 3,
+            **({"Default": code_bucket} if code_bucket is not None else {}),
         }
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -122,31 +120,22 @@ def export_project(
         template=template,
         target=target,
         packages=shipped,
-        buckets={bucket: bucket_parameter(bucket) for bucket in sorted(used_buckets)},
+        buckets=buckets,
         code_bucket_parameter=code_parameter,
     )
 
 
-def _code_bucket(project: Project, code_bucket: str | None, parameters: dict[str, Any]) -> str:
-    """The parameter naming the code bucket: a project bucket's, or CodeBucket."""
+def _code_bucket(project: Project, code_bucket: str | None) -> str:
+    """The parameter naming the code bucket: a project bucket's (the only one by default), or
+    CodeBucket."""
     if code_bucket is None and len(project.buckets) == 1:
         code_bucket = next(iter(project.buckets))
     if code_bucket is not None and code_bucket in project.buckets:
         return bucket_parameter(code_bucket)
-    parameter: dict[str, Any] = {
-        "Type": "String",
-        "Description": "The S3 bucket the functions' code is uploaded to",
-        "MinLength": 3,
-    }
-    if code_bucket is not None:
-        parameter["Default"] = code_bucket
-    parameters[CODE_BUCKET_PARAMETER] = parameter
     return CODE_BUCKET_PARAMETER
 
 
-def _environment(
-    project: Project, name: str, target: Target | None, used_buckets: set[str]
-) -> dict[str, Any]:
+def _environment(project: Project, name: str, target: Target | None) -> dict[str, Any]:
     """A function's variables: a value that is the target's cluster, workgroup, database or user
     (as the project or the caller names it) becomes that parameter, a project bucket's name or
     `s3://` address in it becomes its bucket's parameter."""
@@ -157,7 +146,6 @@ def _environment(
         if value in references:
             environment[key] = {"Ref": str(references[value])}
         elif bucket is not None:
-            used_buckets.add(bucket)
             parameter = bucket_parameter(bucket)
             replaced = value.replace(bucket, f"${{{parameter}}}", 1)
             environment[key] = {"Ref": parameter} if value == bucket else {"Fn::Sub": replaced}
