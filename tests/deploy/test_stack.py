@@ -330,6 +330,7 @@ def test_a_deployment_without_changes_ends_at_the_change_set(
     (created,) = recorded.params("CreateChangeSet")
     assert created["ChangeSetType"] == "UPDATE"
     assert "ExecuteChangeSet" not in recorded.operations()
+    assert recorded.params("DeleteChangeSet") == [{"ChangeSetName": CHANGE_SET, "StackName": STACK}]
     assert recorded.said[-1] == f"stack {STACK}: no changes"
 
 
@@ -337,9 +338,11 @@ def test_a_failed_change_set_is_an_error_with_its_reason(
     sales: Project, recorded: Recorded
 ) -> None:
     plan = failed_change_set(recorded, sales, "Parameter DbUser failed to validate")
+    recorded.cf_stub.add_response("delete_change_set", {})
     with pytest.raises(DeployError, match="the change set failed: Parameter DbUser failed"):
         deployer(recorded).deploy(plan)
     assert "ExecuteChangeSet" not in recorded.operations()
+    assert recorded.params("DeleteChangeSet") == [{"ChangeSetName": CHANGE_SET, "StackName": STACK}]
 
 
 @pytest.mark.parametrize(
@@ -347,14 +350,16 @@ def test_a_failed_change_set_is_an_error_with_its_reason(
     [("ROLLBACK_COMPLETE", "stack sales is ROLLBACK_COMPLETE: CloudFormation cannot update it"),
      ("UPDATE_IN_PROGRESS", "stack sales is UPDATE_IN_PROGRESS: wait for it to settle")],
 )  # fmt: skip
+@pytest.mark.parametrize("is_dry_run", [False, True])
 def test_a_stack_that_cannot_take_a_change_set_is_refused_before_any_upload(
-    sales: Project, recorded: Recorded, status: str, message: str
+    sales: Project, recorded: Recorded, status: str, message: str, is_dry_run: bool
 ) -> None:
     recorded.cf_stub.add_response("describe_stacks", stack(status))
     plan = plan_deployment(sales, export_project(sales), STACK, {})
     with pytest.raises(DeployError, match=message):
-        deployer(recorded).deploy(plan)
+        (deployer(recorded).dry_run if is_dry_run else deployer(recorded).deploy)(plan)
     assert recorded.operations() == ["DescribeStacks"]
+    assert not any(line.startswith(("upload", "would upload")) for line in recorded.said)
 
 
 def test_a_deployment_that_rolls_back_is_no_success(sales: Project, recorded: Recorded) -> None:

@@ -167,9 +167,10 @@ class Deployer:
 
     def dry_run(self, deployment: Deployment) -> None:
         """Print the uploads and the changes, changing nothing."""
+        stack = self._stack(deployment.stack_name)
+        _check_deployable(deployment.stack_name, stack["StackStatus"] if stack else None)
         for upload in self._all_uploads(deployment):
             self.say(f"would upload {_describe(upload)}")
-        stack = self._stack(deployment.stack_name)
         if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
             self.say(f"would create stack {deployment.stack_name}:")
             old = None
@@ -195,7 +196,8 @@ class Deployer:
                 self.say(f"upload {_describe(upload)}")
                 self._put(deployment, upload, Path(folder))
         is_new = status in (None, "REVIEW_IN_PROGRESS")
-        digest = hashlib.sha256(deployment.template_text.encode()).hexdigest()[:16]
+        asked = json.dumps([deployment.template_text, deployment.parameters], sort_keys=True)
+        digest = hashlib.sha256(asked.encode()).hexdigest()[:16]
         request: dict[str, Any] = {
             "StackName": deployment.stack_name,
             "ChangeSetName": f"redstep-{digest}",
@@ -214,14 +216,15 @@ class Deployer:
         change_set = self.cloudformation.create_change_set(**request)["Id"]
         described = self._settled_change_set(change_set, deployment.stack_name)
         if described["Status"] == "FAILED":
+            # A failed change set stays until deleted, and would take the name of the next try.
+            self.cloudformation.delete_change_set(
+                ChangeSetName=change_set, StackName=deployment.stack_name
+            )
             reason = described.get("StatusReason", "")
-            if any(words in reason for words in NO_CHANGES):
-                self.say(f"stack {deployment.stack_name}: no changes")
-                self.cloudformation.delete_change_set(
-                    ChangeSetName=change_set, StackName=deployment.stack_name
-                )
-                return Outcome(status or "REVIEW_IN_PROGRESS", is_changed=False)
-            raise DeployError(f"the change set failed: {reason}")
+            if not any(words in reason for words in NO_CHANGES):
+                raise DeployError(f"the change set failed: {reason}")
+            self.say(f"stack {deployment.stack_name}: no changes")
+            return Outcome(status or "REVIEW_IN_PROGRESS", is_changed=False)
         self.say(f"{'create' if is_new else 'update'} stack {deployment.stack_name}:")
         for change in described.get("Changes", []):
             self.say(f"  {_change_line(change.get('ResourceChange', {}))}")
