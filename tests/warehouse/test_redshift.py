@@ -486,6 +486,14 @@ def submitted(statement_id: str, status: str = "FINISHED", **more: Any) -> dict[
     return {"Id": statement_id, "Status": status, "SessionId": "session-1", **more}
 
 
+def cancel_during_submit(connection: RedshiftConnection) -> None:
+    """Cancel the connection's statement while its ExecuteStatement is on its way (its Id not
+    known yet)."""
+    client = connection._warehouse._client
+    cancel_now: Callable[..., None] = lambda **_: connection.cancel()  # noqa: E731
+    client.meta.events.register("before-parameter-build.redshift-data.ExecuteStatement", cancel_now)
+
+
 def test_a_cancel_during_the_submit_cancels_the_statement_once_its_id_is_known(
     stubbed: tuple[RedshiftConnection, Stubber],
 ) -> None:
@@ -495,9 +503,7 @@ def test_a_cancel_during_the_submit_cancels_the_statement_once_its_id_is_known(
     stubber.add_response(
         "describe_statement", {"Id": "s-1", "Status": "ABORTED"}, describing("s-1")
     )
-    client = connection._warehouse._client
-    cancel_now: Callable[..., None] = lambda **_: connection.cancel()  # noqa: E731
-    client.meta.events.register("before-parameter-build.redshift-data.ExecuteStatement", cancel_now)
+    cancel_during_submit(connection)
     with pytest.raises(QueryCancelled):
         connection.execute("select 1")
 
@@ -517,9 +523,7 @@ def test_a_cancel_after_the_statement_ended_is_ignored(
         {"Id": "s-1", "Status": "FINISHED", "HasResultSet": False, "ResultRows": 3},
         describing("s-1"),
     )
-    client = connection._warehouse._client
-    cancel_now: Callable[..., None] = lambda **_: connection.cancel()  # noqa: E731
-    client.meta.events.register("before-parameter-build.redshift-data.ExecuteStatement", cancel_now)
+    cancel_during_submit(connection)
     assert connection.execute("select 1").row_count == 3
     connection.cancel()  # between statements: nothing to cancel, no call
 
@@ -540,11 +544,9 @@ def test_a_statement_is_sent_one_cancel_however_often_it_is_asked(
         connection.cancel()
         connection.cancel()
 
+    cancel_during_submit(connection)
     client = connection._warehouse._client
     client.meta.events.register("after-call.redshift-data.CancelStatement", cancel_again)
-    client.meta.events.register(
-        "before-parameter-build.redshift-data.ExecuteStatement", lambda **_: connection.cancel()
-    )
     with pytest.raises(QueryCancelled):
         connection.execute("select 1")
 

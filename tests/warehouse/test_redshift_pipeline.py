@@ -57,18 +57,12 @@ def data_api(server: Server) -> Any:
     )
 
 
-def run_on_redshift(server: Server, state_machine: str, project: Path) -> dict[str, Any]:
-    """`python -m redstep run STATE_MACHINE --project A`, its Redshift being B; its JSON."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    environment |= {
-        "AWS_ENDPOINT_URL_REDSHIFT_DATA": server.url,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": str(project / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(project / "no-aws-credentials"),
-    }
+def run_on_redshift(
+    server: Server, state_machine: str, project: Path, aws: dict[str, str]
+) -> dict[str, Any]:
+    """`python -m redstep run STATE_MACHINE --project A`, its Redshift being B; its JSON. `aws`
+    is the `aws_environment` fixture's (the machine's own AWS_ variables are gone by then)."""
+    environment = {**os.environ, **aws, "AWS_ENDPOINT_URL_REDSHIFT_DATA": server.url}
     ran = subprocess.run(
         [sys.executable, "-m", "redstep", "run", state_machine, "--project", str(project), *JSON],
         env=environment,
@@ -103,10 +97,10 @@ def statements_run_on(server: Server) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("state_machine", ["sales_data_pipeline", "sales_data_pipeline_lambda"])
 def test_the_pipeline_runs_its_sql_on_redshift(
-    redshift: Server, state_machine: str, tmp_path: Path
+    redshift: Server, state_machine: str, tmp_path: Path, aws_environment: dict[str, str]
 ) -> None:
     project = create_project(tmp_path / "a", example="sales", warehouse_url=A_URL)
-    outcome = run_on_redshift(redshift, state_machine, project)
+    outcome = run_on_redshift(redshift, state_machine, project, aws_environment)
     assert outcome["status"] == "SUCCEEDED", outcome
     sales_query = (
         "select ss_item_sk, ss_customer_sk, ss_ticket_number, ss_quantity, ss_net_paid "

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from botocore import xform_name
@@ -264,6 +265,12 @@ def data_api_action(operation: str, where: str) -> str:
     return "GetStatementResult" if operation == "GetStatementResultV2" else operation
 
 
+@cache
+def _data_api_operations() -> dict[str, str]:
+    """boto3's method name (`execute_statement`) -> the Data API operation it calls."""
+    return {xform_name(op): op for op in wire.service_model(DATA_API_SERVICE).operation_names}
+
+
 def _s3_actions(method: str, where: str) -> tuple[str, ...]:
     actions = S3_ACTIONS.get(method)
     if actions is None:
@@ -307,10 +314,10 @@ def _function_calls(project: Project, config: FunctionConfig, given: set[str]) -
     for where, service, method in client_calls(files, root, project.root):
         where = f"function {config.name!r} ({where})"
         if service == DATA_API_SERVICE:
-            operations = {xform_name(op): op for op in wire.service_model(service).operation_names}
-            if method not in operations:
+            operation = _data_api_operations().get(method)
+            if operation is None:
                 raise ExportError(f"{where}: the Data API has no method {method}")
-            data_api.add(data_api_action(operations[method], where))
+            data_api.add(data_api_action(operation, where))
         elif service == "s3":
             s3.update(_s3_actions(method, where))
         else:
