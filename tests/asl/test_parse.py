@@ -240,9 +240,10 @@ def test_invalid_json() -> None:
             "Value cannot be empty",
         ),
         (
-            {"Type": "Pass", "End": True, "QueryLanguage": "JSONata"},
-            "/States/S/QueryLanguage",
-            "redstep does not run the JSONata query language yet; use JSONPath",
+            {"Type": "Pass", "End": True, "QueryLanguage": "JSONata", "InputPath": "$"},
+            "/States/S",
+            "The QueryLanguage is set to 'JSONata', but field 'InputPath' is only supported for "
+            "the 'JSONPath' QueryLanguage",
         ),
     ],
 )

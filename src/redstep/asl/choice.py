@@ -33,7 +33,9 @@ from typing import Any, assert_never
 
 from redstep.asl.diagnostics import Report, pointer
 from redstep.asl.errors import StatesError, StatesFailure
-from redstep.asl.paths import Path, PathNotFound, PathSyntaxError, compile_reference_path
+from redstep.asl.outcome import NO_OUTCOME, Outcome
+from redstep.asl.paths import Path, PathNotFound, PathSyntaxError, compile_reference_path, to_json
+from redstep.asl.queries import Query, json_type
 from redstep.asl.scope import Scope
 
 #: Reads a JSON value as the form a comparison works on; None when the value has the wrong type
@@ -151,18 +153,29 @@ Condition = Comparison | PathComparison | TypeTest | PresenceTest | And | Or | N
 
 @dataclass(frozen=True, slots=True)
 class ChoiceRule:
-    """A top-level rule of a Choice state: a condition and the state it leads to.
+    """A top-level rule of a Choice state: a condition and the state it leads to, and what the
+    state assigns (and, in JSONata, outputs) when the rule is the one taken.
 
-    `assign` is the rule's Assign block as written (JSONPath variables, which this module does
-    not compile); None when the rule has none.
+    In a JSONata state the condition is a Query (the rule's `Condition`), which must give a
+    boolean.
     """
 
     next: str
-    condition: Condition
-    assign: Any = None
+    condition: Condition | Query
+    outcome: Outcome = NO_OUTCOME
 
     def matches(self, data: Any, scope: Scope) -> bool:
         """Whether the rule holds for a state's effective input; raises StatesFailure."""
+        if isinstance(self.condition, Query):
+            value = self.condition.evaluate(data, scope)
+            if not isinstance(value, bool):
+                raise StatesFailure(
+                    StatesError.QUERY_EVALUATION_ERROR,
+                    f"The JSONata expression '{self.condition.expression_text}' specified for the "
+                    f"field 'Condition' returned an unexpected result type. Expected 'boolean', "
+                    f"but was '{json_type(value)}' for value: {to_json(value)}",
+                )
+            return value
         return evaluate(self.condition, data, scope)
 
 
@@ -405,15 +418,14 @@ def compile_choice_rule(raw: Any, location: str, report: Report) -> ChoiceRule |
         return None
     condition = _compile_condition(raw, location, report, top_level=True)
     next_state = _compile_next(raw, location, report)
-    assign = raw.get("Assign")
-    if assign is not None and not isinstance(assign, dict):
+    if "Assign" in raw and not isinstance(raw["Assign"], dict):
         report.schema(
             "The value for the field 'Assign' must be an object", location + pointer("Assign")
         )
         return None
     if condition is None or next_state is None:
         return None
-    return ChoiceRule(next_state, condition, assign)
+    return ChoiceRule(next_state, condition)
 
 
 def _compile_next(raw: dict[str, Any], location: str, report: Report) -> str | None:

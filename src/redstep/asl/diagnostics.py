@@ -32,6 +32,7 @@ class Code(StrEnum):
     NO_DOLLAR = "NO_DOLLAR"
     NO_PATH = "NO_PATH"
     PASS_RESULT_IS_STATIC = "PASS_RESULT_IS_STATIC"
+    INVALID_JSONATA_EXPRESSION = "INVALID_JSONATA_EXPRESSION"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,26 +8,33 @@ Diagnostic with the JSON pointer of the field, so a user fixes a definition in o
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redstep.asl.choice import ChoiceRule, compile_choice_rule
 from redstep.asl.diagnostics import Code, Diagnostic, Report, pointer
 from redstep.asl.errors import StatesError
 from redstep.asl.json_text import JSON_TOO_DEEP, is_nested_too_deeply
+from redstep.asl.jsonata import JsonataSyntaxError, is_expression
 from redstep.asl.model import (
     ROOT,
     Catcher,
     ChoiceState,
+    ExecutionType,
     FailState,
     Filters,
+    ItemBatcher,
+    ItemReader,
     JitterStrategy,
     MapState,
     ParallelState,
     PassState,
+    Payload,
     ProcessorMode,
     ResultHandling,
+    ResultWriter,
     Retrier,
     State,
     StateMachine,
@@ -38,12 +45,16 @@ from redstep.asl.model import (
     Transition,
     WaitState,
 )
+from redstep.asl.outcome import Outcome
 from redstep.asl.paths import Path, PathSyntaxError, compile_path, compile_reference_path
+from redstep.asl.queries import Query, QueryLanguage, compile_query
 from redstep.asl.resources import is_recognized, unrecognized
 from redstep.asl.templates import Expression, Template, compile_expression, compile_template
 from redstep.asl.timestamps import parse_timestamp
 
 MAX_STATE_NAME_LENGTH = 80
+MAX_VARIABLE_NAME_LENGTH = 80
+_VARIABLE_NAME = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_VARIABLE_NAME_LENGTH - 1}}}")
 
 _COMMON = frozenset({"Type", "Comment", "QueryLanguage"})
 _FILTERS = frozenset({"InputPath", "OutputPath"})
@@ -53,13 +64,14 @@ _ERRORS = frozenset({"Retry", "Catch"})
 
 #: The fields each state type accepts (JSONPath query language).
 FIELDS: Mapping[str, frozenset[str]] = {
-    "Pass": _COMMON | _FILTERS | _FLOW | {"Parameters", "Result", "ResultPath"},
+    "Pass": _COMMON | _FILTERS | _FLOW | {"Parameters", "Result", "ResultPath", "Assign"},
     "Task": _COMMON
     | _FILTERS
     | _FLOW
     | _RESULTS
     | _ERRORS
     | {
+        "Assign",
         "Resource",
         "Parameters",
         "TimeoutSeconds",
@@ -68,17 +80,26 @@ FIELDS: Mapping[str, frozenset[str]] = {
         "HeartbeatSecondsPath",
         "Credentials",
     },
-    "Choice": _COMMON | _FILTERS | {"Choices", "Default"},
-    "Wait": _COMMON | _FILTERS | _FLOW | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
+    "Choice": _COMMON | _FILTERS | {"Choices", "Default", "Assign"},
+    "Wait": _COMMON
+    | _FILTERS
+    | _FLOW
+    | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign"},
     "Succeed": _COMMON | _FILTERS,
     "Fail": _COMMON | {"Error", "ErrorPath", "Cause", "CausePath"},
-    "Parallel": _COMMON | _FILTERS | _FLOW | _RESULTS | _ERRORS | {"Branches", "Parameters"},
+    "Parallel": _COMMON
+    | _FILTERS
+    | _FLOW
+    | _RESULTS
+    | _ERRORS
+    | {"Branches", "Parameters", "Assign"},
     "Map": _COMMON
     | _FILTERS
     | _FLOW
     | _RESULTS
     | _ERRORS
     | {
+        "Assign",
         "Iterator",
         "ItemProcessor",
         "ItemsPath",
@@ -97,11 +118,93 @@ FIELDS: Mapping[str, frozenset[str]] = {
     },
 }
 
+_JSONATA_COMMON = frozenset({"Type", "Comment", "QueryLanguage", "Output", "Assign"})
+_JSONATA_ERRORS = frozenset({"Retry", "Catch"})
+
+#: The fields each state type accepts in a JSONata state.
+JSONATA_FIELDS: Mapping[str, frozenset[str]] = {
+    "Pass": _JSONATA_COMMON | _FLOW,
+    "Task": _JSONATA_COMMON
+    | _FLOW
+    | _JSONATA_ERRORS
+    | {"Resource", "Arguments", "TimeoutSeconds", "HeartbeatSeconds", "Credentials"},
+    "Choice": _JSONATA_COMMON | {"Choices", "Default"},
+    "Wait": _JSONATA_COMMON | _FLOW | {"Seconds", "Timestamp"},
+    "Succeed": frozenset({"Type", "Comment", "QueryLanguage", "Output"}),
+    "Fail": frozenset({"Type", "Comment", "QueryLanguage", "Error", "Cause"}),
+    "Parallel": _JSONATA_COMMON | _FLOW | _JSONATA_ERRORS | {"Branches", "Arguments"},
+    "Map": _JSONATA_COMMON
+    | _FLOW
+    | _JSONATA_ERRORS
+    | {
+        "Iterator",
+        "ItemProcessor",
+        "Items",
+        "ItemSelector",
+        "MaxConcurrency",
+        "ToleratedFailureCount",
+        "ToleratedFailurePercentage",
+        "Label",
+        "ItemReader",
+        "ItemBatcher",
+        "ResultWriter",
+    },
+}
+
+#: Fields of either language that the other does not have (named in the message refusing them).
+_JSONPATH_ONLY = frozenset(
+    {
+        "InputPath",
+        "OutputPath",
+        "Parameters",
+        "ResultSelector",
+        "ResultPath",
+        "Result",
+        "ItemsPath",
+        "TimeoutSecondsPath",
+        "HeartbeatSecondsPath",
+        "SecondsPath",
+        "TimestampPath",
+        "MaxConcurrencyPath",
+        "ToleratedFailureCountPath",
+        "ToleratedFailurePercentagePath",
+        "ErrorPath",
+        "CausePath",
+    }
+)
+_JSONATA_ONLY = frozenset({"Arguments", "Output", "Items"})
+
 _TOP_LEVEL = frozenset(
     {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 )
-_BRANCH = frozenset({"StartAt", "States", "Comment", "QueryLanguage"})
+_BRANCH = frozenset({"StartAt", "States", "Comment"})
 _PROCESSOR = _BRANCH | {"ProcessorConfig"}
+_ITEM_READER = frozenset({"Resource", "Parameters", "Arguments", "ReaderConfig"})
+_READER_CONFIG = frozenset(
+    {
+        "InputType",
+        "CSVHeaderLocation",
+        "CSVHeaders",
+        "CSVDelimiter",
+        "MaxItems",
+        "MaxItemsPath",
+        "ManifestType",
+    }
+)
+_ITEM_BATCHER = frozenset(
+    {
+        "MaxItemsPerBatch",
+        "MaxItemsPerBatchPath",
+        "MaxInputBytesPerBatch",
+        "MaxInputBytesPerBatchPath",
+        "BatchInput",
+    }
+)
+_RESULT_WRITER = frozenset({"Resource", "Parameters", "Arguments", "WriterConfig"})
+#: A JSONata Map's Items when it gives none: the state's input.
+_STATE_INPUT = compile_query("{% $states.input %}", "Items")
+#: The largest MaxInputBytesPerBatch AWS accepts (256 KiB).
+MAX_BATCH_BYTES = 256 * 1024
 
 
 class DefinitionError(ValueError):
@@ -176,6 +279,9 @@ class _Parser:
     def __init__(self, report: Report) -> None:
         self.report = report
         self.names: set[str] = set()  # state names are unique across the whole definition
+        self.language = QueryLanguage.JSONPATH  # the default of the machine being read
+        self.jsonata = False  # whether the state being read is a JSONata state
+        self.outer_names: list[set[str]] = []  # the variables each enclosing scope assigns
 
     # -- state machines (top level, branches, item processors) ---------------------------------
 
@@ -192,18 +298,22 @@ class _Parser:
             return None
         self.unknown_fields(raw, allowed, at)
         self.required(raw, ("States", "StartAt"), at)
-        self.query_language(raw, at)
+        outer = (self.language, self.jsonata)
+        self.language = self.query_language(raw, at) or self.language
         start_at = self.string(raw, "StartAt", at)
         states_raw = raw.get("States")
         states: dict[str, State] = {}
         if "States" in raw and not isinstance(states_raw, Mapping):
             self.report.schema("Expected value of type [OBJECT]", pointer(*at, "States"))
         elif isinstance(states_raw, Mapping):
+            self.outer_names.append(_assigned_names(states_raw))
             for name, state_raw in states_raw.items():
                 state = self.state(name, state_raw, (*at, "States", name))
                 if state is not None:
                     states[name] = state
+            self.outer_names.pop()
             self.check_graph(states_raw, start_at, at)
+        self.language, self.jsonata = outer
         timeout = self.integer(raw, "TimeoutSeconds", at, minimum=0)
         comment = raw.get("Comment")
         if start_at is None:
@@ -293,8 +403,14 @@ class _Parser:
                 pointer(*at, "Type"),
             )
             return None
-        self.unknown_fields(raw, FIELDS[kind], at)
-        self.query_language(raw, at)
+        language = self.query_language(raw, at) or self.language
+        if self.language is QueryLanguage.JSONATA and language is QueryLanguage.JSONPATH:
+            self.report.schema(
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                pointer(*at),
+            )
+        self.jsonata = language is QueryLanguage.JSONATA
+        self.state_fields(raw, kind, at)
         build: Callable[[str, Mapping[str, Any], tuple[str | int, ...]], State | None] = getattr(
             self, f"state_{kind.lower()}"
         )
@@ -309,16 +425,25 @@ class _Parser:
             result=raw.get("Result"),
             has_result="Result" in raw,
             result_path=self.result_path(raw, "ResultPath", at),
+            outcome=self.outcome(raw, at),
         )
 
     def state_task(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
         self.required(raw, ("Resource",), at)
         resource = self.string(raw, "Resource", at)
+        timeout_query = self.scalar_query(raw, "TimeoutSeconds", at)
+        heartbeat_query = self.scalar_query(raw, "HeartbeatSeconds", at)
         timeouts = Timeouts(
-            timeout_seconds=self.integer(raw, "TimeoutSeconds", at, minimum=1),
-            timeout_seconds_path=self.reference_path(raw, "TimeoutSecondsPath", at),
-            heartbeat_seconds=self.integer(raw, "HeartbeatSeconds", at, minimum=1),
-            heartbeat_seconds_path=self.reference_path(raw, "HeartbeatSecondsPath", at),
+            timeout_seconds=None
+            if timeout_query
+            else self.integer(raw, "TimeoutSeconds", at, minimum=1),
+            timeout_seconds_path=timeout_query
+            or self.reference_path(raw, "TimeoutSecondsPath", at),
+            heartbeat_seconds=None
+            if heartbeat_query
+            else self.integer(raw, "HeartbeatSeconds", at, minimum=1),
+            heartbeat_seconds_path=heartbeat_query
+            or self.reference_path(raw, "HeartbeatSecondsPath", at),
         )
         if resource is not None and not is_recognized(resource):
             self.report.schema(unrecognized(resource), pointer(*at, "Resource"))
@@ -338,12 +463,13 @@ class _Parser:
             transition=self.transition(raw, at),
             resource=resource or "",
             filters=self.filters(raw, at),
-            parameters=self.template(raw, "Parameters", at),
+            parameters=self.template(raw, self.arguments_key, at),
             results=self.results(raw, at),
             retry=self.retriers(raw, at),
             catch=self.catchers(raw, at),
             timeouts=timeouts,
             credentials=self.template(raw, "Credentials", at),
+            outcome=self.outcome(raw, at),
         )
 
     def state_choice(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
@@ -356,7 +482,7 @@ class _Parser:
             self.report.schema("Value cannot be empty", pointer(*at, "Choices"))
         elif isinstance(rules, list):
             for index, rule_raw in enumerate(rules):
-                rule = compile_choice_rule(rule_raw, pointer(*at, "Choices", index), self.report)
+                rule = self.choice_rule(rule_raw, (*at, "Choices", index))
                 if rule is not None:
                     choices.append(rule)
         return ChoiceState(
@@ -364,38 +490,61 @@ class _Parser:
             choices=tuple(choices),
             default=self.string(raw, "Default", at),
             filters=self.filters(raw, at),
+            outcome=self.outcome(raw, at),
         )
+
+    def choice_rule(self, raw: Any, at: tuple[Any, ...]) -> ChoiceRule | None:
+        if not self.jsonata:
+            rule = compile_choice_rule(raw, pointer(*at), self.report)
+            return None if rule is None else replace(rule, outcome=self.outcome(raw, at))
+        if not isinstance(raw, Mapping):
+            self.report.schema("A Choice Rule must be a JSON object", pointer(*at))
+            return None
+        self.unknown_fields(
+            raw, frozenset({"Condition", "Next", "Assign", "Output", "Comment"}), at
+        )
+        self.required(raw, ("Condition", "Next"), at)
+        condition = self.query(raw, "Condition", at)
+        next_state = self.string(raw, "Next", at)
+        if condition is None or next_state is None:
+            return None
+        return ChoiceRule(next_state, condition, self.outcome(raw, at))
 
     def state_wait(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
         self.exclusive(raw, ("Seconds", "SecondsPath", "Timestamp", "TimestampPath"), at)
-        timestamp = self.string(raw, "Timestamp", at)
+        timestamp_query = self.scalar_query(raw, "Timestamp", at)
+        timestamp = None if timestamp_query else self.string(raw, "Timestamp", at)
         if timestamp is not None and parse_timestamp(timestamp) is None:
             self.report.schema(
                 "Value must be a valid ISO-8601 extended offset date-time format string",
                 pointer(*at, "Timestamp"),
             )
+        seconds_query = self.scalar_query(raw, "Seconds", at)
         return WaitState(
             name=name,
             transition=self.transition(raw, at),
             filters=self.filters(raw, at),
-            seconds=self.integer(raw, "Seconds", at, minimum=0),
-            seconds_path=self.reference_path(raw, "SecondsPath", at),
+            seconds=None if seconds_query else self.integer(raw, "Seconds", at, minimum=0),
+            seconds_path=seconds_query or self.reference_path(raw, "SecondsPath", at),
             timestamp=timestamp,
-            timestamp_path=self.reference_path(raw, "TimestampPath", at),
+            timestamp_path=timestamp_query or self.reference_path(raw, "TimestampPath", at),
+            outcome=self.outcome(raw, at),
         )
 
     def state_succeed(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
-        return SucceedState(name=name, filters=self.filters(raw, at))
+        return SucceedState(name=name, filters=self.filters(raw, at), outcome=self.outcome(raw, at))
 
     def state_fail(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
         self.exclusive(raw, ("Error", "ErrorPath"), at, required=False)
         self.exclusive(raw, ("Cause", "CausePath"), at, required=False)
+        error_query = self.scalar_query(raw, "Error", at)
+        cause_query = self.scalar_query(raw, "Cause", at)
         return FailState(
             name=name,
-            error=self.string(raw, "Error", at),
-            error_path=self.expression(raw, "ErrorPath", at),
-            cause=self.string(raw, "Cause", at),
-            cause_path=self.expression(raw, "CausePath", at),
+            error=None if error_query else self.string(raw, "Error", at),
+            error_path=error_query or self.expression(raw, "ErrorPath", at),
+            cause=None if cause_query else self.string(raw, "Cause", at),
+            cause_path=cause_query or self.expression(raw, "CausePath", at),
         )
 
     def state_parallel(
@@ -418,10 +567,11 @@ class _Parser:
             transition=self.transition(raw, at),
             branches=tuple(branches),
             filters=self.filters(raw, at),
-            parameters=self.template(raw, "Parameters", at),
+            parameters=self.template(raw, self.arguments_key, at),
             results=self.results(raw, at),
             retry=self.retriers(raw, at),
             catch=self.catchers(raw, at),
+            outcome=self.outcome(raw, at),
         )
 
     def state_map(self, name: str, raw: Mapping[str, Any], at: tuple[Any, ...]) -> State | None:
@@ -429,8 +579,10 @@ class _Parser:
         self.exclusive(raw, ("ItemSelector", "Parameters"), at, required=False)
         self.exclusive(raw, ("MaxConcurrency", "MaxConcurrencyPath"), at, required=False)
         key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
+        jsonata = self.jsonata
         processor = self.machine(raw.get(key), (*at, key), _PROCESSOR)
-        mode = self.processor_mode(raw.get(key), (*at, key))
+        self.jsonata = jsonata
+        mode, execution_type = self.processor_config(raw.get(key), (*at, key))
         for distributed_only in ("ItemReader", "ItemBatcher", "ResultWriter"):
             if distributed_only in raw and mode is not ProcessorMode.DISTRIBUTED:
                 self.report.schema(
@@ -439,6 +591,9 @@ class _Parser:
                 )
         selector_key = "ItemSelector" if "ItemSelector" in raw else "Parameters"
         label = self.string(raw, "Label", at)
+        concurrency_query = self.scalar_query(raw, "MaxConcurrency", at)
+        count_query = self.scalar_query(raw, "ToleratedFailureCount", at)
+        percentage_query = self.scalar_query(raw, "ToleratedFailurePercentage", at)
         if processor is None:
             return None
         return MapState(
@@ -446,30 +601,46 @@ class _Parser:
             transition=self.transition(raw, at),
             processor=processor,
             mode=mode,
+            execution_type=execution_type,
             filters=self.filters(raw, at),
             items_path=self.reference_path(raw, "ItemsPath", at) or ROOT,
+            items=(self.query(raw, "Items", at) or _STATE_INPUT) if self.jsonata else None,
+            item_reader=self.item_reader(raw, at),
+            item_batcher=self.item_batcher(raw, at),
+            result_writer=self.result_writer(raw, at),
             item_selector=self.template(raw, selector_key, at),
-            max_concurrency=self.integer(raw, "MaxConcurrency", at, minimum=0) or 0,
-            max_concurrency_path=self.reference_path(raw, "MaxConcurrencyPath", at),
+            max_concurrency=0
+            if concurrency_query
+            else self.integer(raw, "MaxConcurrency", at, minimum=0) or 0,
+            max_concurrency_path=concurrency_query
+            or self.reference_path(raw, "MaxConcurrencyPath", at),
             tolerated_failure=ToleratedFailure(
-                count=self.integer(raw, "ToleratedFailureCount", at, minimum=0),
-                count_path=self.reference_path(raw, "ToleratedFailureCountPath", at),
-                percentage=self.number(raw, "ToleratedFailurePercentage", at, 0, 100),
-                percentage_path=self.reference_path(raw, "ToleratedFailurePercentagePath", at),
+                count=None
+                if count_query
+                else self.integer(raw, "ToleratedFailureCount", at, minimum=0),
+                count_path=count_query or self.reference_path(raw, "ToleratedFailureCountPath", at),
+                percentage=None
+                if percentage_query
+                else self.number(raw, "ToleratedFailurePercentage", at, 0, 100),
+                percentage_path=percentage_query
+                or self.reference_path(raw, "ToleratedFailurePercentagePath", at),
             ),
             label=label,
             results=self.results(raw, at),
             retry=self.retriers(raw, at),
             catch=self.catchers(raw, at),
+            outcome=self.outcome(raw, at),
         )
 
-    def processor_mode(self, raw: Any, at: tuple[Any, ...]) -> ProcessorMode:
+    def processor_config(
+        self, raw: Any, at: tuple[Any, ...]
+    ) -> tuple[ProcessorMode, ExecutionType]:
         config = raw.get("ProcessorConfig") if isinstance(raw, Mapping) else None
         if config is None:
-            return ProcessorMode.INLINE
+            return ProcessorMode.INLINE, ExecutionType.STANDARD
         if not isinstance(config, Mapping):
             self.report.schema("Expected value of type [OBJECT]", pointer(*at, "ProcessorConfig"))
-            return ProcessorMode.INLINE
+            return ProcessorMode.INLINE, ExecutionType.STANDARD
         self.unknown_fields(config, frozenset({"Mode", "ExecutionType"}), (*at, "ProcessorConfig"))
         mode = config.get("Mode", ProcessorMode.INLINE)
         if mode not in tuple(ProcessorMode):
@@ -477,8 +648,83 @@ class _Parser:
                 "Value should be one of the following: [INLINE, DISTRIBUTED]",
                 pointer(*at, "ProcessorConfig", "Mode"),
             )
-            return ProcessorMode.INLINE
-        return ProcessorMode(mode)
+            mode = ProcessorMode.INLINE
+        execution_type = config.get("ExecutionType", ExecutionType.STANDARD)
+        if execution_type not in tuple(ExecutionType):
+            self.report.schema(
+                "Value should be one of the following: [STANDARD, EXPRESS]",
+                pointer(*at, "ProcessorConfig", "ExecutionType"),
+            )
+            execution_type = ExecutionType.STANDARD
+        return ProcessorMode(mode), ExecutionType(execution_type)
+
+    def item_reader(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ItemReader | None:
+        reader = self.section(raw, "ItemReader", _ITEM_READER, at)
+        if reader is None:
+            return None
+        where = (*at, "ItemReader")
+        self.required(reader, ("Resource",), where)
+        config = reader.get("ReaderConfig", {})
+        if not isinstance(config, Mapping):
+            self.report.schema("Expected value of type [OBJECT]", pointer(*where, "ReaderConfig"))
+            config = {}
+        self.unknown_fields(config, _READER_CONFIG, (*where, "ReaderConfig"))
+        self.exclusive(config, ("MaxItems", "MaxItemsPath"), (*where, "ReaderConfig"), False)
+        return ItemReader(
+            resource=self.string(reader, "Resource", where) or "",
+            arguments=self.template(reader, self.arguments_key, where),
+            reader_config={k: v for k, v in config.items() if k != "MaxItemsPath"},
+            max_items_path=self.reference_path(config, "MaxItemsPath", (*where, "ReaderConfig")),
+        )
+
+    def item_batcher(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ItemBatcher | None:
+        batcher = self.section(raw, "ItemBatcher", _ITEM_BATCHER, at)
+        if batcher is None:
+            return None
+        where = (*at, "ItemBatcher")
+        self.exclusive(batcher, ("MaxItemsPerBatch", "MaxItemsPerBatchPath"), where, False)
+        self.exclusive(
+            batcher, ("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"), where, False
+        )
+        return ItemBatcher(
+            max_items_per_batch=self.integer(batcher, "MaxItemsPerBatch", where, minimum=1),
+            max_items_per_batch_path=self.reference_path(batcher, "MaxItemsPerBatchPath", where),
+            max_input_bytes_per_batch=self.integer(
+                batcher, "MaxInputBytesPerBatch", where, minimum=1, maximum=MAX_BATCH_BYTES
+            ),
+            max_input_bytes_per_batch_path=self.reference_path(
+                batcher, "MaxInputBytesPerBatchPath", where
+            ),
+            batch_input=self.template(batcher, "BatchInput", where),
+        )
+
+    def result_writer(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ResultWriter | None:
+        writer = self.section(raw, "ResultWriter", _RESULT_WRITER, at)
+        if writer is None:
+            return None
+        where = (*at, "ResultWriter")
+        config = writer.get("WriterConfig", {})
+        if not isinstance(config, Mapping):
+            self.report.schema("Expected value of type [OBJECT]", pointer(*where, "WriterConfig"))
+            config = {}
+        return ResultWriter(
+            resource=self.string(writer, "Resource", where),
+            arguments=self.template(writer, self.arguments_key, where),
+            writer_config=dict(config),
+        )
+
+    def section(
+        self, raw: Mapping[str, Any], key: str, allowed: frozenset[str], at: tuple[Any, ...]
+    ) -> Mapping[str, Any] | None:
+        """An object-valued field of a state, its members checked; None when absent or bad."""
+        if key not in raw:
+            return None
+        value = raw[key]
+        if not isinstance(value, Mapping):
+            self.report.schema("Expected value of type [OBJECT]", pointer(*at, key))
+            return None
+        self.unknown_fields(value, allowed, (*at, key))
+        return value
 
     # -- shared fields -------------------------------------------------------------------------
 
@@ -504,8 +750,13 @@ class _Parser:
         )
 
     def results(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ResultHandling:
+        if self.jsonata:  # JSONata's Output does both (state_fields refuses these two)
+            return ResultHandling()
+        selector = raw.get("ResultSelector")
         return ResultHandling(
-            result_selector=self.template(raw, "ResultSelector", at),
+            result_selector=None
+            if selector is None
+            else compile_template(selector, pointer(*at, "ResultSelector"), self.report),
             result_path=self.result_path(raw, "ResultPath", at),
         )
 
@@ -542,15 +793,16 @@ class _Parser:
         catchers = []
         for index, item in self.handlers(raw, "Catch", at):
             where = (*at, "Catch", index)
-            self.unknown_fields(
-                item, frozenset({"ErrorEquals", "Next", "ResultPath", "Comment"}), where
-            )
+            allowed = {"ErrorEquals", "Next", "Comment", "Assign"}
+            allowed |= {"Output"} if self.jsonata else {"ResultPath"}
+            self.unknown_fields(item, frozenset(allowed), where)
             self.required(item, ("Next",), where)
             catchers.append(
                 Catcher(
                     error_equals=self.error_equals(item, where),
                     next=self.string(item, "Next", where) or "",
                     result_path=self.result_path(item, "ResultPath", where),
+                    outcome=self.outcome(item, where),
                 )
             )
         return tuple(catchers)
@@ -596,10 +848,68 @@ class _Parser:
             )
         return tuple(names)
 
-    def template(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> Template | None:
+    def template(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> Payload | None:
+        """A payload field: a JSONPath template, or in a JSONata state a Query."""
         if key not in raw:
             return None
+        if self.jsonata:
+            return self.query(raw, key, at)
         return compile_template(raw[key], pointer(*at, key), self.report)
+
+    @property
+    def arguments_key(self) -> str:
+        """What a state's payload is called: Parameters (JSONPath) or Arguments (JSONata)."""
+        return "Arguments" if self.jsonata else "Parameters"
+
+    def query(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> Query | None:
+        """A JSONata state's field, every `{% … %}` in it compiled."""
+        if key not in raw:
+            return None
+        try:
+            return compile_query(raw[key], key)
+        except JsonataSyntaxError as error:
+            where = pointer(*at) + "/" + (error.location or key)
+            self.report.error(Code.INVALID_JSONATA_EXPRESSION, str(error), where)
+            return None
+
+    def scalar_query(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> Query | None:
+        """A number or string field of a JSONata state given as an expression; None when the
+        field holds a literal (read as in JSONPath) or the state is a JSONPath state."""
+        if not self.jsonata or not is_expression(raw.get(key)):
+            return None
+        return self.query(raw, key, at)
+
+    def outcome(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> Outcome:
+        """A state's (or a Choice rule's, or a Catcher's) Assign and JSONata Output."""
+        assign: Template | Query | None = None
+        if "Assign" in raw:
+            if not isinstance(raw["Assign"], Mapping):
+                self.report.schema("Expected value of type [OBJECT]", pointer(*at, "Assign"))
+            else:
+                self.variable_names(raw["Assign"], (*at, "Assign"))
+                assign = self.template(raw, "Assign", at)
+        output = self.query(raw, "Output", at) if self.jsonata else None
+        return Outcome(assign, output)
+
+    def variable_names(self, assign: Mapping[str, Any], at: tuple[Any, ...]) -> None:
+        """Names a variable may have, and none an enclosing scope assigns (the spec: outer and
+        inner scopes' names are unique; an inner scope only reads the outer ones)."""
+        outer = set().union(*self.outer_names[:-1])
+        for key in assign:
+            name = key if self.jsonata else _variable_name(key)
+            if name in outer:
+                self.report.schema(
+                    f"The variable '{name}' is assigned in an outer scope: a Parallel branch or "
+                    "a Map iteration can read it but not assign it",
+                    pointer(*at, key),
+                )
+            if not _VARIABLE_NAME.fullmatch(name) or name == "states":
+                self.report.schema(
+                    f"The variable name '{name}' is not valid: a variable name starts with a "
+                    "letter or '_', holds only letters, digits and '_', is at most "
+                    f"{MAX_VARIABLE_NAME_LENGTH} characters long and is not 'states'",
+                    pointer(*at, key),
+                )
 
     def expression(
         self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]
@@ -621,7 +931,12 @@ class _Parser:
         if raw[key] is None:
             return None
         path = self.path(raw[key], pointer(*at, key), compile_reference_path)
-        if path is not None and path.is_context:
+        if path is not None and path.variable is not None:
+            self.report.schema(
+                "Value is not a Reference Path: ResultPath cannot refer to a variable",
+                pointer(*at, key),
+            )
+        elif path is not None and path.is_context:
             self.report.schema(
                 "Value is not a Reference Path: ResultPath cannot refer to the context object",
                 pointer(*at, key),
@@ -681,22 +996,38 @@ class _Parser:
                 pointer(*at),
             )
 
-    def query_language(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> None:
+    def query_language(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> QueryLanguage | None:
+        """The QueryLanguage a machine or state sets; None when it sets none (or a bad one)."""
         if "QueryLanguage" not in raw:
-            return
+            return None
         language = raw["QueryLanguage"]
-        if language == "JSONata":
-            self.report.schema(
-                "redstep does not run the JSONata query language yet; use JSONPath",
-                pointer(*at, "QueryLanguage"),
-            )
-        elif not isinstance(language, str):
+        if not isinstance(language, str):
             self.report.schema("Expected value of type [STRING]", pointer(*at, "QueryLanguage"))
-        elif language != "JSONPath":
+        elif language not in tuple(QueryLanguage):
             self.report.schema(
                 "Value should be one of the following: [JSONPath, JSONata]",
                 pointer(*at, "QueryLanguage"),
             )
+        else:
+            return QueryLanguage(language)
+        return None
+
+    def state_fields(self, raw: Mapping[str, Any], kind: str, at: tuple[Any, ...]) -> None:
+        """Every field of a state is one its type has in its query language."""
+        if not self.jsonata:
+            self.unknown_fields(raw, FIELDS[kind], at)
+            return
+        for key in raw:
+            if key in JSONATA_FIELDS[kind]:
+                continue
+            if key in _JSONPATH_ONLY or (key in FIELDS[kind] and key not in _JSONATA_ONLY):
+                self.report.schema(
+                    f"The QueryLanguage is set to 'JSONata', but field '{key}' is only "
+                    "supported for the 'JSONPath' QueryLanguage",
+                    pointer(*at),
+                )
+            else:
+                self.report.schema(f"Field '{key}' is not supported", pointer(*at))
 
     def string(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> str | None:
         value = raw.get(key)
@@ -753,6 +1084,28 @@ _RETRIER_FIELDS = frozenset(
         "Comment",
     }
 )
+
+
+def _variable_name(key: str) -> str:
+    """An Assign key's variable: JSONPath's `name.$` assigns `name`."""
+    return key[:-2] if key.endswith(".$") else key
+
+
+def _assigned_names(states: Mapping[str, Any]) -> set[str]:
+    """The variables the states of one scope assign (state, Choice rules, Catchers)."""
+    names: set[str] = set()
+    for raw in states.values():
+        if not isinstance(raw, Mapping):
+            continue
+        blocks = [raw]
+        for key in ("Choices", "Catch"):
+            if isinstance(raw.get(key), list):
+                blocks.extend(raw[key])
+        for block in blocks:
+            assign = block.get("Assign") if isinstance(block, Mapping) else None
+            if isinstance(assign, Mapping):
+                names.update(_variable_name(key) for key in assign)
+    return names
 
 
 def _targets(raw: Mapping[str, Any], at: tuple[Any, ...]) -> list[tuple[str, str]]:

@@ -6,7 +6,8 @@ keys walked directly, which is what nearly every state uses on every transition;
 (wildcards, slices, filters, recursive descent, unions) keeps the library's compiled form and
 yields the list of its matches, as Jayway JsonPath (which AWS uses) does.
 
-A path that starts with `$$` reads the context object instead of the state's input.
+A path that starts with `$$` reads the context object instead of the state's input, and one
+that starts with `$` and a name (`$total`, `$order.items[0]`) reads that workflow variable.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from redstep.asl.scope import Scope
 Key = str | int
 
 _LONE_BACKSLASH = re.compile(r"\\(?!')")
+#: `$name…`: a workflow variable, and the path into its value (`.a`, `[0]`, …) after it.
+_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(.*)", re.DOTALL)
 
 
 class PathSyntaxError(ValueError):
@@ -39,12 +42,14 @@ class PathNotFound(LookupError):
 
 @dataclass(frozen=True, slots=True)
 class Path:
-    """A compiled JSONPath; `keys` is set when the path is definite."""
+    """A compiled JSONPath; `keys` is set when the path is definite; `variable` names the
+    workflow variable a `$name…` path starts from."""
 
     text: str
     is_context: bool
     keys: tuple[Key, ...] | None
     compiled: JSONPath | None = field(default=None, compare=False, repr=False)
+    variable: str | None = None
 
     @property
     def is_definite(self) -> bool:
@@ -53,14 +58,28 @@ class Path:
     def select(self, data: Any, scope: Scope | None = None) -> Any:
         """The value the path selects; the list of matches for an indefinite path.
 
-        A `$$` path reads `scope.context`. Raises PathNotFound when a definite path selects
-        nothing.
+        A `$$` path reads `scope.context`, a `$name` path the variable. Raises PathNotFound
+        when a definite path selects nothing, StatesFailure(States.Runtime) when the variable
+        is not defined.
         """
-        root = (scope.context if scope is not None else {}) if self.is_context else data
+        if self.variable is not None:
+            root = variable_value(self.variable, scope)
+        elif self.is_context:
+            root = scope.context if scope is not None else {}
+        else:
+            root = data
         if self.keys is not None:
             return walk(root, self.keys)
         assert self.compiled is not None
         return [match.value for match in self.compiled.find(root)]
+
+
+def variable_value(name: str, scope: Scope | None) -> Any:
+    """A workflow variable's value as the state sees it."""
+    variables = scope.variables if scope is not None else {}
+    if name not in variables:
+        raise StatesFailure(StatesError.RUNTIME, f"The variable '{name}' is not defined")
+    return variables[name]
 
 
 def walk(data: Any, keys: tuple[Key, ...]) -> Any:
@@ -82,6 +101,10 @@ def compile_path(text: str) -> Path:
     """Compile a Path (`$…` or `$$…`); raise PathSyntaxError when it is not one."""
     if not isinstance(text, str) or not text.startswith("$"):
         raise PathSyntaxError(f"{text!r} is not a JSONPath: it must start with '$'")
+    variable = _VARIABLE.fullmatch(text)
+    if variable is not None:
+        inner = compile_path("$" + variable.group(2))
+        return Path(text, False, inner.keys, inner.compiled, variable.group(1))
     is_context = text.startswith("$$")
     expression = text[1:] if is_context else text
     # Jayway (AWS) reads a backslash in a quoted name literally unless it escapes the quote;

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
+
+#: The resource of the agenda task that runs a distributed Map's map run (see `MapRunRequest`).
+MAP_RUN_RESOURCE = "arn:aws:states:::map-run"
 
 
 class ExecutionStatus(StrEnum):
@@ -31,6 +34,27 @@ class ScheduleTask:
     submission: Any = None
     """When the task is dispatched again after a restart: what its call answered before (a
     `.sync` child's start), so that the runner joins what it started instead of calling again."""
+
+
+class MapRunRequest(TypedDict):
+    """The parameters of a MAP_RUN_RESOURCE task: a distributed Map's settings, resolved.
+
+    `items` is None when an ItemReader reads them; `input` is the state's effective input (what
+    ItemSelector's `$` and BatchInput see). The map run answers with the state's result (the
+    children's outputs in item order, or the ResultWriter's description), or fails.
+    """
+
+    mapRunArn: str
+    stateName: str
+    executionType: str
+    input: Any
+    items: list[Any] | None
+    itemReader: dict[str, Any] | None
+    itemBatcher: dict[str, Any] | None
+    resultWriter: dict[str, Any] | None
+    maxConcurrency: int
+    toleratedFailureCount: int | None
+    toleratedFailurePercentage: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,10 @@ it uses of the rest of the interpreter, so the two halves stay honest about thei
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 from collections.abc import Callable
+from random import Random
 from typing import Any, Protocol
 
 from redstep.asl.errors import Failure, StatesError, StatesFailure, is_terminal
@@ -16,15 +18,24 @@ from redstep.asl.model import (
     Filters,
     MapState,
     ParallelState,
+    ProcessorMode,
     ResultHandling,
     Transition,
     WaitState,
 )
 from redstep.asl.scope import Scope
-from redstep.engine.agenda import Agenda
+from redstep.engine.agenda import Agenda, Task
+from redstep.engine.commands import MAP_RUN_RESOURCE, MapRunRequest, ScheduleTask
+from redstep.engine.context import ExecutionInfo, context_object
 from redstep.engine.events import STATE_EVENT_PREFIX
 from redstep.engine.flows import Flow, MapRun, ParallelRun
-from redstep.engine.resolve import map_items, max_concurrency, tolerated_failures
+from redstep.engine.resolve import (
+    map_items,
+    max_concurrency,
+    positive_integer,
+    tolerated_failures,
+    tolerated_limits,
+)
 
 
 class Host(Protocol):
@@ -32,6 +43,8 @@ class Host(Protocol):
 
     _agenda: Agenda
     _ready: deque[tuple[Flow, Callable[..., None], tuple[Any, ...]]]
+    _random: Random
+    info: ExecutionInfo
 
     def _emit(
         self,
@@ -46,6 +59,8 @@ class Host(Protocol):
     def _input(self, flow: Flow, filters: Filters) -> Any: ...
 
     def _scope(self, flow: Flow, map_item: tuple[int, Any] | None = None) -> Scope: ...
+
+    def _task_token(self, task_id: int) -> str: ...
 
     def _in_state(self, flow: Flow, failure: Failure) -> Failure: ...
 
@@ -63,6 +78,8 @@ class Host(Protocol):
     ) -> None: ...
 
     # the steps below, used by one another
+    def _start_map_run(self, flow: Flow, state: MapState) -> None: ...
+
     def _start_iterations(self, run: MapRun) -> None: ...
 
     def _continue_map(self, run: MapRun) -> None: ...
@@ -90,6 +107,9 @@ class ContainerSteps:
             self._ready.append((child, self._enter, (branch.start_at, effective)))
 
     def _run_map(self: Host, flow: Flow, state: MapState) -> None:
+        if state.mode is ProcessorMode.DISTRIBUTED:
+            self._start_map_run(flow, state)
+            return
         effective = self._input(flow, state.filters)
         scope = self._scope(flow)
         items = map_items(state, effective, scope)
@@ -103,6 +123,54 @@ class ContainerSteps:
             self._container_succeeded(flow, [], started)
             return
         self._start_iterations(run)
+
+    def _start_map_run(self: Host, flow: Flow, state: MapState) -> None:
+        """A distributed Map hands its items to a map run, which runs each item (or batch) as
+        a child execution; the run answers as a task does (`_map_run_ended`)."""
+        effective = self._input(flow, state.filters)
+        scope = self._scope(flow)
+        items = None if state.item_reader is not None else map_items(state, effective, scope)
+        concurrency = max_concurrency(state, effective, scope)
+        self._emit(flow, "MapStateStarted", {"length": len(items) if items is not None else 0})
+        count, percentage = tolerated_limits(state.tolerated_failure, effective, scope)
+        task_id = self._agenda.next_task_id()
+        flow.task_id = task_id
+        request: MapRunRequest = {
+            "mapRunArn": _map_run_arn(self.info, state, self._random),
+            "stateName": state.name,
+            "executionType": state.execution_type.value,
+            "input": effective,
+            "items": items,
+            "itemReader": _item_reader(state, effective, scope),
+            "itemBatcher": _item_batcher(state, effective, scope),
+            "resultWriter": _result_writer(state, effective, scope),
+            "maxConcurrency": concurrency,
+            "toleratedFailureCount": count,
+            "toleratedFailurePercentage": percentage,
+        }
+        self._emit(flow, "MapRunStarted", {"mapRunArn": request["mapRunArn"]})
+        command = ScheduleTask(
+            task_id, state.name, MAP_RUN_RESOURCE, request, None, None, self._task_token(task_id)
+        )
+        self._agenda.schedule(flow, command)
+
+    def _map_run_ended(self: Host, task: Task, result: Any, failure: Failure | None) -> None:
+        """The map run answered: MapRunSucceeded or MapRunFailed, then the state goes on (its
+        MapStateSucceeded and Exited point at the map run's last event, as AWS records)."""
+        flow = task.flow
+        state = flow.state
+        assert isinstance(state, MapState)
+        if failure is not None:
+            details = {
+                key: value
+                for key, value in (("error", failure.error), ("cause", failure.cause))
+                if value is not None
+            }
+            self._emit(flow, "MapRunFailed", details)
+            self._state_failed(flow, failure)
+            return
+        ended = self._emit(flow, "MapRunSucceeded")
+        self._container_succeeded(flow, result, ended)
 
     def _start_iterations(self: Host, run: MapRun) -> None:
         flow = run.flow
@@ -231,7 +299,10 @@ class ContainerSteps:
         if flow.container is not None:
             self._abort_container(flow.container, previous)
         if flow.task_id is not None and self._agenda.cancel_task(flow.task_id) is not None:
-            self._emit(flow, "TaskStateAborted", previous=previous)
+            if isinstance(flow.state, MapState):
+                self._emit(flow, "MapRunAborted", previous=previous)
+            else:
+                self._emit(flow, "TaskStateAborted", previous=previous)
         if flow.timer_id is not None:
             self._agenda.cancel_timer(flow.timer_id)
             if isinstance(flow.state, WaitState):
@@ -256,3 +327,84 @@ def error_output(failure: Failure) -> dict[str, Any]:
     elif failure.error == StatesError.TIMEOUT:
         output["Cause"] = ""
     return output
+
+
+def select_item(
+    state: MapState,
+    effective: Any,
+    index: int,
+    value: Any,
+    info: ExecutionInfo,
+    random: Random,
+    entered_at: Any,
+) -> Any:
+    """A Map item as its iteration (or a distributed Map's child) receives it: ItemSelector
+    (or Parameters) applied with `$$.Map.Item` set, or the item itself."""
+    if state.item_selector is None:
+        return value
+    execution = info.execution_context()
+    scope = Scope(
+        lambda: context_object(info, execution, state.name, entered_at, 0, None, (index, value)),
+        random,
+    )
+    return state.item_selector.evaluate(effective, scope)
+
+
+def _map_run_arn(info: ExecutionInfo, state: MapState, random: Random) -> str:
+    """`arn:…:mapRun:<machine>/<label>:<id>`; ids drawn from the execution's seeded random, so
+    a replay names the same map run."""
+    run_id = str(uuid.UUID(int=random.getrandbits(128), version=4))
+    label = state.label or run_id[:8]
+    prefix, _, _ = info.state_machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:mapRun:{info.state_machine_name}/{label}:{run_id}"
+
+
+def _item_reader(state: MapState, effective: Any, scope: Scope) -> dict[str, Any] | None:
+    reader = state.item_reader
+    if reader is None:
+        return None
+    config = dict(reader.reader_config)
+    max_items = positive_integer(
+        config.get("MaxItems"), reader.max_items_path, "MaxItems", effective, scope
+    )
+    if max_items is not None:
+        config["MaxItems"] = max_items
+    arguments = reader.arguments.evaluate(effective, scope) if reader.arguments else {}
+    return {"Resource": reader.resource, "Arguments": arguments, "ReaderConfig": config}
+
+
+def _item_batcher(state: MapState, effective: Any, scope: Scope) -> dict[str, Any] | None:
+    batcher = state.item_batcher
+    if batcher is None:
+        return None
+    return {
+        "MaxItemsPerBatch": positive_integer(
+            batcher.max_items_per_batch,
+            batcher.max_items_per_batch_path,
+            "MaxItemsPerBatch",
+            effective,
+            scope,
+        ),
+        "MaxInputBytesPerBatch": positive_integer(
+            batcher.max_input_bytes_per_batch,
+            batcher.max_input_bytes_per_batch_path,
+            "MaxInputBytesPerBatch",
+            effective,
+            scope,
+        ),
+        "BatchInput": (
+            batcher.batch_input.evaluate(effective, scope) if batcher.batch_input else None
+        ),
+    }
+
+
+def _result_writer(state: MapState, effective: Any, scope: Scope) -> dict[str, Any] | None:
+    writer = state.result_writer
+    if writer is None:
+        return None
+    arguments = writer.arguments.evaluate(effective, scope) if writer.arguments else {}
+    return {
+        "Resource": writer.resource,
+        "Arguments": arguments,
+        "WriterConfig": dict(writer.writer_config),
+    }

@@ -58,6 +58,11 @@ DETAILS_KEY: dict[str, str] = {
     "MapIterationSucceeded": "mapIterationSucceededEventDetails",
     "MapIterationFailed": "mapIterationFailedEventDetails",
     "MapIterationAborted": "mapIterationAbortedEventDetails",
+    "MapRunStarted": "mapRunStartedEventDetails",
+    "MapRunFailed": "mapRunFailedEventDetails",
+    "MapRunRedriven": "mapRunRedrivenEventDetails",
+    "ExecutionRedriven": "executionRedrivenEventDetails",
+    "EvaluationFailed": "evaluationFailedEventDetails",
 }
 
 

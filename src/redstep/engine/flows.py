@@ -13,10 +13,12 @@ class Flow:
     """One path of control through a StateMachine: the execution, a branch, an iteration."""
 
     __slots__ = (
+        "assigned",
         "attempts",
         "container",
         "data",
         "entered_at",
+        "entered_from",
         "entered_id",
         "index",
         "is_alive",
@@ -26,6 +28,7 @@ class Flow:
         "state",
         "task_id",
         "timer_id",
+        "variables",
     )
 
     def __init__(
@@ -43,11 +46,31 @@ class Flow:
         self.state: State | None = None
         self.data: Any = None  # the current state's raw input
         self.entered_id = 0
+        self.entered_from = 0  # the previousEventId of the state's Entered event
         self.entered_at: datetime | None = None
         self.attempts: dict[int, int] = {}  # retrier index -> retries made in the current state
         self.container: ParallelRun | MapRun | None = None
         self.task_id: int | None = None
         self.timer_id: int | None = None
+        self.variables: dict[str, Any] = {}  # the variables this flow's scope assigned
+        self.assigned: dict[str, Any] | None = None  # what the current state assigns on exit
+
+    def visible_variables(self) -> dict[str, Any]:
+        """The variables this flow's states read: its own over those of the flows around it
+        (a branch or an iteration reads the outer scopes' variables, as they were when it
+        started, and never assigns them)."""
+        if self.parent is None:
+            return self.variables
+        outer = self.parent.flow.visible_variables()
+        if not self.variables:
+            return outer
+        if not outer:
+            return self.variables
+        return {**outer, **self.variables}
+
+    def assign(self, values: dict[str, Any]) -> None:
+        """Variables a state assigned, as it exits: new values replace old ones."""
+        self.variables.update(values)
 
 
 class ParallelRun:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any, assert_never
 
 from redstep.asl.errors import Failure, StatesError, StatesFailure, is_terminal
+from redstep.asl.jsonata import QueryEvaluationFailure
 from redstep.asl.model import (
     ChoiceState,
     FailState,
@@ -36,11 +37,14 @@ from redstep.asl.model import (
     Transition,
     WaitState,
 )
+from redstep.asl.outcome import Outcome
 from redstep.asl.paths import Path, apply_result_path, to_json
+from redstep.asl.queries import Query
 from redstep.asl.resources import is_callback
 from redstep.asl.scope import Scope
 from redstep.engine.agenda import Agenda, Task
 from redstep.engine.commands import (
+    MAP_RUN_RESOURCE,
     Command,
     CompleteExecution,
     ExecutionStatus,
@@ -79,6 +83,7 @@ from redstep.engine.signals import (
     TaskSucceeded,
     TimerFired,
 )
+from redstep.engine.variables import checked_assignment
 
 #: Why a task in flight when redstep stopped is recorded as failed (see `_task_interrupted`).
 INTERRUPTED_CAUSE = (
@@ -118,9 +123,11 @@ class Interpreter(ContainerSteps):
         info: ExecutionInfo,
         max_events: int | None = MAX_HISTORY_EVENTS,
         inspector: Inspector | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> None:
         """`max_events=None` lifts AWS's history quota (benchmarks, very long local loops);
-        an `inspector` is told each stage of every state's data flow (TestState)."""
+        an `inspector` is told each stage of every state's data flow (TestState), which also
+        gives the workflow `variables` the execution starts with."""
         self.machine = machine
         self.info = info
         self._max_events = max_events
@@ -134,6 +141,7 @@ class Interpreter(ContainerSteps):
         self._now = info.start_time
         self._budget = TRANSITION_BUDGET
         self._execution_context: dict[str, Any] | None = None
+        self._variables = dict(variables or {})
 
     # -- the outside world's view ----------------------------------------------------------
 
@@ -271,6 +279,7 @@ class Interpreter(ContainerSteps):
             due = self._now + timedelta(seconds=self.machine.timeout_seconds)
             self._agenda.start_timer(None, due, self._execution_timed_out)
         root = Flow(self.machine, None, 0, 0)
+        root.variables = self._variables
         self._enter(root, self.machine.start_at, json.loads(self.info.input))
 
     def _execution_timed_out(self) -> None:
@@ -312,6 +321,7 @@ class Interpreter(ContainerSteps):
         self._inspect(flow, Stage.INPUT, data)
         flow.attempts = {}
         flow.entered_at = self._now
+        flow.entered_from = flow.last_event
         flow.entered_id = self._emit(
             flow,
             f"{STATE_EVENT_PREFIX[type(state)]}StateEntered",
@@ -343,6 +353,7 @@ class Interpreter(ContainerSteps):
                     self._run_wait(flow, state)
                 case SucceedState():
                     output = self._output(flow, state.filters, self._input(flow, state.filters))
+                    output = self._outcome(flow, state.outcome, output, {}, output)
                     self._exit(flow, output)
                     self._flow_succeeded(flow, output)
                 case FailState():
@@ -354,13 +365,28 @@ class Interpreter(ContainerSteps):
                 case _:
                     assert_never(state)
         except StatesFailure as failure:
-            self._state_failed(flow, self._in_state(flow, failure.failure), of_its_own=True)
+            self._failed_in_state(flow, failure)
+
+    def _failed_in_state(self, flow: Flow, raised: StatesFailure) -> None:
+        """The state failed on its own (its input, its settings, its expressions). A JSONata
+        expression's failure is first recorded as EvaluationFailed, pointing where the state's
+        entry pointed, and a Parallel or Map then records its …StateFailed, as AWS does."""
+        failure = self._in_state(flow, raised.failure)
+        if failure.error != StatesError.QUERY_EVALUATION_ERROR:
+            self._state_failed(flow, failure, of_its_own=True)
+            return
+        assert flow.state is not None
+        details = {**_error_details(failure), "state": flow.state.name}
+        if isinstance(raised, QueryEvaluationFailure):
+            details["location"] = raised.location
+        self._emit(flow, "EvaluationFailed", details, previous=flow.entered_from)
+        self._state_failed(flow, failure)
 
     def _in_state(self, flow: Flow, failure: Failure) -> Failure:
         """A failure the engine found while running a state; AWS prefixes the cause of a
         States.Runtime error (and only of that) with the state and the event it entered at."""
         assert flow.state is not None
-        if failure.error != StatesError.RUNTIME:
+        if failure.error not in (StatesError.RUNTIME, StatesError.QUERY_EVALUATION_ERROR):
             return failure
         prefix = (
             f"An error occurred while executing the state '{flow.state.name}' "
@@ -368,8 +394,21 @@ class Interpreter(ContainerSteps):
         )
         return Failure(failure.error, f"{prefix} {failure.cause}" if failure.cause else prefix)
 
-    def _scope(self, flow: Flow, map_item: tuple[int, Any] | None = None) -> Scope:
-        return Scope(lambda: self._context(flow, map_item), self._random)
+    def _scope(
+        self,
+        flow: Flow,
+        map_item: tuple[int, Any] | None = None,
+        states: dict[str, Any] | None = None,
+    ) -> Scope:
+        """What the current state's fields may read: `states` holds JSONata's `$states.result`
+        or `$states.errorOutput` where the field has one."""
+        return Scope(
+            lambda: self._context(flow, map_item),
+            self._random,
+            flow.visible_variables(),
+            states,
+            self._now,
+        )
 
     def _context(self, flow: Flow, map_item: tuple[int, Any] | None) -> dict[str, Any]:
         if self._execution_context is None:
@@ -407,13 +446,35 @@ class Interpreter(ContainerSteps):
         return select(path, data, self._scope(flow))
 
     def _result(self, flow: Flow, results: ResultHandling, result: Any) -> Any:
-        """ResultSelector, then ResultPath over the state's raw input."""
+        """ResultSelector, then ResultPath over the state's raw input (JSONPath), or Output
+        (JSONata); and the state's Assign."""
+        state = flow.state
+        assert isinstance(state, TaskState | ParallelState | MapState)
         self._inspect(flow, Stage.RESULT, result)
         if results.result_selector is not None:
             result = results.result_selector.evaluate(result, self._scope(flow))
         self._inspect(flow, Stage.AFTER_RESULT_SELECTOR, result)
         output = apply_result_path(flow.data, result, results.result_path)
         self._inspect(flow, Stage.AFTER_RESULT_PATH, output)
+        return self._outcome(flow, state.outcome, output, {"result": result}, result)
+
+    def _outcome(
+        self, flow: Flow, outcome: Outcome, output: Any, states: dict[str, Any], result: Any
+    ) -> Any:
+        """A state's Assign and (JSONata) Output, both evaluated against the variables as the
+        state found them; the assignment takes effect as the state exits (`_exit`). JSONPath's
+        Assign reads `result` as `$`; JSONata's reads `$states`. Returns the state's output."""
+        flow.assigned = None
+        if outcome.is_empty:
+            return output
+        if outcome.assign is not None:
+            if isinstance(outcome.assign, Query):
+                assigned = outcome.assign.evaluate(flow.data, self._scope(flow, states=states))
+            else:
+                assigned = outcome.assign.evaluate(result, self._scope(flow))
+            flow.assigned = checked_assignment(assigned)
+        if outcome.output is not None:
+            output = outcome.output.evaluate(flow.data, self._scope(flow, states=states))
         return output
 
     def _inspect(self, flow: Flow, stage: Stage, value: Any) -> None:
@@ -427,11 +488,16 @@ class Interpreter(ContainerSteps):
         too_large = _size_failure(text, flow.state)
         if too_large is not None:
             raise StatesFailure(StatesError.DATA_LIMIT_EXCEEDED, too_large.cause)
-        self._emit(
-            flow,
-            f"{STATE_EVENT_PREFIX[type(flow.state)]}StateExited",
-            {"name": flow.state.name, **payload(text, "output")},
-        )
+        details = {"name": flow.state.name, **payload(text, "output")}
+        if flow.assigned is not None:
+            details["assignedVariables"] = {
+                name: to_json(value) for name, value in flow.assigned.items()
+            }
+            details["assignedVariablesDetails"] = {"truncated": False}
+            flow.assign(flow.assigned)
+            flow.assigned = None
+        self._inspect(flow, Stage.VARIABLES, flow.visible_variables())
+        self._emit(flow, f"{STATE_EVENT_PREFIX[type(flow.state)]}StateExited", details)
         return text
 
     def _exit_to(self, flow: Flow, filters: Filters, output: Any, transition: Transition) -> None:
@@ -455,31 +521,34 @@ class Interpreter(ContainerSteps):
         self._inspect(flow, Stage.AFTER_RESULT_SELECTOR, result)  # a Pass has no ResultSelector
         output = apply_result_path(flow.data, result, state.result_path)
         self._inspect(flow, Stage.AFTER_RESULT_PATH, output)
+        output = self._outcome(flow, state.outcome, output, {}, result)
         self._exit_to(flow, state.filters, output, state.transition)
 
     def _run_choice(self, flow: Flow, state: ChoiceState) -> None:
         effective = self._input(flow, state.filters)
         scope = self._scope(flow)
-        target = state.default
+        target, outcome = state.default, state.outcome
         for rule in state.choices:
             if rule.matches(effective, scope):
-                target = rule.next
+                target, outcome = rule.next, rule.outcome
                 break
         if target is None:
             self._state_failed(flow, Failure(StatesError.NO_CHOICE_MATCHED, "No Matches!"))
             return
-        self._exit_to(flow, state.filters, effective, Transition(target))
+        output = self._outcome(flow, outcome, effective, {}, effective)
+        self._exit_to(flow, state.filters, output, Transition(target))
 
     def _run_wait(self, flow: Flow, state: WaitState) -> None:
         effective = self._input(flow, state.filters)
         due = wait_until(state, effective, self._scope(flow), self._now)
+        output = self._outcome(flow, state.outcome, effective, {}, effective)
         if due <= self._now:
-            self._exit_to(flow, state.filters, effective, state.transition)
+            self._exit_to(flow, state.filters, output, state.transition)
             return
 
         def wake() -> None:
             flow.timer_id = None
-            self._guarded(flow, self._exit_to, state.filters, effective, state.transition)
+            self._guarded(flow, self._exit_to, state.filters, output, state.transition)
 
         flow.timer_id = self._agenda.start_timer(flow, due, wake)
 
@@ -505,6 +574,7 @@ class Interpreter(ContainerSteps):
             else state.parameters.evaluate(effective, self._scope(flow))
         )
         self._inspect(flow, Stage.AFTER_PARAMETERS, parameters)
+        self._inspect(flow, Stage.AFTER_ARGUMENTS, parameters)
         scope = self._scope(flow)
         timeouts = state.timeouts
         timeout = task_seconds(
@@ -583,7 +653,8 @@ class Interpreter(ContainerSteps):
         task = self._agenda.tasks.get(task_id)
         if task is None or not task.flow.is_alive:
             return
-        if task.is_submitted:
+        if task.is_submitted or task.command.resource == MAP_RUN_RESOURCE:
+            # a map run is joined again: its runner finds the children it already started
             if not is_callback(task.command.resource):
                 self._agenda.dispatch_again(task)
             return
@@ -610,6 +681,9 @@ class Interpreter(ContainerSteps):
             self._task_failed(task, "TimedOut", Failure(StatesError.TIMEOUT.value, None))
 
     def _task_succeeded(self, task: Task, output: Any) -> None:
+        if task.command.resource == MAP_RUN_RESOURCE:
+            self._map_run_ended(task, output, None)
+            return
         flow = task.flow
         state = flow.state
         assert isinstance(state, TaskState)
@@ -625,6 +699,9 @@ class Interpreter(ContainerSteps):
 
     def _task_failed(self, task: Task, step: str, failure: Failure) -> None:
         """The task failed (`step` Failed) or ran out of time (TimedOut)."""
+        if task.command.resource == MAP_RUN_RESOURCE:
+            self._map_run_ended(task, None, failure)
+            return
         flow = task.flow
         assert isinstance(flow.state, TaskState)
         self._emit(flow, *task_event(flow.state.resource, step, _error_details(failure)))
@@ -645,7 +722,7 @@ class Interpreter(ContainerSteps):
         try:
             action(flow, *args)
         except StatesFailure as failure:
-            self._state_failed(flow, self._in_state(flow, failure.failure), of_its_own=True)
+            self._failed_in_state(flow, failure)
 
     # -- Parallel and Map ------------------------------------------------------------------------
 
@@ -709,8 +786,11 @@ class Interpreter(ContainerSteps):
             return
         if self._inspector is not None:
             self._inspector.caught(state.name, catchers.index(catcher))
+        flow.assigned = None
         try:
-            output = apply_result_path(flow.data, error_output(failure), catcher.result_path)
+            caught = error_output(failure)
+            output = apply_result_path(flow.data, caught, catcher.result_path)
+            output = self._outcome(flow, catcher.outcome, output, {"errorOutput": caught}, caught)
         except StatesFailure as path_failure:
             self._flow_failed(flow, self._in_state(flow, path_failure.failure))
             return

@@ -14,6 +14,7 @@ from typing import Any
 from redstep.asl.errors import StatesError, StatesFailure
 from redstep.asl.model import MapState, ToleratedFailure, WaitState
 from redstep.asl.paths import Path, PathNotFound, display, to_json
+from redstep.asl.queries import Query
 from redstep.asl.scope import Scope
 from redstep.asl.timestamps import parse_timestamp
 
@@ -21,9 +22,12 @@ from redstep.asl.timestamps import parse_timestamp
 MAX_SECONDS = 99_999_999
 
 
-def select(path: Path, data: Any, scope: Scope) -> Any:
-    """What `path` selects; a definite path that selects nothing fails the state."""
-    if path.keys == ():
+def select(path: Path | Query, data: Any, scope: Scope) -> Any:
+    """What `path` selects (or, in a JSONata state, what the expression gives); a definite
+    path that selects nothing fails the state."""
+    if isinstance(path, Query):
+        return path.evaluate(data, scope)
+    if path.keys == () and path.variable is None:
         return data
     try:
         return path.select(data, scope)
@@ -82,7 +86,7 @@ def wait_until(state: WaitState, data: Any, scope: Scope, now: datetime) -> date
 
 
 def task_seconds(
-    fixed: int | None, path: Path | None, field_name: str, data: Any, scope: Scope
+    fixed: int | None, path: Path | Query | None, field_name: str, data: Any, scope: Scope
 ) -> int | None:
     """TimeoutSeconds(Path) or HeartbeatSeconds(Path): a positive integer, or None if unset."""
     if path is None:
@@ -98,11 +102,11 @@ def task_seconds(
 
 
 def map_items(state: MapState, data: Any, scope: Scope) -> list[Any]:
-    items = select(state.items_path, data, scope)
+    """The items a Map iterates over: ItemsPath's selection, or JSONata's Items."""
+    items = select(state.items if state.items is not None else state.items_path, data, scope)
     if not isinstance(items, list):
-        raise StatesFailure(
-            StatesError.RUNTIME, f"Map state input must be an array but was: {to_json(items)}"
-        )
+        error = StatesError.RUNTIME if state.items is None else StatesError.QUERY_EVALUATION_ERROR
+        raise StatesFailure(error, f"Map state input must be an array but was: {to_json(items)}")
     return items
 
 
@@ -127,6 +131,19 @@ def tolerated_failures(
 
     With both a count and a percentage the stricter one wins.
     """
+    count, percentage = tolerated_limits(tolerated, data, scope)
+    limits = []
+    if count is not None:
+        limits.append(count)
+    if percentage is not None:
+        limits.append(math.floor(total * percentage / 100))
+    return min(limits) if limits else None
+
+
+def tolerated_limits(
+    tolerated: ToleratedFailure, data: Any, scope: Scope
+) -> tuple[int | None, float | None]:
+    """ToleratedFailureCount and ToleratedFailurePercentage, their paths resolved."""
     count = tolerated.count
     if tolerated.count_path is not None:
         value = select(tolerated.count_path, data, scope)
@@ -151,12 +168,24 @@ def tolerated_failures(
                 StatesError.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100."
             )
         percentage = value
-    limits = []
-    if count is not None:
-        limits.append(count)
-    if percentage is not None:
-        limits.append(math.floor(total * percentage / 100))
-    return min(limits) if limits else None
+    return count, percentage
+
+
+def positive_integer(
+    value: int | None, path: Path | Query | None, field_name: str, data: Any, scope: Scope
+) -> int | None:
+    """A positive integer field of a distributed Map (MaxItems, MaxItemsPerBatch, …) or the
+    value its `…Path` twin selects."""
+    if path is None:
+        return value
+    selected = select(path, data, scope)
+    if not _is_integer(selected) or selected < 0:
+        raise StatesFailure(
+            StatesError.RUNTIME,
+            f'The {field_name}Path field refers to value "{display(selected)}" which is not a '
+            f"valid integer: {path.text}",
+        )
+    return int(selected)
 
 
 def error_text(value: Any, field_name: str) -> str:

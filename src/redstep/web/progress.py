@@ -52,6 +52,8 @@ TASK_FAILURES = frozenset(
         "TaskStartFailed",
         "TaskSubmitFailed",
         "TaskTimedOut",
+        # a JSONata expression failed: it names its state instead of pointing into it
+        "EvaluationFailed",
     }
 )
 TASK_SCHEDULED = frozenset({"ActivityScheduled", "LambdaFunctionScheduled", "TaskScheduled"})
@@ -185,6 +187,8 @@ class ExecutionProgress:
             visit = self._group_visit(kind, previous)
         elif kind.endswith("StateAborted"):
             visit = None  # it points at the failure that aborted its state, not at that state
+        elif kind == "EvaluationFailed":
+            visit = self._running_visit(event["evaluationFailedEventDetails"]["state"])
         else:
             visit = None if previous in self._exits else self._visit_of.get(previous)
         if visit is None:
@@ -247,6 +251,10 @@ class ExecutionProgress:
         self._counts.setdefault(name, Counter())[StateStatus.RUNNING] += 1
         self._running[visit.entered_event_id] = visit
         self._visit_of[visit.entered_event_id] = visit
+
+    def _running_visit(self, name: str) -> Visit | None:
+        """The latest running visit of a state."""
+        return next((v for v in reversed(self._running.values()) if v.name == name), None)
 
     def _container(self, event_id: int) -> Visit | None:
         """The Parallel's or Map's visit that what follows an event runs inside: the group the

@@ -1,0 +1,246 @@
+"""JSONata states: Arguments, Output, Assign, Condition, Items and the `$states` each sees."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from asl_driver import T0, drive
+
+from redstep.asl.parse import DefinitionError, parse_definition
+from redstep.engine.signals import TaskFailed, TaskSucceeded
+
+TASK = "arn:aws:states:::lambda:invoke"
+
+
+def jsonata(*states: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"QueryLanguage": "JSONata", "StartAt": states[0][0], "States": dict(states)}
+
+
+def test_task_arguments_and_output_see_input_result_and_variables() -> None:
+    calls: list[Any] = []
+
+    def answer(command: Any) -> Any:
+        calls.append(command.parameters)
+        return TaskSucceeded(command.task_id, {"total": 7})
+
+    trace = drive(
+        jsonata(
+            ("Set", {"Type": "Pass", "Assign": {"factor": 3}, "Next": "T"}),
+            (
+                "T",
+                {
+                    "Type": "Task",
+                    "Resource": TASK,
+                    "Arguments": {"n": "{% $states.input.n * $factor %}", "fixed": "text"},
+                    "Output": {"sum": "{% $states.result.total + $states.input.n %}"},
+                    "Assign": {"last": "{% $states.result.total %}"},
+                    "End": True,
+                },
+            ),
+        ),
+        {"n": 2},
+        answer,
+    )
+    assert calls == [{"n": 6, "fixed": "text"}]
+    assert trace.output == {"sum": 9}
+    exited = trace.details("TaskStateExited")
+    assert exited["assignedVariables"] == {"last": "7"}
+
+
+def test_default_outputs_are_the_input_and_the_result() -> None:
+    trace = drive(
+        jsonata(
+            ("P", {"Type": "Pass", "Next": "T"}),
+            ("T", {"Type": "Task", "Resource": TASK, "End": True}),
+        ),
+        {"a": 1},
+        lambda command: TaskSucceeded(command.task_id, {"r": 2}),
+    )
+    assert json.loads(trace.details("PassStateExited")["output"]) == {"a": 1}
+    assert trace.output == {"r": 2}
+
+
+@pytest.mark.parametrize(("given", "expected"), [({"n": 5}, "big"), ({"n": 1}, "small")])
+def test_choice_condition_with_rule_output(given: Any, expected: str) -> None:
+    trace = drive(
+        jsonata(
+            (
+                "C",
+                {
+                    "Type": "Choice",
+                    "Choices": [
+                        {"Condition": "{% $states.input.n > 3 %}", "Next": "End", "Output": "big"}
+                    ],
+                    "Default": "End",
+                    "Output": "small",
+                },
+            ),
+            ("End", {"Type": "Succeed"}),
+        ),
+        given,
+    )
+    assert trace.output == expected
+
+
+def test_a_condition_that_is_not_boolean_is_a_query_evaluation_error() -> None:
+    trace = drive(
+        jsonata(
+            (
+                "C",
+                {
+                    "Type": "Choice",
+                    "Choices": [{"Condition": "{% $states.input.n %}", "Next": "End"}],
+                    "Default": "End",
+                },
+            ),
+            ("End", {"Type": "Succeed"}),
+        ),
+        {"n": 5},
+    )
+    assert trace.completion.error == "States.QueryEvaluationError"
+    assert "Condition" in (trace.completion.cause or "")
+
+
+def test_map_items_and_item_selector_with_the_map_context() -> None:
+    trace = drive(
+        jsonata(
+            (
+                "M",
+                {
+                    "Type": "Map",
+                    "Items": "{% $states.input.list %}",
+                    "ItemSelector": {
+                        "value": "{% $states.context.Map.Item.Value %}",
+                        "index": "{% $states.context.Map.Item.Index %}",
+                    },
+                    "ItemProcessor": {
+                        "StartAt": "Inner",
+                        "States": {"Inner": {"Type": "Pass", "End": True}},
+                    },
+                    "Output": "{% $count($states.result) %}",
+                    "End": True,
+                },
+            )
+        ),
+        {"list": ["a", "b"]},
+    )
+    assert trace.output == 2
+    assert json.loads(trace.details("PassStateEntered", 1)["input"]) == {"value": "b", "index": 1}
+
+
+def test_catch_output_and_assign_read_the_error_output() -> None:
+    trace = drive(
+        jsonata(
+            (
+                "T",
+                {
+                    "Type": "Task",
+                    "Resource": TASK,
+                    "Catch": [
+                        {
+                            "ErrorEquals": ["States.ALL"],
+                            "Output": {"caught": "{% $states.errorOutput.Error %}"},
+                            "Assign": {"why": "{% $states.errorOutput.Cause %}"},
+                            "Next": "After",
+                        }
+                    ],
+                    "End": True,
+                },
+            ),
+            (
+                "After",
+                {
+                    "Type": "Pass",
+                    "Output": {"c": "{% $states.input.caught %}", "w": "{% $why %}"},
+                    "End": True,
+                },
+            ),
+        ),
+        {},
+        lambda command: TaskFailed(command.task_id, "Boom", "broken"),
+    )
+    assert trace.output == {"c": "Boom", "w": "broken"}
+
+
+def test_fail_error_and_cause_from_expressions() -> None:
+    trace = drive(
+        jsonata(
+            (
+                "F",
+                {
+                    "Type": "Fail",
+                    "Error": "{% $states.input.e %}",
+                    "Cause": "{% 'because ' & $states.input.e %}",
+                },
+            )
+        ),
+        {"e": "Bad"},
+    )
+    assert (trace.completion.error, trace.completion.cause) == ("Bad", "because Bad")
+
+
+def test_wait_seconds_from_an_expression_and_now_reads_the_execution_clock() -> None:
+    trace = drive(
+        jsonata(
+            ("W", {"Type": "Wait", "Seconds": "{% $states.input.s %}", "Next": "Now"}),
+            ("Now", {"Type": "Pass", "Output": "{% $now() %}", "End": True}),
+        ),
+        {"s": 30},
+    )
+    waited = T0 + timedelta(seconds=30)
+    assert trace.output == waited.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def test_an_expression_error_names_the_field_and_the_state() -> None:
+    trace = drive(
+        jsonata(("P", {"Type": "Pass", "Output": {"x": "{% $nothere() %}"}, "End": True}))
+    )
+    assert trace.completion.error == "States.QueryEvaluationError"
+    cause = trace.completion.cause or ""
+    assert cause.startswith(
+        "An error occurred while executing the state 'P' (entered at the event id #2)."
+    )
+    assert "'Output/x'" in cause
+
+
+def test_a_jsonpath_state_inside_a_jsonata_machine_and_the_other_way_round() -> None:
+    trace = drive(
+        {
+            "StartAt": "Path",
+            "States": {
+                "Path": {"Type": "Pass", "Parameters": {"v.$": "$.v"}, "Next": "Nata"},
+                "Nata": {
+                    "Type": "Pass",
+                    "QueryLanguage": "JSONata",
+                    "Output": "{% $states.input.v + 1 %}",
+                    "End": True,
+                },
+            },
+        },
+        {"v": 1},
+    )
+    assert trace.output == 2
+
+
+@pytest.mark.parametrize("field", ["InputPath", "Parameters", "ResultPath", "OutputPath"])
+def test_jsonpath_fields_are_refused_in_a_jsonata_state(field: str) -> None:
+    value: Any = {} if field == "Parameters" else "$"
+    with pytest.raises(DefinitionError) as raised:
+        parse_definition(json.dumps(jsonata(("P", {"Type": "Pass", field: value, "End": True}))))
+    assert (
+        f"The QueryLanguage is set to 'JSONata', but field '{field}' is only supported for the "
+        "'JSONPath' QueryLanguage"
+    ) in str(raised.value)
+
+
+def test_a_bad_expression_is_refused_when_the_definition_is_read() -> None:
+    with pytest.raises(DefinitionError) as raised:
+        parse_definition(
+            json.dumps(
+                jsonata(("P", {"Type": "Pass", "Output": "{% $states.input. %}", "End": True}))
+            )
+        )
+    assert "/States/P/Output" in str(raised.value)
