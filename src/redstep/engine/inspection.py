@@ -1,10 +1,14 @@
 """What a state computed between its input and its output, for TestState's DEBUG and TRACE views.
 
 The interpreter reports each stage of a state's data flow (its raw input, after InputPath, after
-Parameters, its raw result, after ResultSelector, after ResultPath) and how it handled a failure
-(the failure, the retrier that will retry it, the catcher that caught it) to an `Inspector`, when
-it was given one. `StateInspection` keeps what one named state reported, each value as the JSON
-text the wire carries. Executions run without an inspector and pay nothing for this.
+Parameters, what a Task hands its resource, its raw result, after ResultSelector, after
+ResultPath, the workflow variables as the state leaves) and how it handled a failure (the
+failure, the retrier that will retry it, the catcher that caught it) to an `Inspector`, when it
+was given one. It reports every stage whatever the state's query language: which of them a
+JSONPath or a JSONata state shows is the reader's choice (TestState shows afterParameters for
+the one, afterArguments for the other). `StateInspection` keeps what one named state reported,
+each value as the JSON text the wire carries. Executions run without an inspector and pay
+nothing for this.
 """
 
 from __future__ import annotations
@@ -23,9 +27,14 @@ class Stage(StrEnum):
     INPUT = "input"
     AFTER_INPUT_PATH = "afterInputPath"
     AFTER_PARAMETERS = "afterParameters"
+    #: What a Task hands its resource: a JSONata state's Arguments (the state's input when it
+    #: has none); in a JSONPath state the same value as AFTER_PARAMETERS.
+    AFTER_ARGUMENTS = "afterArguments"
     RESULT = "result"
     AFTER_RESULT_SELECTOR = "afterResultSelector"
     AFTER_RESULT_PATH = "afterResultPath"
+    #: Every variable the state's scope holds as the state leaves, its Assign done.
+    VARIABLES = "variables"
 
 
 class Inspector(Protocol):
