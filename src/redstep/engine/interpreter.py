@@ -51,7 +51,7 @@ from redstep.engine.commands import (
     ScheduleTask,
     StartTimer,
 )
-from redstep.engine.containers import ContainerSteps, error_output
+from redstep.engine.containers import error_output
 from redstep.engine.context import ExecutionInfo, context_object
 from redstep.engine.events import (
     STATE_EVENT_PREFIX,
@@ -63,6 +63,7 @@ from redstep.engine.events import (
 )
 from redstep.engine.flows import Flow
 from redstep.engine.inspection import Inspector, Stage
+from redstep.engine.redrive import RedriveSteps
 from redstep.engine.resolve import (
     error_text,
     select,
@@ -72,6 +73,7 @@ from redstep.engine.resolve import (
 from redstep.engine.retry import find_catcher, find_retrier, retry_delay
 from redstep.engine.signals import (
     Continue,
+    Redrive,
     Signal,
     Start,
     Stop,
@@ -114,7 +116,7 @@ class Decision:
     has_more: bool = False
 
 
-class Interpreter(ContainerSteps):
+class Interpreter(RedriveSteps):
     """Runs one execution of `machine`; feed it signals with `activate`."""
 
     def __init__(
@@ -172,7 +174,7 @@ class Interpreter(ContainerSteps):
         self._events = []
         self._agenda.commands = []
         self._budget = TRANSITION_BUDGET
-        if not self.is_finished:
+        if not self.is_finished or isinstance(signal, Redrive):
             try:
                 self._dispatch(signal)
                 self._drain()
@@ -231,6 +233,8 @@ class Interpreter(ContainerSteps):
                     task.heartbeat_timer = self._heartbeat_timer(task)
             case Stop(error=error, cause=cause):
                 self._finish_aborted(error, cause)
+            case Redrive():
+                self._redrive()
             case _:
                 assert_never(signal)
 
@@ -299,6 +303,7 @@ class Interpreter(ContainerSteps):
         """End the execution: its last event, then cancel whatever still runs."""
         self._emit(None, event_type, details, previous)
         self.status = status
+        self._note_end()  # where control stood, for a redrive
         self._agenda.cancel_all()
         self._ready.clear()
         if status is ExecutionStatus.SUCCEEDED:
@@ -740,6 +745,7 @@ class Interpreter(ContainerSteps):
 
     def _flow_failed(self, flow: Flow, failure: Failure) -> None:
         flow.is_alive = False
+        self._note_failure(flow, failure)  # before its Parallel or Map cuts the others
         if flow.parent is None:
             self._finish(
                 "ExecutionFailed", ExecutionStatus.FAILED, _error_details(failure), flow.last_event

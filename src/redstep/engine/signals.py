@@ -72,6 +72,13 @@ class Stop:
     cause: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Redrive:
+    """RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs again from the states
+    that did not succeed (see `redstep.engine.redrive`). It carries nothing: the interpreter
+    counts its redrives itself, so that a replay numbers them the same."""
+
+
 Signal = (
     Start
     | Continue
@@ -83,6 +90,7 @@ Signal = (
     | TaskInterrupted
     | TimerFired
     | Stop
+    | Redrive
 )
 
 _KINDS: dict[str, type[Signal]] = {
@@ -98,6 +106,7 @@ _KINDS: dict[str, type[Signal]] = {
         TaskInterrupted,
         TimerFired,
         Stop,
+        Redrive,
     )
 }
 
