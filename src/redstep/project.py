@@ -14,6 +14,7 @@ The file this module reads:
     [state_machines.sales_data_pipeline]       # created (or updated) when redstep starts
     definition = "workflows/sales_data_pipeline.asl.json"
     role_arn = "arn:aws:iam::123456789012:role/etl"   # optional; nothing checks it locally
+    type = "STANDARD"                 # optional; or "EXPRESS" (fixed once the machine exists)
     [state_machines.sales_data_pipeline.substitutions]  # ${Name} in the definition, as
     Bucket = "sales-data"                               # CloudFormation's DefinitionSubstitutions
     SetupSqls = { statements = "sql/setup.sql" }        # "${SetupSqls}" -> ["create ...", ...]
@@ -75,6 +76,8 @@ DEFAULT_WAREHOUSE = "default"
 """The name under which the `[warehouse]` table's warehouse is known."""
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/redstep"
 """The role a project's state machine carries when its table names none (nothing checks it)."""
+STATE_MACHINE_TYPES = ("STANDARD", "EXPRESS")
+"""A state machine's `type`, as CreateStateMachine's; the first is the default."""
 
 _PLACEHOLDER = re.compile(r'(?P<open>(?<!\\)")?\$\{(?P<name>[A-Za-z0-9_.:-]+)\}(?P<close>")?')
 """`${Name}`, with the quotes around it when it is a whole JSON string (a statements list
@@ -136,6 +139,8 @@ class StateMachineConfig:
     """The definition's text with every `${Name}` replaced from `substitutions`."""
     source: Path
     role_arn: str = DEFAULT_ROLE_ARN
+    type: str = STATE_MACHINE_TYPES[0]
+    """STANDARD or EXPRESS (`redstep.runtime.express`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +341,7 @@ def _state_machine(
     name: str, table: Mapping[str, Any], folder: Path, path: Path
 ) -> StateMachineConfig:
     key = f"state_machines.{name}"
-    _reject_unknown(table, {"definition", "substitutions", "role_arn"}, path, prefix=key)
+    _reject_unknown(table, {"definition", "substitutions", "role_arn", "type"}, path, prefix=key)
     source = table.get("definition")
     if not isinstance(source, str) or not source:
         raise ProjectError(f"{path}: {key}.definition must be the path of a definition file")
@@ -372,7 +377,12 @@ def _state_machine(
     role_arn = table.get("role_arn", DEFAULT_ROLE_ARN)
     if not isinstance(role_arn, str):
         raise ProjectError(f"{path}: {key}.role_arn must be a string")
-    return StateMachineConfig(name, _PLACEHOLDER.sub(substitute, text), source_path, role_arn)
+    kind = table.get("type", STATE_MACHINE_TYPES[0])
+    if kind not in STATE_MACHINE_TYPES:
+        expected = " or ".join(STATE_MACHINE_TYPES)
+        raise ProjectError(f"{path}: {key}.type must be {expected}, not {kind!r}")
+    definition = _PLACEHOLDER.sub(substitute, text)
+    return StateMachineConfig(name, definition, source_path, role_arn, kind)
 
 
 Substitution = str | int | float | bool | tuple[str, ...]

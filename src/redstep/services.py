@@ -114,6 +114,7 @@ class Services:
                 clock=clock,
                 tasks=tasks or integrations,
                 resume=not is_one_off,
+                buckets=buckets,
             )
             integrations.attach(engine)
             undo.callback(engine.close)
@@ -185,8 +186,14 @@ def install_state_machines(engine: Engine, project: Project) -> None:
             try:
                 current = engine.describe_state_machine({"stateMachineArn": arn})
             except StateMachineDoesNotExist:
-                engine.create_state_machine({"name": config.name, **wanted})
+                engine.create_state_machine({"name": config.name, "type": config.type, **wanted})
                 continue
+            if current["type"] != config.type:  # CreateStateMachine's choice, fixed for good
+                raise ProjectError(
+                    f"{config.source}: state_machines.{config.name}: type is {config.type}, but "
+                    f"the state machine exists as {current['type']} and AWS never changes a "
+                    "state machine's type: give it another name"
+                )
             if any(current[member] != value for member, value in wanted.items()):
                 engine.update_state_machine({"stateMachineArn": arn, **wanted})
         except StepFunctionsError as error:  # a bad definition, name or role ARN

@@ -305,6 +305,9 @@ def test_the_served_operations(services: Services) -> None:
         "TagResource",
         "UntagResource",
         "ListTagsForResource",
+        "ListMapRuns",
+        "DescribeMapRun",
+        "UpdateMapRun",
     }
 
 

@@ -311,18 +311,21 @@ def test_unknown_execution(engine: Engine) -> None:
 # -- redrive and synchronous executions -------------------------------------------------------
 
 
-def test_no_execution_is_redrivable_and_describe_says_why(tmp_path: Path) -> None:
+def test_a_running_or_succeeded_execution_is_not_redrivable_and_describe_says_why(
+    tmp_path: Path,
+) -> None:
     held = HeldTasks()
     with Engine(SqliteExecutionStore(tmp_path), clock=VirtualClock(), tasks=held) as engine:
         running = engine.start_execution({"stateMachineArn": create(engine, TASK)})["executionArn"]
         done = run(engine, create(engine, PASS, name="Pass"))["executionArn"]
         failing = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}
         failed = run(engine, create(engine, failing, name="Fail"))["executionArn"]
+        described = engine.describe_execution({"executionArn": failed})
+        assert described["redriveStatus"] == "REDRIVABLE"  # tests/runtime/test_redrive.py
+        assert "redriveStatusReason" not in described
         expected = {
             running: "Execution is RUNNING and cannot be redriven",
             done: "Execution is SUCCEEDED and cannot be redriven",
-            failed: "Execution is FAILED; redstep does not redrive executions yet "
-            "(start a new execution instead)",
         }
         for arn, reason in expected.items():
             described = engine.describe_execution({"executionArn": arn})

@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import botocore.session
 import pytest
 from botocore.endpoint import DEFAULT_TIMEOUT
 from held_tasks import HeldTasks
+from wire_check import WireMismatch, check_shape
 
 from redstep.asl.json_text import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from redstep.engine.commands import ScheduleTask
@@ -20,11 +22,23 @@ from redstep.runtime.engine import Engine
 from redstep.runtime.errors import InvalidDefinition, InvalidExecutionInput, ValidationException
 from redstep.runtime.executor import TaskRunner
 from redstep.runtime.memory_store import MemoryExecutionStore
-from redstep.runtime.single_state import TEST_SECONDS
+from redstep.runtime.single_state import (
+    TEST_SECONDS,
+    InspectionLevel,
+    SingleStateRun,
+    prepare,
+    run_state_test,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 LAMBDA = "arn:aws:states:::lambda:invoke"
 HELLO = {"Value": "HelloWorld"}
+TEST_STATE_OUTPUT = (
+    botocore.session.Session()
+    .get_service_model("stepfunctions")
+    .operation_model("TestState")
+    .output_shape
+)
 
 
 class Answering:
@@ -69,7 +83,13 @@ def try_state(
     request = {"definition": json.dumps(state), "inspectionLevel": level, **more}
     if given is not None:
         request["input"] = json.dumps(given)
-    return engine.test_state(request)
+    return on_the_wire(engine.test_state(request))
+
+
+def on_the_wire(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer, checked against botocore's TestStateOutput shape (WireMismatch if not)."""
+    check_shape(TEST_STATE_OUTPUT, answer, "TestState")
+    return answer
 
 
 def parsed(answer: dict[str, Any]) -> dict[str, Any]:
@@ -247,8 +267,9 @@ def test_a_state_of_a_whole_machine_is_picked_by_name(engine: Engine) -> None:
         "status": "SUCCEEDED",
     }
     assert engine.test_state(request)["nextState"] == "Second"  # StartAt when no name is given
-    with pytest.raises(ValidationException, match="'Fourth' does not exist"):
+    with pytest.raises(ValidationException) as raised:
         engine.test_state({**request, "stateName": "Fourth"})
+    assert raised.value.message == "State not found in definition"  # as recorded on AWS
 
 
 # -- Task ----------------------------------------------------------------------------------
@@ -363,8 +384,13 @@ def test_a_mocked_result_replaces_the_runner(engine: Engine) -> None:
     state = {"Type": "Task", "Resource": LAMBDA, "ResultSelector": {"n.$": "$.x"}, "End": True}
     answer = try_state(engine, state, {}, level="INFO", mock={"result": '{"x": 3}'})
     assert answer == {"output": '{"n":3}', "status": "SUCCEEDED"}
-    with pytest.raises(ValidationException, match="exactly one of result and errorOutput"):
-        try_state(engine, state, {}, mock={})
+    both = {"result": "{}", "errorOutput": {"error": "E"}}
+    for mock in (both, {}):  # the answer to both recorded on AWS; to neither, modelled
+        with pytest.raises(ValidationException) as raised:
+            try_state(engine, state, {}, mock=mock)
+        assert raised.value.message == (
+            "A test mock should have only one of the following fields: [result, errorOutput]."
+        )
 
 
 @pytest.mark.parametrize(
@@ -455,7 +481,7 @@ def test_parallel_and_map_are_not_tested_yet(engine: Engine) -> None:
         try_state(engine, {"Type": "Parallel", "Branches": [branch], "End": True})
 
 
-@pytest.mark.parametrize("member", ["context", "stateConfiguration", "variables"])
+@pytest.mark.parametrize("member", ["context", "stateConfiguration"])
 def test_what_redstep_cannot_honour_is_refused(engine: Engine, member: str) -> None:
     value: Any = {} if member == "stateConfiguration" else "{}"
     with pytest.raises(ValidationException, match=f"does not take '{member}' yet"):
@@ -549,3 +575,426 @@ def test_parameters_grown_too_deep_fail_the_tested_task_without_running_it(
         "status": "FAILED",
     }
     assert runner.started == []
+
+
+# -- workflow variables ----------------------------------------------------------------------
+
+
+def test_the_wire_check_refuses_what_the_model_does_not_hold() -> None:
+    """The check every answer here goes through can fail."""
+    with pytest.raises(WireMismatch, match="afterEverything"):
+        on_the_wire({"status": "SUCCEEDED", "inspectionData": {"afterEverything": "{}"}})
+    with pytest.raises(WireMismatch, match="status"):
+        on_the_wire({"status": "DONE"})
+
+
+ASSIGNING_PASS = {
+    "Type": "Pass",
+    "Parameters": {"greeting.$": "$greeting", "n.$": "$.n"},
+    "Assign": {"count.$": "$.n", "kept.$": "$greeting"},
+    "Next": "After",
+}
+
+
+@pytest.mark.parametrize("level", list(InspectionLevel))
+def test_a_state_runs_with_the_variables_given_and_shows_them_after_its_assign(
+    engine: Engine, level: InspectionLevel
+) -> None:
+    given_variables = {"greeting": "hi", "count": 1}
+    answer = parsed(
+        try_state(engine, ASSIGNING_PASS, {"n": 5}, level, variables=json.dumps(given_variables))
+    )
+    assert answer["output"] == {"greeting": "hi", "n": 5}  # Parameters read the variable
+    assert answer["nextState"] == "After"
+    if level is InspectionLevel.INFO:
+        assert "inspectionData" not in answer
+        return
+    assert answer["inspectionData"] == {
+        "input": {"n": 5},
+        "afterInputPath": {"n": 5},
+        "afterParameters": {"greeting": "hi", "n": 5},
+        "afterResultSelector": {"greeting": "hi", "n": 5},
+        "afterResultPath": {"greeting": "hi", "n": 5},
+        # JSONPath's Assign reads the state's result as `$`: count is reassigned, kept is new
+        "variables": {"greeting": "hi", "count": 5, "kept": "hi"},
+    }
+
+
+def test_the_variables_are_json_text_on_the_wire(engine: Engine) -> None:
+    answer = try_state(engine, ASSIGNING_PASS, {"n": 5}, variables='{"greeting": "hi"}')
+    assert answer["inspectionData"]["variables"] == '{"greeting":"hi","count":5,"kept":"hi"}'
+
+
+def test_without_variables_none_are_shown(engine: Engine) -> None:
+    """As recorded on AWS: no `variables` member when there are none, given as `{}` or not."""
+    state = {"Type": "Pass", "End": True}
+    for more in ({}, {"variables": "{}"}):
+        assert "variables" not in try_state(engine, state, HELLO, **more)["inspectionData"]
+    assigning = {"Type": "Pass", "Assign": {"made": 1}, "End": True}
+    shown = try_state(engine, assigning, HELLO, variables="{}")["inspectionData"]["variables"]
+    assert json.loads(shown) == {"made": 1}
+
+
+def test_a_state_reading_a_variable_it_was_not_given_fails(engine: Engine) -> None:
+    answer = try_state(engine, ASSIGNING_PASS, {"n": 5}, level="INFO")
+    assert answer["status"] == "FAILED"
+    assert answer["error"] == "States.Runtime"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{nope", "Variables must be valid JSON"),
+        ("", "Variables must be valid JSON"),
+        ('{"a": NaN}', "Variables must be valid JSON"),
+        ('{"a": 1e400}', "Variables must be valid JSON"),
+        ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), "Variables must be valid JSON"),
+        ("[1]", "Variables must be a JSON object"),
+        ("3", "Variables must be a JSON object"),
+        ("null", "Variables must be a JSON object"),
+        ('"{}"', "Variables must be a JSON object"),
+    ],
+)
+def test_variables_must_be_the_text_of_a_json_object(
+    make_engine: Callable[..., Engine], text: str, message: str
+) -> None:
+    runner = Answering(lambda command: TaskSucceeded(command.task_id, "ran"))
+    engine = make_engine(runner)
+    task = {"Type": "Task", "Resource": LAMBDA, "End": True}
+    with pytest.raises(ValidationException) as raised:
+        try_state(engine, task, {}, roleArn=ROLE, variables=text)
+    assert raised.value.message == message
+    assert runner.started == []  # refused before anything ran
+    answer = try_state(engine, task, {}, level="INFO", roleArn=ROLE, variables='{"a": 1}')
+    assert answer == {"output": '"ran"', "status": "SUCCEEDED"}  # and the engine goes on
+
+
+def test_a_choice_rules_assign_is_in_the_variables_after_it(engine: Engine) -> None:
+    state = {
+        "Type": "Choice",
+        "Choices": [
+            {
+                "Variable": "$.value",
+                "NumericGreaterThanPath": "$limit",
+                "Assign": {"over.$": "$.value"},
+                "Next": "TooBig",
+            }
+        ],
+        "Default": "Fine",
+        "Assign": {"over": False},
+    }
+    big = parsed(try_state(engine, state, {"value": 22}, variables='{"limit": 20}'))
+    assert big["nextState"] == "TooBig"
+    assert big["inspectionData"] == {
+        "input": {"value": 22},
+        "afterInputPath": {"value": 22},
+        "variables": {"limit": 20, "over": 22},
+    }
+    small = parsed(try_state(engine, state, {"value": 2}, variables='{"limit": 20}'))
+    assert small["nextState"] == "Fine"
+    assert small["inspectionData"]["variables"] == {"limit": 20, "over": False}
+
+
+def test_a_retriable_state_leaves_the_variables_it_was_given(
+    make_engine: Callable[..., Engine],
+) -> None:
+    runner = Answering(lambda command: TaskFailed(command.task_id, "Flaky", "again"))
+    engine = make_engine(runner)
+    state = {
+        "Type": "Task",
+        "Resource": LAMBDA,
+        "Retry": [{"ErrorEquals": ["Flaky"]}],
+        "Assign": {"done": True},
+        "End": True,
+    }
+    answer = parsed(try_state(engine, state, HELLO, roleArn=ROLE, variables='{"try": 1}'))
+    assert answer["status"] == "RETRIABLE"
+    assert answer["inspectionData"]["variables"] == {"try": 1}
+
+
+def test_a_catchers_assign_is_in_the_variables_after_it(engine: Engine) -> None:
+    state = {
+        "Type": "Task",
+        "Resource": LAMBDA,
+        "Assign": {"succeeded": True},
+        "Catch": [
+            {"ErrorEquals": ["States.ALL"], "Assign": {"failed.$": "$.Error"}, "Next": "Handle"}
+        ],
+        "End": True,
+    }
+    mock = {"errorOutput": {"error": "Broken", "cause": "it broke"}}
+    answer = parsed(try_state(engine, state, HELLO, mock=mock, variables='{"before": 0}'))
+    assert answer["status"] == "CAUGHT_ERROR"
+    assert answer["inspectionData"]["variables"] == {"before": 0, "failed": "Broken"}
+
+
+def test_the_variables_given_are_not_changed_by_the_state(engine: Engine) -> None:
+    given = {"count": 1, "list": [1]}
+    state = {"Type": "Pass", "Assign": {"count": 2, "list": [2]}, "End": True}
+    run = SingleStateRun(
+        input="{}",
+        level=InspectionLevel.DEBUG,
+        role_arn="",
+        region=engine.region,
+        clock=VirtualClock(),
+        tasks=Answering(lambda command: TaskSucceeded(command.task_id, None)),
+        variables=given,
+    )
+    answer = run_state_test(prepare(json.dumps(state), None), run)
+    assert json.loads(answer["inspectionData"]["variables"]) == {"count": 2, "list": [2]}
+    assert given == {"count": 1, "list": [1]}
+
+
+# -- JSONata states --------------------------------------------------------------------------
+
+
+def jsonata(state: dict[str, Any]) -> dict[str, Any]:
+    return {"QueryLanguage": "JSONata", **state}
+
+
+def test_a_jsonata_pass_shows_its_input_and_the_variables(engine: Engine) -> None:
+    """The recorded AWS scenario: a JSONata state in a JSONPath machine, with variables."""
+    machine = {
+        "StartAt": "Init",
+        "States": {
+            "Init": {
+                "Type": "Pass",
+                "Assign": {"var_input_value.$": "$.input_value", "var_constant_1": 1},
+                "Next": "State0",
+            },
+            "State0": jsonata(
+                {
+                    "Type": "Pass",
+                    "Output": {
+                        "ja_state_name": "{% $states.context.State.Name %}",
+                        "ja_states_input": "{% $states.input %}",
+                        "ja_var_access": "{% $var_input_value %}",
+                        "ja_expr": "{% $sum($states.input.input_values) + $var_constant_1 %}",
+                    },
+                    "End": True,
+                }
+            ),
+        },
+    }
+    given = {"input_values": [1, 2, 3]}
+    variables = {"var_input_value": "test_value", "var_constant_1": 10}
+    request = {
+        "definition": json.dumps(machine),
+        "stateName": "State0",
+        "input": json.dumps(given),
+        "variables": json.dumps(variables),
+        "inspectionLevel": "TRACE",
+    }
+    assert parsed(on_the_wire(engine.test_state(request))) == {
+        "inspectionData": {"input": given, "variables": variables},
+        "output": {
+            "ja_state_name": "StateName",
+            "ja_states_input": given,
+            "ja_var_access": "test_value",
+            "ja_expr": 16,
+        },
+        "status": "SUCCEEDED",
+    }
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"Type": "Pass", "Next": "After"},
+        {"Type": "Wait", "Seconds": 10, "Next": "After"},
+        {"Type": "Succeed"},
+        {"Type": "Fail", "Error": "E"},
+    ],
+    ids=["Pass", "Wait", "Succeed", "Fail"],
+)
+def test_jsonata_states_other_than_a_task_show_only_their_input(
+    engine: Engine, state: dict[str, Any]
+) -> None:
+    """Recorded on AWS for Pass, Choice and Fail; modelled for Wait and Succeed."""
+    answer = parsed(try_state(engine, jsonata(state), HELLO))
+    assert answer["inspectionData"] == {"input": HELLO}
+
+
+def test_a_jsonata_task_shows_its_arguments_and_its_result(
+    make_engine: Callable[..., Engine],
+) -> None:
+    runner = Answering(lambda command: TaskSucceeded(command.task_id, {"total": 7}))
+    engine = make_engine(runner)
+    state = jsonata(
+        {
+            "Type": "Task",
+            "Resource": LAMBDA,
+            "Arguments": {"n": "{% $states.input.n * $factor %}", "fixed": "text"},
+            "Output": {"sum": "{% $states.result.total + $states.input.n %}"},
+            "Assign": {"last": "{% $states.result.total %}", "factor": "{% $factor + 1 %}"},
+            "Next": "After",
+        }
+    )
+    answer = parsed(try_state(engine, state, {"n": 2}, roleArn=ROLE, variables='{"factor": 3}'))
+    assert answer == {
+        "output": {"sum": 9},
+        "nextState": "After",
+        "status": "SUCCEEDED",
+        "inspectionData": {
+            "input": {"n": 2},
+            "afterArguments": {"n": 6, "fixed": "text"},
+            "result": {"total": 7},
+            "variables": {"factor": 4, "last": 7},  # Assign read the variables as given
+        },
+    }
+    assert [command.parameters for command in runner.started] == [{"n": 6, "fixed": "text"}]
+
+
+def test_a_jsonata_task_without_arguments_hands_on_its_input(engine: Engine) -> None:
+    state = jsonata({"Type": "Task", "Resource": LAMBDA, "End": True})
+    answer = parsed(try_state(engine, state, HELLO, mock={"result": '{"r": 1}'}))
+    assert answer["inspectionData"] == {"input": HELLO, "afterArguments": HELLO, "result": {"r": 1}}
+    assert answer["output"] == {"r": 1}
+
+
+def test_a_jsonata_task_caught_shows_the_catcher_as_recorded_on_aws(engine: Engine) -> None:
+    state = jsonata(
+        {
+            "Type": "Task",
+            "Resource": LAMBDA,
+            "Arguments": {"FunctionName": "foo", "Payload": "bar"},
+            "Catch": [
+                {"ErrorEquals": ["MockException"], "Output": "{% $states %}", "Next": "HandleMock"},
+                {
+                    "ErrorEquals": ["States.TaskFailed"],
+                    "Output": "{% $states.errorOutput %}",
+                    "Assign": {"seen": "{% $states.errorOutput.Error %}"},
+                    "Next": "HandleThreshold",
+                },
+            ],
+            "End": True,
+        }
+    )
+    mock = {"errorOutput": {"error": "MockException", "cause": "Mock the cause of the error."}}
+    answer = parsed(try_state(engine, state, HELLO, roleArn=ROLE, mock=mock))
+    output = answer.pop("output")
+    assert answer == {
+        "error": "MockException",
+        "cause": "Mock the cause of the error.",
+        "nextState": "HandleMock",
+        "status": "CAUGHT_ERROR",
+        "inspectionData": {
+            "input": HELLO,
+            "afterArguments": {"FunctionName": "foo", "Payload": "bar"},
+            "errorDetails": {"catchIndex": 0},
+        },
+    }
+    assert output["input"] == HELLO
+    assert output["context"]["State"]["Name"] == "StateName"
+    assert output["errorOutput"] == {
+        "Error": "MockException",
+        "Cause": "Mock the cause of the error.",
+    }
+    failed = {"errorOutput": {"error": "States.TaskFailed", "cause": "The task failed."}}
+    answer = parsed(try_state(engine, state, HELLO, roleArn=ROLE, mock=failed))
+    assert answer["nextState"] == "HandleThreshold"
+    assert answer["output"] == {"Error": "States.TaskFailed", "Cause": "The task failed."}
+    assert answer["inspectionData"]["errorDetails"] == {"catchIndex": 1}
+    assert answer["inspectionData"]["variables"] == {"seen": "States.TaskFailed"}
+
+
+COST_APPROVAL = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "Approval Required",
+    "States": {
+        "Approval Required": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Condition": "{% $states.input.cost < $threshold %}",
+                    "Assign": {"approved_by": "policy"},
+                    "Next": "Purchase Approved",
+                }
+            ],
+            "Default": "Not Approved",
+        },
+        "Purchase Approved": {"Type": "Succeed"},
+        "Not Approved": {
+            "Type": "Fail",
+            "Error": "{% 'Over' & $string($threshold) %}",
+            "Cause": "{% 'A purchase of ' & $string($states.input.cost) & ' needs approval' %}",
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(("cost", "chosen"), [(9, "Purchase Approved"), (10, "Not Approved")])
+def test_a_jsonata_choice_names_the_state_its_rule_chose(
+    engine: Engine, cost: int, chosen: str
+) -> None:
+    request = {
+        "definition": json.dumps(COST_APPROVAL),
+        "stateName": "Approval Required",
+        "input": json.dumps({"cost": cost}),
+        "variables": '{"threshold": 10}',
+        "inspectionLevel": "DEBUG",
+    }
+    answer = parsed(on_the_wire(engine.test_state(request)))
+    variables = {"threshold": 10, "approved_by": "policy"} if cost < 10 else {"threshold": 10}
+    assert answer == {
+        "nextState": chosen,
+        "output": {"cost": cost},
+        "status": "SUCCEEDED",
+        "inspectionData": {"input": {"cost": cost}, "variables": variables},
+    }
+
+
+def test_a_jsonata_fail_answers_the_error_and_cause_its_expressions_make(engine: Engine) -> None:
+    request = {
+        "definition": json.dumps(COST_APPROVAL),
+        "stateName": "Not Approved",
+        "input": '{"cost": 12}',
+        "variables": '{"threshold": 10}',
+        "inspectionLevel": "DEBUG",
+    }
+    assert parsed(on_the_wire(engine.test_state(request))) == {
+        "error": "Over10",
+        "cause": "A purchase of 12 needs approval",
+        "status": "FAILED",
+        "inspectionData": {"input": {"cost": 12}, "variables": {"threshold": 10}},
+    }
+    request["inspectionLevel"] = "INFO"
+    assert on_the_wire(engine.test_state(request)) == {
+        "error": "Over10",
+        "cause": "A purchase of 12 needs approval",
+        "status": "FAILED",
+    }
+
+
+def test_a_jsonata_expression_that_fails_fails_the_test(engine: Engine) -> None:
+    state = jsonata({"Type": "Pass", "Output": "{% $undefinedFunction() %}", "End": True})
+    answer = try_state(engine, state, HELLO)
+    assert answer["status"] == "FAILED"
+    assert answer["error"] == "States.QueryEvaluationError"
+    assert json.loads(answer["inspectionData"]["input"]) == HELLO
+
+
+# -- mocks for states that run no task -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"Type": "Pass", "End": True},
+        {"Type": "Succeed"},
+        {"Type": "Fail", "Error": "E"},
+        {"Type": "Wait", "Seconds": 1, "End": True},
+        {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsNull": True, "Next": "A"}]},
+    ],
+    ids=lambda state: state["Type"],
+)
+def test_a_mock_is_refused_for_a_state_that_runs_no_task(
+    engine: Engine, state: dict[str, Any]
+) -> None:
+    """As recorded on AWS for Pass, Succeed and Fail."""
+    for mock in ({"result": "{}"}, {"errorOutput": {"error": "E"}}):
+        with pytest.raises(ValidationException) as raised:
+            try_state(engine, state, {}, mock=mock)
+        assert raised.value.message == (
+            f"State type '{state['Type']}' is not supported when a mock is specified"
+        )

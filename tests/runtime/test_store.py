@@ -631,5 +631,7 @@ def test_the_data_api_shares_the_sqlite_file(tmp_path: Path) -> None:
         "execution_signals",
         "history_events",
         "execution_timers",
+        "map_runs",
+        "map_run_executions",
     }
     assert mode == "wal"

@@ -569,7 +569,7 @@ def test_a_start_with_bad_input_or_an_unknown_machine_answers_aws_errors(console
     assert console.executions("hello") == []
 
 
-def test_stop_aborts_a_running_execution_and_redrive_is_refused(console: Console) -> None:
+def test_stop_aborts_a_running_execution_and_redrive_runs_it_again(console: Console) -> None:
     token = console.csrf()
     started = console.post(
         f"{ROOT}/start",
@@ -587,13 +587,19 @@ def test_stop_aborts_a_running_execution_and_redrive_is_refused(console: Console
     _, document = page(console, f"{ROOT}/execution", arn=arn)
     assert document.one(id="execution-status").text == "ABORTED"
     redriven = console.post(f"{ROOT}/redrive", {"executionArn": arn}, token=token)
-    assert redriven.status_code == 400
-    assert redriven.json() == {
+    assert redriven.status_code == 200, redriven.text
+    assert "redriveDate" in redriven.json()
+    again = console.post(f"{ROOT}/redrive", {"executionArn": arn}, token=token)
+    assert again.status_code == 400
+    assert again.json() == {
         "error": "ExecutionNotRedrivable",
-        "message": described["redriveStatusReason"],
+        "message": "Execution is RUNNING and cannot be redriven",
     }
+    assert console.post(f"{ROOT}/stop", {"executionArn": arn}, token=token).status_code == 200
     data = stream(console, arn)
     assert final_changes(data) == {"Sleep": "cancelled"}
+    types = [event["type"] for message in data for event in message["events"]]
+    assert types[-3:] == ["ExecutionRedriven", "WaitStateEntered", "ExecutionAborted"]
     assert data[-1]["status"] == "ABORTED"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ def list_executions(
     its items)."""
     found: list[dict[str, Any]] = []
     with step_functions(project_dir) as call:
-        machines = list(paginate(call, "ListStateMachines", {}, "stateMachines", "nextToken"))
+        machines = _standard(paginate(call, "ListStateMachines", {}, "stateMachines", "nextToken"))
         if state_machine is not None:
             machines = [machine for machine in machines if machine["name"] == state_machine]
             if not machines:
@@ -124,12 +124,17 @@ def to_json(value: object) -> str:
     return json.dumps(value, indent=2, default=_iso)
 
 
+def _standard(machines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The STANDARD state machines: AWS lists no EXPRESS machine's executions."""
+    return [machine for machine in machines if machine.get("type") != "EXPRESS"]
+
+
 def _execution_arn(call: Call, execution: str) -> str:
     """An execution's ARN from its ARN or its name (searched in every state machine)."""
     if execution.startswith("arn:"):
         return execution
     matches: list[str] = []
-    for machine in paginate(call, "ListStateMachines", {}, "stateMachines", "nextToken"):
+    for machine in _standard(paginate(call, "ListStateMachines", {}, "stateMachines", "nextToken")):
         request = {"stateMachineArn": machine["stateMachineArn"]}
         for listed in paginate(call, "ListExecutions", request, "executions", "nextToken"):
             if listed["name"] == execution:

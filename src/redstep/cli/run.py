@@ -3,8 +3,10 @@
 No server is needed: the command opens the project's services (the engine, the Data API, the
 buckets, the local functions and their private endpoint), starts the execution, prints each state,
 SQL statement, retry and failure as it happens, then the output or the error. Ctrl-C stops the
-execution (ABORTED) before the services close. It is a one-off: executions a stopped redstep left
-RUNNING stay so (it would cut them short again when it ends), and triggers do not fire.
+execution (ABORTED) before the services close. An EXPRESS state machine runs as StartExecution
+starts it (asynchronously), watched as a Standard one is, its history read from memory. It is a
+one-off: executions a stopped redstep left RUNNING stay so (it would cut them short again when
+it ends), and triggers do not fire.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def run(
     from redstep.project import ProjectError, ProjectInUse, load_project
     from redstep.runtime.clock import VirtualClock
     from redstep.runtime.errors import StepFunctionsError
+    from redstep.runtime.express import is_express_arn
 
     execution_input = _input(input_text, input_file)
     try:
@@ -115,7 +118,10 @@ def run(
                 if console is not None:
                     console.print("[yellow]stopping the execution…[/]")
                 is_stopping = True
-                services.engine.stop_execution({"executionArn": execution_arn})
+                if is_express_arn(execution_arn):  # AWS's StopExecution takes none: redstep's own
+                    services.engine.express.stop(execution_arn)
+                else:
+                    services.engine.stop_execution({"executionArn": execution_arn})
         seconds = time.perf_counter() - started
         if console is not None:
             for line in describe_end(described, seconds):

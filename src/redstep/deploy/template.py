@@ -1,7 +1,7 @@
 """The CloudFormation template of a project.
 
-Per state machine an `AWS::StepFunctions::StateMachine` (its definition as
-`redstep.deploy.definitions` makes it) and the role it runs as; per function an
+Per state machine an `AWS::StepFunctions::StateMachine` (its type from redstep.toml, its
+definition as `redstep.deploy.definitions` makes it) and the role it runs as; per function an
 `AWS::Lambda::Function` (runtime, handler, timeout, memory and environment from redstep.toml; code
 from the code bucket, or inline when small) and its role; the roles allow what the code calls and
 no more (`redstep.deploy.policies`). Parameters: the Redshift target (`redstep.deploy.target`)
@@ -79,7 +79,10 @@ def export_project(
     for name in project.state_machines:
         deployed = deployed_definition(project, name)
         policy = machine_policy(calls.machines[name], target or Target(), project.buckets)
-        resources.update(_state_machine(name, deployed.definition, deployed.substitutions, policy))
+        kind = project.state_machines[name].type
+        resources.update(
+            _state_machine(name, kind, deployed.definition, deployed.substitutions, policy)
+        )
     code_parameter = _code_bucket(project, code_bucket) if shipped else None
     for name, package in shipped.items():
         resources[function_id(name)]["Properties"]["Code"] = {
@@ -192,6 +195,7 @@ def _function(
 
 def _state_machine(
     name: str,
+    kind: str,
     definition: Mapping[str, Any],
     substitutions: Mapping[str, Any],
     policy: PolicyDocument,
@@ -201,7 +205,7 @@ def _state_machine(
     if policy["Statement"]:
         role_properties["Policies"] = [{"PolicyName": "calls", "PolicyDocument": policy}]
     properties: dict[str, Any] = {
-        "StateMachineType": "STANDARD",
+        "StateMachineType": kind,
         "Definition": definition,
         "RoleArn": {"Fn::GetAtt": [role, "Arn"]},
     }

@@ -9,10 +9,9 @@ Every operation first checks its request against botocore's model (`redstep.runt
 as AWS's front end does, then applies the rules the model cannot express.
 
 Wordings are AWS's where an answer of AWS's was seen (see the tests); those modelled without one
-are said so where they are raised: InvalidOutput's, TaskDoesNotExist's, TooManyTags',
-StateMachineTypeNotSupported's ("This operation is not supported by this type of state
-machine", as two other emulators word it) and ExecutionNotRedrivable's (the documented
-`redriveStatusReason` texts, and redstep's own for what it could redrive but does not yet).
+are said so where they are raised: InvalidOutput's, TaskDoesNotExist's, TooManyTags' and
+ExecutionNotRedrivable's (the `redriveStatusReason` texts AWS documents, and redstep's own for
+the redrive limit and a Map Run's child, which it does not word).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -30,11 +30,13 @@ from redstep.asl.parse import (
     parse_definition,
     validate_definition,
 )
+from redstep.buckets import Buckets
 from redstep.engine.commands import ExecutionStatus
 from redstep.engine.context import ExecutionInfo
 from redstep.engine.interpreter import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, Interpreter
 from redstep.engine.signals import Stop, TaskFailed, TaskHeartbeat, TaskSucceeded
 from redstep.project import Project, StateOwnership
+from redstep.runtime import express
 from redstep.runtime.arns import (
     Region,
     check_name,
@@ -57,7 +59,6 @@ from redstep.runtime.errors import (
     ResourceNotFound,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
-    StateMachineTypeNotSupported,
     StepFunctionsError,
     TaskDoesNotExist,
     TaskTimedOut,
@@ -65,16 +66,26 @@ from redstep.runtime.errors import (
     ValidationException,
 )
 from redstep.runtime.executor import Delivery, Executor, TaskAnswer, TaskRunner, UnsupportedTasks
+from redstep.runtime.express_store import ExpressStore
+from redstep.runtime.map_run_api import (
+    describe_map_run,
+    list_map_run_executions,
+    list_map_runs,
+    update_map_run,
+)
+from redstep.runtime.map_runs import MapRunner
 from redstep.runtime.single_state import (
     TEST_SECONDS,
     InspectionLevel,
     Mock,
     SingleStateRun,
     prepare,
+    read_variables,
     run_state_test,
 )
 from redstep.runtime.sqlite_store import SqliteExecutionStore
 from redstep.runtime.store import (
+    REDRIVABLE_STATUSES,
     ExecutionRecord,
     ExecutionStore,
     SignalRecord,
@@ -90,6 +101,11 @@ STOP_WAIT_SECONDS = 10.0
 ANSWER_WAIT_SECONDS = 10.0
 #: The most tags a state machine may carry (AWS's quota).
 MAX_TAGS = 50
+#: RedriveExecution's limits: AWS redrives an execution within 14 days of its end, within a
+#: year of its start, and (a modelled limit, as AWS's on a Map Run's redrives) 1000 times.
+REDRIVABLE_PERIOD = timedelta(days=14)
+MAX_OPEN_TIME = timedelta(days=365)
+MAX_REDRIVES = 1000
 
 Request = Mapping[str, Any]
 Response = dict[str, Any]
@@ -110,13 +126,16 @@ class Engine:
         test_state_seconds: float = TEST_SECONDS,
         run: bool = True,
         resume: bool = True,
+        buckets: Buckets | None = None,
     ) -> None:
         """`max_history_events=None` lifts AWS's 25,000-event quota on one execution;
         `test_state_seconds` bounds one TestState call (a Task still running then fails);
         `run=False` opens the store for reading only: no execution runs or resumes (a command
         that looks at a stopped project's executions; one it started would wait for an engine
         that runs); `resume=False` runs what is started here but leaves the executions a
-        stopped process left RUNNING as they are, for an engine that stays up."""
+        stopped process left RUNNING as they are, for an engine that stays up. `buckets` are
+        where distributed Maps' ItemReaders and ResultWriters read and write (without them,
+        those fail)."""
         self.store = store
         self.clock = clock or RealClock()
         self.region = region or Region()
@@ -125,7 +144,21 @@ class Engine:
         self._max_history_events = max_history_events
         self._tasks = tasks or UnsupportedTasks()
         self._test_state_seconds = test_state_seconds
-        self.executor = Executor(store, self.clock, self._interpreter_for, self._tasks)
+        # Distributed Maps' map runs go to their own runner, which passes the rest on.
+        self.map_runs = MapRunner(
+            store,
+            self.clock,
+            self._tasks,
+            self._interpreter_for,
+            lambda arn: self.describe_execution({"executionArn": arn}),
+            buckets,
+        )
+        express_store = ExpressStore(store)  # Express executions: in memory only
+        self.executor = Executor(express_store, self.clock, self._interpreter_for, self.map_runs)
+        self.map_runs.attach(self.executor)
+        self.express = express.ExpressExecutions(
+            express_store, self.executor, self.clock, self.region, is_running=run
+        )
         self._operations: dict[str, Callable[[Request], Response]] = {
             "CreateStateMachine": self.create_state_machine,
             "UpdateStateMachine": self.update_state_machine,
@@ -148,9 +181,16 @@ class Engine:
             "UntagResource": self.untag_resource,
             "ListTagsForResource": self.list_tags_for_resource,
             "TestState": self.test_state,
+            "ListMapRuns": lambda request: list_map_runs(self.store, request),
+            "DescribeMapRun": lambda request: describe_map_run(self.store, request),
+            "UpdateMapRun": lambda request: update_map_run(
+                self.store, self.map_runs.update, request
+            ),
         }
         if run:
             self.executor.start(resume=resume)
+            if resume:
+                self.map_runs.recover()
 
     @classmethod
     def open(
@@ -191,6 +231,8 @@ class Engine:
         return list(self._operations)
 
     def close(self) -> None:
+        self.express.close()
+        self.map_runs.close()
         self.executor.close()
         self.store.close()
         if self._ownership is not None:
@@ -210,12 +252,9 @@ class Engine:
         definition = request["definition"]
         role_arn = request["roleArn"]
         machine_type = request.get("type") or "STANDARD"
-        if machine_type != "STANDARD":
-            raise ValidationException(
-                f"Value '{machine_type}' at 'type' failed to satisfy constraint: redstep runs "
-                "STANDARD state machines (EXPRESS is not supported yet)"
-            )
         _parse(definition)
+        if machine_type == express.EXPRESS:
+            express.check_express_definition(definition)
         arn = self.region.state_machine_arn(name)
         tags = _tags(request.get("tags") or ())
         if len(tags) > MAX_TAGS:
@@ -253,6 +292,8 @@ class Engine:
                 "TracingConfiguration must be specified"
             )
         _parse(definition)
+        if current.type == express.EXPRESS:
+            express.check_express_definition(definition)
         now = self.clock.now()
         record = StateMachineRecord(
             arn=current.arn,
@@ -323,9 +364,11 @@ class Engine:
         validate_request("ValidateStateMachineDefinition", request)
         validation = validate_definition(request["definition"])
         max_results = request.get("maxResults") or 100
-        diagnostics = [d.to_wire() for d in validation.diagnostics]
+        is_express = request.get("type") == express.EXPRESS
+        refused = express.express_diagnostics(request["definition"]) if is_express else []
+        diagnostics = [d.to_wire() for d in [*validation.diagnostics, *refused]]
         return {
-            "result": "OK" if validation.is_ok else "FAIL",
+            "result": "OK" if validation.is_ok and not refused else "FAIL",
             "diagnostics": diagnostics[:max_results],
             "truncated": len(diagnostics) > max_results,
         }
@@ -335,10 +378,9 @@ class Engine:
     def start_execution(self, request: Request) -> Response:
         validate_request("StartExecution", request)
         machine = self._state_machine(request["stateMachineArn"])
-        name = check_name(request.get("name") or str(uuid.uuid4()))
-        text = request.get("input")
-        text = "{}" if text is None else text
-        _check_input(text)
+        name, text = _name_and_input(request)
+        if machine.type == express.EXPRESS:  # a new execution each time, whatever its name
+            return express.started(self.express.start(machine, name, text))
         arn = self.region.execution_arn(machine.name, name)
         existing = self.store.get_execution(arn)
         if existing is not None:
@@ -373,12 +415,20 @@ class Engine:
             "status": record.status.value,
             "startDate": record.start_date,
             "inputDetails": {"included": with_data},
-            "redriveCount": 0,
-            # Nothing is redrivable here: RedriveExecution answers ExecutionNotRedrivable for
-            # every execution, and AWS defines NOT_REDRIVABLE as exactly that.
+            "redriveCount": record.redrive_count,
             "redriveStatus": "NOT_REDRIVABLE",
-            "redriveStatusReason": _not_redrivable_reason(record),
         }
+        if record.redrive_date is not None:
+            response["redriveDate"] = record.redrive_date
+        # NOT_REDRIVABLE exactly when RedriveExecution would answer ExecutionNotRedrivable; the
+        # reason only then (AWS's definitions of both).
+        reason = self._not_redrivable_reason(record)
+        if reason is not None:
+            response["redriveStatusReason"] = reason
+        elif self.store.map_run_of(record.arn) is not None:
+            response["redriveStatus"] = "REDRIVABLE_BY_MAP_RUN"
+        else:
+            response["redriveStatus"] = "REDRIVABLE"
         if with_data:
             response["input"] = record.input
         if record.stop_date is not None:
@@ -391,22 +441,27 @@ class Engine:
             response["error"] = record.error
         if record.cause is not None:
             response["cause"] = record.cause
+        map_run = self.store.map_run_of(record.arn)
+        if map_run is not None:
+            response["mapRunArn"] = map_run
         return response
 
     def list_executions(self, request: Request) -> Response:
         validate_request("ListExecutions", request)
-        map_run = request.get("mapRunArn")
-        if map_run is not None and request.get("stateMachineArn") is None:
-            # redstep runs no distributed Map, so no Map Run exists (modelled message).
-            raise ResourceNotFound(f"Resource not found: '{map_run}'", map_run)
+        if request.get("mapRunArn") is not None:
+            return list_map_run_executions(self.store, request)
         arn = _required(request, "stateMachineArn")
-        self._state_machine(arn)
+        if self._state_machine(arn).type == express.EXPRESS:  # AWS lists no Express execution
+            raise express.type_not_supported()
         status = request.get("statusFilter")
-        if request.get("redriveFilter") == "REDRIVEN":
-            return {"executions": []}  # no execution here was ever redriven
+        redrive_filter = request.get("redriveFilter")
         size = request.get("maxResults") or DEFAULT_PAGE_SIZE
         page = self.store.list_executions(
-            arn, ExecutionStatus(status) if status else None, size, request.get("nextToken")
+            arn,
+            ExecutionStatus(status) if status else None,
+            size,
+            request.get("nextToken"),
+            redriven=None if redrive_filter is None else redrive_filter == "REDRIVEN",
         )
         executions = []
         for record in page.items:
@@ -419,6 +474,9 @@ class Engine:
             }
             if record.stop_date is not None:
                 item["stopDate"] = record.stop_date
+            item["redriveCount"] = record.redrive_count
+            if record.redrive_date is not None:
+                item["redriveDate"] = record.redrive_date
             executions.append(item)
         response: Response = {"executions": executions}
         if page.next_token is not None:
@@ -453,21 +511,63 @@ class Engine:
         return {"stopDate": record.stop_date or self.clock.now()}
 
     def start_sync_execution(self, request: Request) -> Response:
-        """Only EXPRESS state machines run synchronously, and redstep's are all STANDARD: the
-        answer is AWS's for a STANDARD machine, after the ARN and existence checks (wording
-        modelled)."""
+        """Run an Express execution to its end and answer with it (`redstep.runtime.express`);
+        StateMachineTypeNotSupported for a STANDARD state machine."""
         validate_request("StartSyncExecution", request)
-        self._state_machine(request["stateMachineArn"])  # InvalidArn, StateMachineDoesNotExist
-        raise StateMachineTypeNotSupported(
-            "This operation is not supported by this type of state machine"
-        )
+        machine = self._state_machine(request["stateMachineArn"])
+        if machine.type != express.EXPRESS:
+            raise express.type_not_supported()
+        record = self.express.run(machine, *_name_and_input(request))
+        return express.sync_answer(record, request)
 
     def redrive_execution(self, request: Request) -> Response:
-        """redstep does not redrive yet: every execution is answered ExecutionNotRedrivable, with
-        AWS's documented reason for a RUNNING or SUCCEEDED one and redstep's own for the rest."""
+        """Run a FAILED, TIMED_OUT or ABORTED execution again from what did not succeed
+        (`redstep.engine.redrive`); answers when the redrive is committed, not when it ends.
+
+        A `clientToken` that redrove the execution in the last 15 minutes answers that
+        redrive's date again and changes nothing, whatever the execution's status now."""
         validate_request("RedriveExecution", request)
-        record = self._execution(request["executionArn"])
-        raise ExecutionNotRedrivable(_not_redrivable_reason(record))
+        arn = request["executionArn"]
+        record = self._execution(arn)
+        reason = self._not_redrivable_reason(record)
+        if reason is not None and record.status in REDRIVABLE_STATUSES:
+            raise ExecutionNotRedrivable(reason)
+        if reason is None and self.store.map_run_of(arn) is not None:
+            raise ExecutionNotRedrivable(  # wording modelled
+                "Execution was started by a Map Run: redrive the execution that runs the Map"
+            )
+        try:  # the store checks the status again, atomically, after the client token
+            redriven = self.executor.redrive(arn, request.get("clientToken"))
+        except StoreConflict:
+            now = self._execution(arn)
+            raise ExecutionNotRedrivable(
+                self._not_redrivable_reason(now) or _status_reason(now)
+            ) from None
+        return {"redriveDate": redriven.redrive_date}
+
+    def _not_redrivable_reason(self, record: ExecutionRecord) -> str | None:
+        """Why RedriveExecution would refuse the execution now, as DescribeExecution's
+        `redriveStatusReason` words it (AWS's documented reasons, but the redrive limit's),
+        or None."""
+        if record.status not in REDRIVABLE_STATUSES:
+            return _status_reason(record)
+        if (
+            self.store.get_state_machine(record.state_machine_arn) is None
+            and self.store.map_run_of(record.arn) is None  # a Map Run's children's is a revision
+        ):
+            return "State machine is in DELETING status"  # deleted, here at once
+        now = self.clock.now()
+        if now - record.start_date > MAX_OPEN_TIME:
+            return "Execution has exceeded the max execution time"
+        if record.stop_date is not None and now - record.stop_date > REDRIVABLE_PERIOD:
+            return "Execution redrivable period exceeded"
+        limit = self._max_history_events
+        # room for ExecutionRedriven and one event more
+        if limit is not None and self.store.event_count(record.arn) >= limit - 1:
+            return "Execution history event limit exceeded"
+        if record.redrive_count >= MAX_REDRIVES:  # wording modelled
+            return f"Execution has been redriven {MAX_REDRIVES} times, the most it may be"
+        return None
 
     # -- callbacks -----------------------------------------------------------------------------
 
@@ -568,7 +668,7 @@ class Engine:
     def test_state(self, request: Request) -> Response:
         """Run one state on one input (see `redstep.runtime.single_state`)."""
         validate_request("TestState", request)
-        for member in ("context", "stateConfiguration", "variables"):
+        for member in ("context", "stateConfiguration"):
             if request.get(member) is not None:
                 raise ValidationException(f"redstep's TestState does not take '{member}' yet")
         under_test = prepare(request["definition"], request.get("stateName"))
@@ -576,6 +676,7 @@ class Engine:
         text = "{}" if text is None else text
         _check_input(text)
         mock = request.get("mock")
+        variables = request.get("variables")
         run = SingleStateRun(
             input=text,
             level=InspectionLevel(request.get("inspectionLevel") or InspectionLevel.INFO),
@@ -585,6 +686,7 @@ class Engine:
             tasks=self._tasks,
             mock=None if mock is None else Mock.from_wire(mock),
             timeout=self._test_state_seconds,
+            variables={} if variables is None else read_variables(variables),
         )
         return run_state_test(under_test, run)
 
@@ -592,12 +694,16 @@ class Engine:
         self, execution_arn: str, after_event_id: int, limit: int
     ) -> list[dict[str, Any]]:
         """Up to `limit` history events of an execution, oldest first, after `after_event_id`
-        (0: from the first): for a reader following the history as it grows."""
-        return self.store.history(execution_arn, False, limit, after_event_id)
+        (0: from the first): for a reader following the history as it grows; an Express
+        execution's while redstep keeps it in memory."""
+        return self.express.store.history(execution_arn, False, limit, after_event_id)
 
     def wait(self, execution_arn: str, timeout: float | None = None) -> Response:
-        """Block until an execution ends (or `timeout` passes); describe it."""
+        """Block until an execution ends (or `timeout` passes); describe it (an Express one as
+        DescribeExecution would, were it offered)."""
         self.executor.wait(execution_arn, timeout)
+        if express.is_express_arn(execution_arn):
+            return self.express.describe(execution_arn)
         return self.describe_execution({"executionArn": execution_arn})
 
     # -- internals -----------------------------------------------------------------------------
@@ -610,6 +716,7 @@ class Engine:
         return record
 
     def _execution(self, arn: str) -> ExecutionRecord:
+        express.refuse_express_arn(arn)  # no Express execution is described, stopped, …
         execution_parts(arn)
         record = self.store.get_execution(arn)
         if record is None:
@@ -626,6 +733,8 @@ class Engine:
 
     def _interpreter_for(self, execution: ExecutionRecord) -> Interpreter:
         record, machine = self._machines(execution.state_machine_arn, execution.revision_id)
+        if record.type == express.EXPRESS:  # five minutes at most
+            machine = express.within_express_limit(machine)
         seed = int.from_bytes(hashlib.sha256(execution.arn.encode()).digest()[:8], "big")
         info = ExecutionInfo(
             execution_arn=execution.arn,
@@ -693,13 +802,9 @@ def _required(request: Request, member: str) -> Any:
     return value
 
 
-def _not_redrivable_reason(record: ExecutionRecord) -> str:
-    if record.status in (ExecutionStatus.RUNNING, ExecutionStatus.SUCCEEDED):
-        return f"Execution is {record.status.value} and cannot be redriven"  # AWS's, documented
-    return (
-        f"Execution is {record.status.value}; redstep does not redrive executions yet "
-        "(start a new execution instead)"
-    )
+def _status_reason(record: ExecutionRecord) -> str:
+    """AWS's documented reason for an execution RUNNING or SUCCEEDED."""
+    return f"Execution is {record.status.value} and cannot be redriven"
 
 
 def _task_of(token: str) -> tuple[str, int]:
@@ -723,6 +828,15 @@ def _too_many_tags(arn: str) -> TooManyTags:
     return TooManyTags(
         f"Too many tags: a state machine may carry at most {MAX_TAGS} tags ('{arn}')", arn
     )
+
+
+def _name_and_input(request: Request) -> tuple[str, str]:
+    """A start's execution name (a UUID when none is given) and input, both checked."""
+    name = check_name(request.get("name") or str(uuid.uuid4()))
+    text = request.get("input")
+    text = "{}" if text is None else text
+    _check_input(text)
+    return name, text
 
 
 def _check_input(text: Any) -> None:

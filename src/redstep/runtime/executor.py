@@ -42,6 +42,7 @@ from redstep.engine.commands import (
 from redstep.engine.interpreter import Decision, Interpreter
 from redstep.engine.signals import (
     Continue,
+    Redrive,
     Signal,
     Start,
     TaskFailed,
@@ -54,7 +55,13 @@ from redstep.engine.signals import (
     signal_to_record,
 )
 from redstep.runtime.clock import Clock
-from redstep.runtime.store import Completion, ExecutionRecord, ExecutionStore, TimerRecord
+from redstep.runtime.store import (
+    Completion,
+    ExecutionRecord,
+    ExecutionStore,
+    Redriven,
+    TimerRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +69,8 @@ logger = logging.getLogger(__name__)
 RETRY_COMMIT_SECONDS = 1.0
 #: How soon an idle executor looks again while a hold keeps a virtual clock where it is.
 HOLD_RETRY_SECONDS = 0.01
+#: How long `redrive` waits for the redrive's first activation (see `_run_redrive`).
+REDRIVE_WAIT_SECONDS = 10.0
 
 
 #: A task's answer from outside (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
@@ -151,6 +160,16 @@ def parameters_failure(command: ScheduleTask, error: ValueError) -> TaskFailed:
     return TaskFailed(command.task_id, StatesError.RUNTIME.value, cause)
 
 
+def _signal_time(record: ExecutionRecord, signal: Signal) -> datetime | None:
+    """When a signal from outside is consumed, if not now: the execution's start for Start, the
+    redrive's date for Redrive (so that the history's times are those DescribeExecution gives)."""
+    if isinstance(signal, Start):
+        return record.start_date
+    if isinstance(signal, Redrive):
+        return record.redrive_date
+    return None
+
+
 @dataclass(slots=True)
 class _Live:
     record: ExecutionRecord
@@ -216,6 +235,10 @@ class Executor:
         # In-flight `.sync` tasks and the child execution each waits on: not work of its own
         # while the child is live here (a virtual clock may skip the child's waits).
         self._joining: dict[tuple[str, int], str] = {}
+        # In-flight tasks that wait on executions of their own making (a map run's children):
+        # no work of their own while the predicate holds (see `wait_on_children`).
+        self._waiting: dict[tuple[str, int], Callable[[], bool]] = {}
+        self._end_listeners: list[Callable[[str], None]] = []
         self._busy = 0
         self._holds: list[_Hold] = []
         self._finished: dict[str, threading.Event] = {}
@@ -339,6 +362,84 @@ class Executor:
         # The loop took it up just as the wait ran out: its outcome is on its way.
         return done.result()
 
+    def add_end_listener(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Tell `listener(execution_arn)` of every execution that ends here, once its end is
+        committed, on the executor's thread (so it must not block); returns the removal."""
+        with self._lock:
+            self._end_listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._end_listeners:
+                    self._end_listeners.remove(listener)
+
+        return remove
+
+    def wait_on_children(
+        self, execution_arn: str, task_id: int, is_waiting: Callable[[], bool]
+    ) -> Callable[[], None]:
+        """The in-flight task does no work of its own while `is_waiting()` is true: it waits
+        for executions that run here (a map run for its children), whose own work counts for
+        itself, so that a virtual clock may skip time meanwhile. Forgotten when the task ends.
+
+        Returns what the task calls (from any thread) each time it begins to wait, so that the
+        executor looks again whether time may skip."""
+        with self._lock:
+            self._waiting[(execution_arn, task_id)] = is_waiting
+
+        def now_waiting() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to skip
+                self._loop.call_soon_threadsafe(self._poke)
+
+        return now_waiting
+
+    def redrive(self, execution_arn: str, client_token: str | None = None) -> Redriven:
+        """Journal a Redrive for an execution that ended and run it again (the store checks
+        its status: StoreConflict when a redrive may not follow it, KeyError when unknown).
+
+        `wait` waits for its new end from then on: the end it had is forgotten first, so that
+        no waiter takes the old end for the new one."""
+        with self._lock:
+            ended = self._finished.get(execution_arn)
+            if ended is not None and ended.is_set():
+                self._finished[execution_arn] = threading.Event()
+        kind, fields = journal_record(Redrive())
+        try:
+            redriven = self.store.redrive_execution(
+                execution_arn, self.clock.now(), client_token, kind, fields
+            )
+        except BaseException:
+            self._forget_redrive(execution_arn, ended)
+            raise
+        if redriven.is_new:
+            self._run_redrive(execution_arn)
+        elif redriven.record.status != "RUNNING":
+            self._forget_redrive(execution_arn, ended)
+        return redriven
+
+    def _run_redrive(self, execution_arn: str) -> None:
+        """Resume the redriven execution, and, from another thread of a running executor, wait
+        (REDRIVE_WAIT_SECONDS at most) until the redrive's first activation is committed: a
+        caller that reads the history next finds ExecutionRedriven in it."""
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def resume() -> None:
+            try:
+                self._resume(execution_arn)
+            finally:
+                done.set_result(None)
+
+        self._call(resume)
+        if self._started.is_set() and threading.current_thread() is not self._thread:
+            with contextlib.suppress(TimeoutError):
+                done.result(REDRIVE_WAIT_SECONDS)
+
+    def _forget_redrive(self, execution_arn: str, ended: threading.Event | None) -> None:
+        """No redrive was made: the execution's end stands."""
+        with self._lock:
+            if ended is not None and ended.is_set():
+                self._finished[execution_arn] = ended
+
     def wait(self, execution_arn: str, timeout: float | None = None) -> bool:
         """Block until the execution has ended; whether it did within `timeout` seconds."""
         record = self.store.get_execution(execution_arn)
@@ -449,7 +550,7 @@ class Executor:
                 live.answered.discard(signal.task_id)
             elif isinstance(signal, TaskSubmitted) and not _is_callback(live, signal.task_id):
                 self._join(live.record.arn, signal.task_id, signal.output)
-            at = live.record.start_date if isinstance(signal, Start) else self.clock.now()
+            at = _signal_time(live.record, signal) or self.clock.now()
             decision = live.interpreter.activate(signal, at)
             self._apply(live, decision, signal, at, seq)
 
@@ -513,12 +614,24 @@ class Executor:
                     self._live.pop(arn, None)
                     self._armed = {key for key in self._armed if key[0] != arn}
                     self._event(arn).set()
+                    self._tell_end(arn)
         if decision.has_more:
             self._call(self._run_internal, arn, Continue())
 
     def _task_done(self, execution_arn: str, task_id: int) -> None:
         self._in_flight.discard((execution_arn, task_id))
         self._joining.pop((execution_arn, task_id), None)
+        with self._lock:
+            self._waiting.pop((execution_arn, task_id), None)
+
+    def _tell_end(self, execution_arn: str) -> None:
+        with self._lock:
+            listeners = tuple(self._end_listeners)
+        for listener in listeners:
+            try:
+                listener(execution_arn)
+            except Exception:
+                logger.exception("redstep executor: an end listener failed on %s", execution_arn)
 
     def _join(self, execution_arn: str, task_id: int, submission: Any) -> None:
         """A `.sync` task waits on the child its call started (see `_joining`)."""
@@ -593,8 +706,13 @@ class Executor:
         `.sync` tasks whose child is live here (the child's own work counts for itself)."""
         with self._lock:
             return self._busy == 0 and all(
-                self._joining.get(task) in self._live for task in self._in_flight
+                self._joining.get(task) in self._live or self._waits_on_children(task)
+                for task in self._in_flight
             )
+
+    def _waits_on_children(self, task: tuple[str, int]) -> bool:
+        is_waiting = self._waiting.get(task)
+        return is_waiting is not None and is_waiting()
 
     async def _ring_alarms(self) -> None:
         assert self._alarms_changed is not None

@@ -19,14 +19,21 @@ from redstep.asl.paths import to_json
 from redstep.engine.commands import ExecutionStatus
 from redstep.runtime.errors import InvalidToken
 from redstep.runtime.store import (
+    REDRIVABLE_STATUSES,
     Completion,
     ExecutionRecord,
+    MapRunChild,
+    MapRunRecord,
     Page,
+    Redriven,
+    RedriveTokens,
     SignalRecord,
     StateMachineRecord,
     StoreConflict,
     TimerRecord,
     changed_tags,
+    token_redrive,
+    with_token,
 )
 from redstep.runtime.tokens import decode_token, encode_token
 
@@ -63,6 +70,10 @@ class MemoryExecutionStore:
         self._history: dict[str, list[_Event]] = {}
         self._timers: dict[str, dict[int, TimerRecord]] = {}
         self._last_seq = 0
+        self._map_runs: dict[str, MapRunRecord] = {}
+        # child execution ARN -> (its map run's ARN, its index, the items it holds)
+        self._map_run_links: dict[str, tuple[str, int, int]] = {}
+        self._redrive_tokens: dict[str, RedriveTokens] = {}
 
     def close(self) -> None:
         """Nothing to release; the data stays readable, as a reopened database would be."""
@@ -139,6 +150,7 @@ class MemoryExecutionStore:
         status: ExecutionStatus | None,
         limit: int,
         next_token: str | None,
+        redriven: bool | None = None,
     ) -> Page:
         after = None if next_token is None else _position(next_token)
         with self._lock:
@@ -147,6 +159,7 @@ class MemoryExecutionStore:
                 for record in self._executions.values()
                 if (state_machine_arn is None or record.state_machine_arn == state_machine_arn)
                 and (status is None or record.status == status)
+                and (redriven is None or (record.redrive_count > 0) == redriven)
                 and (after is None or (record.start_date, record.arn) < after)
             ]
         matching.sort(key=lambda record: (record.start_date, record.arn), reverse=True)
@@ -157,6 +170,35 @@ class MemoryExecutionStore:
             items=matching[:limit],
             next_token=encode_token("executions", [last.start_date.isoformat(), last.arn]),
         )
+
+    def redrive_execution(
+        self, arn: str, at: datetime, client_token: str | None, kind: str, fields: dict[str, Any]
+    ) -> Redriven:
+        text = to_json(fields)
+        with self._lock:
+            record = self._executions.get(arn)
+            if record is None:
+                raise KeyError(arn)
+            tokens = self._redrive_tokens.get(arn, [])
+            made = token_redrive(tokens, client_token, at)
+            if made is not None:
+                return Redriven(record, made, is_new=False)
+            if record.status not in REDRIVABLE_STATUSES:
+                raise StoreConflict(f"execution {arn} is {record.status.value}")
+            record = replace(
+                record,
+                status=ExecutionStatus.RUNNING,
+                stop_date=None,
+                output=None,
+                error=None,
+                cause=None,
+                redrive_count=record.redrive_count + 1,
+                redrive_date=at,
+            )
+            self._executions[arn] = record
+            self._redrive_tokens[arn] = with_token(tokens, client_token, at)
+            self._signals[self._next_seq()] = _Signal(arn, kind, text, at, is_processed=False)
+        return Redriven(record, at, is_new=True)
 
     def running_executions(self) -> list[ExecutionRecord]:
         with self._lock:
@@ -258,6 +300,88 @@ class MemoryExecutionStore:
             pending = list(self._timers.get(execution_arn, {}).values())
         return sorted(pending, key=lambda timer: (timer.due, timer.timer_id))
 
+    # -- map runs --------------------------------------------------------------------------------
+    def put_map_run(self, record: MapRunRecord, child_machine: StateMachineRecord) -> None:
+        with self._lock:
+            if record.arn in self._map_runs:
+                raise StoreConflict(f"map run {record.arn} already exists")
+            self._map_runs[record.arn] = record
+            key = (child_machine.arn, child_machine.revision_id)
+            self._revisions.setdefault(key, _copy(child_machine))
+
+    def get_map_run(self, arn: str) -> MapRunRecord | None:
+        with self._lock:
+            return self._map_runs.get(arn)
+
+    def update_map_run(self, record: MapRunRecord) -> None:
+        with self._lock:
+            if record.arn not in self._map_runs:
+                raise KeyError(record.arn)
+            self._map_runs[record.arn] = record
+
+    def list_map_runs(self, execution_arn: str) -> list[MapRunRecord]:
+        with self._lock:
+            runs = [run for run in self._map_runs.values() if run.execution_arn == execution_arn]
+        return sorted(runs, key=lambda run: (run.start_date, run.arn))
+
+    def put_map_run_child(
+        self, map_run_arn: str, index: int, items: int, record: ExecutionRecord, start: SignalRecord
+    ) -> None:
+        fields = to_json(start.fields)
+        with self._lock:
+            if record.arn in self._executions:
+                raise StoreConflict(f"execution {record.arn} already exists")
+            self._executions[record.arn] = record
+            self._signals[self._next_seq()] = _Signal(
+                record.arn, start.kind, fields, start.at, is_processed=False
+            )
+            self._map_run_links[record.arn] = (map_run_arn, index, items)
+
+    def map_run_children(self, map_run_arn: str) -> list[MapRunChild]:
+        with self._lock:
+            children = [
+                MapRunChild(index, items, self._executions[arn])
+                for arn, (run, index, items) in self._map_run_links.items()
+                if run == map_run_arn
+            ]
+        return sorted(children, key=lambda child: child.index)
+
+    def map_run_counts(self, map_run_arn: str) -> dict[ExecutionStatus, tuple[int, int]]:
+        counts: dict[ExecutionStatus, tuple[int, int]] = {}
+        for child in self.map_run_children(map_run_arn):
+            executions, items = counts.get(child.execution.status, (0, 0))
+            counts[child.execution.status] = (executions + 1, items + child.items)
+        return counts
+
+    def list_map_run_executions(
+        self,
+        map_run_arn: str,
+        status: ExecutionStatus | None,
+        limit: int,
+        next_token: str | None,
+    ) -> Page:
+        after = None if next_token is None else _position(next_token, "map-run-executions")
+        children = [
+            child
+            for child in self.map_run_children(map_run_arn)
+            if (status is None or child.execution.status == status)
+            and (after is None or (child.execution.start_date, child.execution.arn) < after)
+        ]
+        children.sort(key=lambda child: (child.execution.start_date, child.execution.arn))
+        children.reverse()
+        if limit < 1 or len(children) <= limit:
+            return Page(items=children, next_token=None)
+        last = children[limit - 1].execution
+        return Page(
+            items=children[:limit],
+            next_token=encode_token("map-run-executions", [last.start_date.isoformat(), last.arn]),
+        )
+
+    def map_run_of(self, execution_arn: str) -> str | None:
+        with self._lock:
+            link = self._map_run_links.get(execution_arn)
+        return None if link is None else link[0]
+
     # -- inside the lock -------------------------------------------------------------------------
     def _next_seq(self) -> int:
         self._last_seq += 1
@@ -343,8 +467,8 @@ def _event_dict(event: _Event) -> dict[str, Any]:
     return result
 
 
-def _position(token: str) -> tuple[datetime, str]:
-    start_date, arn = decode_token(token, "executions", 2)
+def _position(token: str, scope: str = "executions") -> tuple[datetime, str]:
+    start_date, arn = decode_token(token, scope, 2)
     try:
         return datetime.fromisoformat(start_date), str(arn)
     except (TypeError, ValueError):

@@ -20,17 +20,29 @@ As AWS documents, TestState runs an Activity task, or a task of the `.sync` or
 outside the test (a worker, a job, a callback; a tested task's token names no execution, so
 SendTask* would answer it InvalidToken). Without one it is refused with ValidationException.
 
+The request's `variables` (the text of a JSON object) are the workflow variables the state runs
+with; DEBUG and TRACE show them as they are after the state (its Assign done) as
+`inspectionData.variables`, and leave the member out when there are none. A JSONata state shows
+its input and, for a Task, its afterArguments and result: none of JSONPath's path stages.
+
 Confirmed against recordings of AWS's TestState (LocalStack's parity snapshots): the members of
-the answer, which stages `inspectionData` holds for each state type (a Pass with Result shows no
-afterInputPath or afterParameters; Choice, Wait, Succeed and Fail show input and afterInputPath),
-`errorDetails` (catchIndex; retryIndex with retryBackoffIntervalSeconds), RETRIABLE answered
-without output, "RoleArn must be specified when testing a Task state", and "Mocked result
-must be valid JSON" for a mock result that is not JSON. Modelled: a single state is named
-`StateName` (as the recordings' context objects show), its execution ARN has AWS's `express`
-form, the messages refusing what redstep does not test yet (Parallel and Map, `context`,
-`stateConfiguration`, `variables`) or a `stateName` absent from the definition, the one refusing
-a task that runs only with a mock (from the sentence AWS documents), and the same answer as for
-a result that is not JSON to one holding NaN, a number beyond a double, or nesting too deep.
+the answer, which stages `inspectionData` holds for each state type and language (a JSONPath Pass
+with Result shows no afterInputPath or afterParameters; JSONPath Choice, Wait, Succeed and Fail
+show input and afterInputPath; JSONata Pass, Choice and Fail their input only; a JSONata Task
+input, afterArguments and result), `variables` (the request's, and none shown for none),
+`errorDetails` (catchIndex; retryIndex with retryBackoffIntervalSeconds), a caught error's
+`error` and `cause`, RETRIABLE answered without output, "RoleArn must be specified when testing a
+Task state", "State not found in definition", the refusals of a mock for a state other than a
+Task and of a mock with both members, "Mocked result must be valid JSON" for a mock result that
+is not JSON, and a tested state named `StateName` in its context object, picked from a machine or
+not. From AWS's API reference: `variables` is the set after the state, the state's assignments
+included. Modelled: the test's execution ARN has AWS's `express` form; a JSONata Wait or Succeed
+shows its input only (as the recorded JSONata states do); a failed or retriable state leaves the
+variables it was given; the messages refusing `variables` text that is not a JSON object (worded
+as AWS words a mock result's), what redstep does not test yet (Parallel and Map, `context`,
+`stateConfiguration`), and a task that runs only with a mock (from the sentence AWS documents);
+and the same answer as for a result that is not JSON to one holding NaN, a number beyond a
+double, or nesting too deep.
 """
 
 from __future__ import annotations
@@ -40,7 +52,7 @@ import queue
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -61,6 +73,8 @@ from redstep.asl.parse import (
     DefinitionError,
     parse_definition,
 )
+from redstep.asl.paths import to_json
+from redstep.asl.queries import QueryLanguage
 from redstep.engine.commands import CancelTask, ScheduleTask, StartTimer
 from redstep.engine.context import ExecutionInfo
 from redstep.engine.events import HistoryEvent, resource_parts
@@ -98,6 +112,19 @@ TEST_SECONDS = 50.0
 #: given, as modelled, to everything else `read_json` refuses too (NaN, 1e400, too deep).
 INVALID_MOCK_RESULT = "Mocked result must be valid JSON"
 
+#: AWS's answers (ValidationException) to a `stateName` its state machine does not hold, and to
+#: a `mock` with both a result and an errorOutput (LocalStack's parity snapshots of TestState);
+#: the second is given, as modelled, to a mock with neither too.
+STATE_NOT_FOUND = "State not found in definition"
+MOCK_NEEDS_ONE_FIELD = (
+    "A test mock should have only one of the following fields: [result, errorOutput]."
+)
+
+#: redstep's answers (ValidationException) to a `variables` that is not JSON, or not an object:
+#: modelled on AWS's recorded answers to a mock result that is not JSON, or not an object.
+INVALID_VARIABLES = "Variables must be valid JSON"
+VARIABLES_NOT_AN_OBJECT = "Variables must be a JSON object"
+
 #: A Task resource's integration pattern that TestState runs only with a mock.
 _MOCK_ONLY_PATTERN = re.compile(r"\.(sync|waitForTaskToken)(:\d+)?$")
 
@@ -126,10 +153,11 @@ class SingleStateStatus(StrEnum):
 class StateUnderTest:
     """The state to test, inside the one-state machine built around it."""
 
-    name: str
+    name: str  # its name in `machine`: SINGLE_STATE_NAME
     state: State
     machine: StateMachine
     next_states: Mapping[str, str]  # stand-in state name -> the state it stands in for
+    language: QueryLanguage = QueryLanguage.JSONPATH  # the state's own, else its machine's
 
 
 def prepare(definition: str, state_name: str | None) -> StateUnderTest:
@@ -144,12 +172,15 @@ def prepare(definition: str, state_name: str | None) -> StateUnderTest:
         name = state_name if state_name is not None else raw.get("StartAt")
         states = raw.get("States")
         if not isinstance(name, str) or not isinstance(states, Mapping) or name not in states:
-            raise ValidationException(f"State '{name}' does not exist in the definition")
+            raise ValidationException(STATE_NOT_FOUND)
         state_raw, language = states[name], raw.get("QueryLanguage")
     else:
         if state_name is not None:
             raise ValidationException("stateName can only be given with a state machine definition")
-        name, state_raw, language = SINGLE_STATE_NAME, raw, None
+        state_raw, language = raw, None
+    # Named as AWS names a tested state, picked from a machine or not (the recordings' context
+    # objects read StateName for both); every state it goes to is a stand-in, so none clashes.
+    name = SINGLE_STATE_NAME
     stand_ins: dict[str, str] = {}
     rewritten = (
         _with_stand_ins(state_raw, name, stand_ins) if isinstance(state_raw, Mapping) else state_raw
@@ -164,10 +195,16 @@ def prepare(definition: str, state_name: str | None) -> StateUnderTest:
     state = machine.states[name]
     if not isinstance(state, _TESTED_TYPES):
         raise ValidationException(
-            f"redstep's TestState does not run {type(state).__name__.removesuffix('State')} "
+            f"redstep's TestState does not run {_type_name(state)} "
             "states yet; it runs Pass, Choice, Wait, Succeed, Fail and Task states"
         )
-    return StateUnderTest(name, state, machine, stand_ins)
+    own = state_raw.get("QueryLanguage") if isinstance(state_raw, Mapping) else None
+    chosen = own or language or QueryLanguage.JSONPATH  # the parser took both as valid
+    return StateUnderTest(name, state, machine, stand_ins, QueryLanguage(chosen))
+
+
+def _type_name(state: State) -> str:
+    return type(state).__name__.removesuffix("State")
 
 
 def _decode(definition: str) -> Any:
@@ -231,7 +268,7 @@ class Mock:
         against an integration's response shape here)."""
         error_output = raw.get("errorOutput")
         if ("result" in raw) == (error_output is not None):
-            raise ValidationException("A mock must have exactly one of result and errorOutput")
+            raise ValidationException(MOCK_NEEDS_ONE_FIELD)
         if error_output is not None:
             return cls(
                 error=error_output.get("error"), cause=error_output.get("cause"), is_failure=True
@@ -244,9 +281,22 @@ class Mock:
             raise ValidationException(INVALID_MOCK_RESULT) from None
 
 
+def read_variables(text: str) -> dict[str, Any]:
+    """TestState's `variables`: the workflow variables the state runs with, given as the text
+    of a JSON object (read strictly, as `read_json` reads); ValidationException otherwise."""
+    try:
+        variables = read_json(text)
+    except InvalidJsonText:
+        raise ValidationException(INVALID_VARIABLES) from None
+    if not isinstance(variables, dict):
+        raise ValidationException(VARIABLES_NOT_AN_OBJECT)
+    return variables
+
+
 @dataclass(frozen=True, slots=True)
 class SingleStateRun:
-    """Everything one TestState call needs besides the state: input, level, and how to run it."""
+    """Everything one TestState call needs besides the state: input, level, the variables it
+    starts with, and how to run it."""
 
     input: str
     level: InspectionLevel
@@ -256,10 +306,15 @@ class SingleStateRun:
     tasks: TaskRunner
     mock: Mock | None = None
     timeout: float = TEST_SECONDS
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
 
 def run_state_test(under_test: StateUnderTest, run: SingleStateRun) -> dict[str, Any]:
     """Run the state once and answer as TestState does."""
+    if run.mock is not None and not isinstance(under_test.state, TaskState):
+        raise ValidationException(
+            f"State type '{_type_name(under_test.state)}' is not supported when a mock is specified"
+        )
     if isinstance(under_test.state, TaskState) and run.mock is None:
         needs_mock = _needing_a_mock(under_test.state.resource)
         if needs_mock is not None:  # first: with a mock, no role is needed either
@@ -284,10 +339,11 @@ def run_state_test(under_test: StateUnderTest, run: SingleStateRun) -> dict[str,
         region=region.name,
     )
     inspection = StateInspection(under_test.name)
-    interpreter = Interpreter(under_test.machine, info, None, inspection)
+    # The interpreter copies the variables: the state's Assign changes only its own copy.
+    interpreter = Interpreter(under_test.machine, info, None, inspection, run.variables)
     driver = _Driver(interpreter, inspection, info, under_test, run)
     driver.drive()
-    return _answer(under_test, inspection, driver, run.level)
+    return _answer(under_test, inspection, driver, run)
 
 
 def _needing_a_mock(resource: str) -> str | None:
@@ -401,7 +457,7 @@ def _answer(
     under_test: StateUnderTest,
     inspection: StateInspection,
     driver: _Driver,
-    level: InspectionLevel,
+    run: SingleStateRun,
 ) -> dict[str, Any]:
     answer: dict[str, Any] = {}
     failure = inspection.failure
@@ -431,8 +487,8 @@ def _answer(
         if failure.cause is not None:
             answer["cause"] = str(failure.cause)
     answer["status"] = status.value
-    if level is not InspectionLevel.INFO:
-        answer["inspectionData"] = _inspection_data(under_test.state, inspection)
+    if run.level is not InspectionLevel.INFO:
+        answer["inspectionData"] = _inspection_data(under_test, inspection, run.variables)
     return answer
 
 
@@ -444,20 +500,46 @@ def _entered_stand_in(under_test: StateUnderTest, events: list[HistoryEvent]) ->
     return None
 
 
-def _inspection_data(state: State, inspection: StateInspection) -> dict[str, Any]:
-    """The stages AWS shows for the state's type, as JSON text, and how a failure was handled."""
+#: The stages TestState shows, by query language: JSONata has no paths, Parameters or
+#: ResultSelector (its Arguments and Output replace them), and shows a Task's Arguments and
+#: result only.
+_JSONPATH_STAGES = (
+    Stage.INPUT,
+    Stage.AFTER_INPUT_PATH,
+    Stage.AFTER_PARAMETERS,
+    Stage.RESULT,
+    Stage.AFTER_RESULT_SELECTOR,
+    Stage.AFTER_RESULT_PATH,
+)
+_JSONATA_TASK_STAGES = (Stage.INPUT, Stage.AFTER_ARGUMENTS, Stage.RESULT)
+
+
+def _inspection_data(
+    under_test: StateUnderTest, inspection: StateInspection, variables: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The stages AWS shows for the state's type and language, as JSON text; the variables
+    after the state; and how a failure was handled."""
+    state = under_test.state
     stages = dict(inspection.stages)
-    if isinstance(state, PassState) and state.has_result:
-        stages.pop(Stage.AFTER_INPUT_PATH, None)  # AWS shows none: the Result replaces the input
-    if isinstance(state, FailState) and Stage.INPUT in stages:
-        stages.setdefault(Stage.AFTER_INPUT_PATH, stages[Stage.INPUT])
-    if isinstance(state, ChoiceState | WaitState | SucceedState | FailState):
-        stages = {
-            stage: text
-            for stage, text in stages.items()
-            if stage in (Stage.INPUT, Stage.AFTER_INPUT_PATH)
-        }
-    data: dict[str, Any] = {stage.value: text for stage, text in stages.items()}
+    shown: tuple[Stage, ...]
+    if under_test.language is QueryLanguage.JSONATA:
+        shown = _JSONATA_TASK_STAGES if isinstance(state, TaskState) else (Stage.INPUT,)
+    elif isinstance(state, ChoiceState | WaitState | SucceedState | FailState):
+        shown = (Stage.INPUT, Stage.AFTER_INPUT_PATH)
+        if isinstance(state, FailState) and Stage.INPUT in stages:
+            stages.setdefault(Stage.AFTER_INPUT_PATH, stages[Stage.INPUT])
+    else:
+        shown = _JSONPATH_STAGES
+        if isinstance(state, PassState) and state.has_result:
+            stages.pop(Stage.AFTER_INPUT_PATH, None)  # AWS shows none: the Result replaces it
+    data: dict[str, Any] = {stage.value: stages[stage] for stage in shown if stage in stages}
+    # Reported as the state left, its Assign done; a state that failed, or is to be retried,
+    # assigned nothing, and leaves the variables it was given.
+    after = stages.get(Stage.VARIABLES)
+    if after is None:
+        after = to_json(variables)
+    if after != "{}":  # AWS leaves an empty set out
+        data[Stage.VARIABLES.value] = after
     if inspection.retry is not None:
         index, delay = inspection.retry
         data["errorDetails"] = {"retryIndex": index, "retryBackoffIntervalSeconds": round(delay)}

@@ -22,6 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,21 @@ from typing import Any
 from redstep.asl.paths import to_json
 from redstep.engine.commands import ExecutionStatus
 from redstep.runtime.store import (
+    REDRIVABLE_STATUSES,
     Completion,
     ExecutionRecord,
+    MapRunChild,
+    MapRunRecord,
+    MapRunStatus,
     Page,
+    Redriven,
     SignalRecord,
     StateMachineRecord,
     StoreConflict,
     TimerRecord,
     changed_tags,
+    token_redrive,
+    with_token,
 )
 from redstep.runtime.tokens import decode_token, encode_token
 from redstep.sqlite_connections import SqliteConnections
@@ -116,14 +124,56 @@ CREATE TABLE IF NOT EXISTS execution_timers (
 COMMIT;
 """
 
+#: Map runs and the link from each child execution to its run: tables of their own, so that a
+#: store.sqlite made before them opens as it was and gains them.
+_MAP_RUN_SCHEMA = """
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS map_runs (
+    arn TEXT PRIMARY KEY,
+    execution_arn TEXT NOT NULL,
+    state_machine_arn TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_date TEXT NOT NULL,
+    max_concurrency INTEGER NOT NULL,
+    tolerated_failure_count INTEGER,
+    tolerated_failure_percentage REAL,
+    stop_date TEXT,
+    item_total INTEGER,
+    child_total INTEGER,
+    results_written INTEGER NOT NULL,
+    answer TEXT
+);
+CREATE INDEX IF NOT EXISTS map_runs_by_execution ON map_runs (execution_arn, start_date, arn);
+CREATE TABLE IF NOT EXISTS map_run_executions (
+    execution_arn TEXT PRIMARY KEY,
+    map_run_arn TEXT NOT NULL,
+    child_index INTEGER NOT NULL,
+    items INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS map_run_executions_by_run
+    ON map_run_executions (map_run_arn, child_index);
+COMMIT;
+"""
+_MAP_RUN_COLUMNS = (
+    "arn, execution_arn, state_machine_arn, status, start_date, max_concurrency, "
+    "tolerated_failure_count, tolerated_failure_percentage, stop_date, item_total, child_total, "
+    "results_written, answer"
+)
+
 _MACHINE_COLUMNS = (
     "arn, name, definition, role_arn, type, creation_date, revision_id, update_date, "
     "description, tags"
 )
 _EXECUTION_COLUMNS = (
     "arn, state_machine_arn, revision_id, name, input, status, start_date, stop_date, output, "
-    "error, cause"
+    "error, cause, redrive_count, redrive_date"
 )
+#: Columns `executions` gained after its first release (see `_add_columns`), with their types.
+_ADDED_EXECUTION_COLUMNS = {
+    "redrive_count": "INTEGER NOT NULL DEFAULT 0",
+    "redrive_date": "TEXT",
+    "redrive_tokens": "TEXT",  # JSON: [[client token, redrive date], ...], oldest first
+}
 _INSERT_EVENT = (
     "INSERT INTO history_events (execution_arn, id, previous_event_id, type, timestamp, details) "
     "VALUES (?, ?, ?, ?, ?, ?)"
@@ -148,6 +198,8 @@ class SqliteExecutionStore:
         self._connections = SqliteConnections(self.path, _set_up)
         with self._connections.use() as db:
             db.executescript(_SCHEMA)
+            db.executescript(_MAP_RUN_SCHEMA)
+            _add_columns(db)
         self._checkpointer = _Checkpointer(self.path)
 
     # -- connections and transactions ------------------------------------------------------------
@@ -265,7 +317,7 @@ class SqliteExecutionStore:
         with self._transaction() as db:
             try:
                 db.execute(
-                    f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES ({_marks(11)})",
+                    f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES ({_marks(13)})",
                     _execution_row(record),
                 )
             except sqlite3.IntegrityError as error:
@@ -286,12 +338,15 @@ class SqliteExecutionStore:
         status: ExecutionStatus | None,
         limit: int,
         next_token: str | None,
+        redriven: bool | None = None,
     ) -> Page:
         """Newest first (start date, then ARN), `limit` to a page (< 1: all on one page); the
         token is the key of the page's last item, so a page never repeats or skips an item when
         executions start between requests."""
         clauses: list[str] = []
         values: list[object] = []
+        if redriven is not None:
+            clauses.append("redrive_count > 0" if redriven else "redrive_count = 0")
         if state_machine_arn is not None:
             clauses.append("state_machine_arn = ?")
             values.append(state_machine_arn)
@@ -316,6 +371,50 @@ class SqliteExecutionStore:
             items=items[:limit],
             next_token=encode_token("executions", [_text(last.start_date), last.arn]),
         )
+
+    def redrive_execution(
+        self, arn: str, at: datetime, client_token: str | None, kind: str, fields: dict[str, Any]
+    ) -> Redriven:
+        """See `ExecutionStore.redrive_execution`: checked and written in one transaction."""
+        with self._transaction() as db:
+            row = db.execute(
+                f"SELECT {_EXECUTION_COLUMNS}, redrive_tokens FROM executions WHERE arn = ?",
+                (arn,),
+            ).fetchone()
+            if row is None:
+                raise KeyError(arn)
+            record = _execution_from_row(row)
+            kept = _decode(row[-1] or "[]")
+            tokens = [(used, datetime.fromisoformat(made)) for used, made in kept]
+            made = token_redrive(tokens, client_token, at)
+            if made is not None:
+                return Redriven(record, made, is_new=False)
+            if record.status not in REDRIVABLE_STATUSES:
+                raise StoreConflict(f"execution {arn} is {record.status.value}")
+            tokens = with_token(tokens, client_token, at)
+            db.execute(
+                "UPDATE executions SET status = ?, stop_date = NULL, output = NULL, "
+                "error = NULL, cause = NULL, redrive_count = redrive_count + 1, "
+                "redrive_date = ?, redrive_tokens = ? WHERE arn = ?",
+                (
+                    str(ExecutionStatus.RUNNING),
+                    _text(at),
+                    to_json([[used, _text(made)] for used, made in tokens]),
+                    arn,
+                ),
+            )
+            _insert_signal(db, arn, kind, fields, at, is_processed=False)
+        redriven = replace(
+            record,
+            status=ExecutionStatus.RUNNING,
+            stop_date=None,
+            output=None,
+            error=None,
+            cause=None,
+            redrive_count=record.redrive_count + 1,
+            redrive_date=at,
+        )
+        return Redriven(redriven, at, is_new=True)
 
     def running_executions(self) -> list[ExecutionRecord]:
         """Every RUNNING execution, oldest first: what a restarted executor resumes."""
@@ -435,6 +534,130 @@ class SqliteExecutionStore:
                 for timer_id, due in rows
             ]
 
+    # -- map runs --------------------------------------------------------------------------------
+    def put_map_run(self, record: MapRunRecord, child_machine: StateMachineRecord) -> None:
+        """Insert the map run (StoreConflict on its ARN) and its children's revision if new."""
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    f"INSERT INTO map_runs ({_MAP_RUN_COLUMNS}) VALUES ({_marks(13)})",
+                    _map_run_row(record),
+                )
+            except sqlite3.IntegrityError as error:
+                raise StoreConflict(f"map run {record.arn} already exists") from error
+            db.execute(
+                f"INSERT OR IGNORE INTO state_machine_revisions ({_MACHINE_COLUMNS}) "
+                f"VALUES ({_marks(10)})",
+                _machine_row(child_machine),
+            )
+
+    def get_map_run(self, arn: str) -> MapRunRecord | None:
+        with self._connections.use() as db:
+            row = db.execute(
+                f"SELECT {_MAP_RUN_COLUMNS} FROM map_runs WHERE arn = ?", (arn,)
+            ).fetchone()
+        return None if row is None else _map_run_from_row(row)
+
+    def update_map_run(self, record: MapRunRecord) -> None:
+        """Replace the map run's fields (KeyError when its ARN is unknown)."""
+        with self._transaction() as db:
+            assignments = ", ".join(f"{c.strip()} = ?" for c in _MAP_RUN_COLUMNS.split(","))
+            cursor = db.execute(
+                f"UPDATE map_runs SET {assignments} WHERE arn = ?",
+                (*_map_run_row(record), record.arn),
+            )
+            if cursor.rowcount != 1:
+                raise KeyError(record.arn)
+
+    def list_map_runs(self, execution_arn: str) -> list[MapRunRecord]:
+        with self._connections.use() as db:
+            rows = db.execute(
+                f"SELECT {_MAP_RUN_COLUMNS} FROM map_runs WHERE execution_arn = ? "
+                "ORDER BY start_date, arn",
+                (execution_arn,),
+            )
+            return [_map_run_from_row(row) for row in rows]
+
+    def put_map_run_child(
+        self, map_run_arn: str, index: int, items: int, record: ExecutionRecord, start: SignalRecord
+    ) -> None:
+        """The child execution, its first signal and its link to the run, in one transaction."""
+        row = _execution_row(record)
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES ({_marks(len(row))})",
+                    row,
+                )
+            except sqlite3.IntegrityError as error:
+                raise StoreConflict(f"execution {record.arn} already exists") from error
+            _insert_signal(db, record.arn, start.kind, start.fields, start.at, is_processed=False)
+            db.execute(
+                "INSERT INTO map_run_executions (execution_arn, map_run_arn, child_index, items) "
+                "VALUES (?, ?, ?, ?)",
+                (record.arn, map_run_arn, index, items),
+            )
+
+    def map_run_children(self, map_run_arn: str) -> list[MapRunChild]:
+        with self._connections.use() as db:
+            rows = db.execute(
+                f"SELECT child_index, items, {_columns_of('e', _EXECUTION_COLUMNS)} "
+                "FROM map_run_executions AS c JOIN executions AS e ON e.arn = c.execution_arn "
+                "WHERE c.map_run_arn = ? ORDER BY child_index",
+                (map_run_arn,),
+            )
+            return [MapRunChild(row[0], row[1], _execution_from_row(row[2:])) for row in rows]
+
+    def map_run_counts(self, map_run_arn: str) -> dict[ExecutionStatus, tuple[int, int]]:
+        with self._connections.use() as db:
+            rows = db.execute(
+                "SELECT e.status, count(*), sum(c.items) FROM map_run_executions AS c "
+                "JOIN executions AS e ON e.arn = c.execution_arn "
+                "WHERE c.map_run_arn = ? GROUP BY e.status",
+                (map_run_arn,),
+            )
+            return {ExecutionStatus(status): (count, items) for status, count, items in rows}
+
+    def list_map_run_executions(
+        self,
+        map_run_arn: str,
+        status: ExecutionStatus | None,
+        limit: int,
+        next_token: str | None,
+    ) -> Page:
+        """Newest first, paged as `list_executions` pages (the token is the last item's key)."""
+        clauses = ["c.map_run_arn = ?"]
+        values: list[object] = [map_run_arn]
+        if status is not None:
+            clauses.append("e.status = ?")
+            values.append(str(status))
+        if next_token is not None:
+            clauses.append("(e.start_date, e.arn) < (?, ?)")
+            values.extend(decode_token(next_token, "map-run-executions", 2))
+        with self._connections.use() as db:
+            rows = db.execute(
+                f"SELECT child_index, items, {_columns_of('e', _EXECUTION_COLUMNS)} "
+                "FROM map_run_executions AS c JOIN executions AS e ON e.arn = c.execution_arn "
+                f"WHERE {' AND '.join(clauses)} ORDER BY e.start_date DESC, e.arn DESC LIMIT ?",
+                [*values, limit + 1 if limit > 0 else -1],
+            )
+            items = [MapRunChild(row[0], row[1], _execution_from_row(row[2:])) for row in rows]
+        if limit < 1 or len(items) <= limit:
+            return Page(items=items, next_token=None)
+        last = items[limit - 1].execution
+        return Page(
+            items=items[:limit],
+            next_token=encode_token("map-run-executions", [_text(last.start_date), last.arn]),
+        )
+
+    def map_run_of(self, execution_arn: str) -> str | None:
+        with self._connections.use() as db:
+            row = db.execute(
+                "SELECT map_run_arn FROM map_run_executions WHERE execution_arn = ?",
+                (execution_arn,),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
 
 class _Checkpointer:
     """Copies the WAL back into the database file on a thread of its own.
@@ -492,6 +715,22 @@ def _set_up(db: sqlite3.Connection) -> None:
 
 
 # -- writing ---------------------------------------------------------------------------------------
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Give a store.sqlite made before them the columns `executions` gained since (existing rows
+    read as never redriven); checked and added in one transaction, so that two processes
+    opening the same file at once do not both add them."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row[1] for row in db.execute("PRAGMA table_info(executions)")}
+        for name, kind in _ADDED_EXECUTION_COLUMNS.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE executions ADD COLUMN {name} {kind}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def _require_execution(db: sqlite3.Connection, execution_arn: str) -> None:
     if db.execute("SELECT 1 FROM executions WHERE arn = ?", (execution_arn,)).fetchone() is None:
         raise KeyError(execution_arn)
@@ -653,23 +892,67 @@ def _execution_row(record: ExecutionRecord) -> tuple[object, ...]:
         record.output,
         record.error,
         record.cause,
+        record.redrive_count,
+        _optional_time(record.redrive_date),
     )
 
 
 def _execution_from_row(row: Sequence[Any]) -> ExecutionRecord:
-    arn, machine, revision_id, name, given, status, started, stopped, output, error, cause = row
     return ExecutionRecord(
-        arn=arn,
-        state_machine_arn=machine,
-        revision_id=revision_id,
-        name=name,
-        input=given,
-        status=ExecutionStatus(status),
-        start_date=datetime.fromisoformat(started),
-        stop_date=_read_optional_time(stopped),
-        output=output,
-        error=error,
-        cause=cause,
+        arn=row[0],
+        state_machine_arn=row[1],
+        revision_id=row[2],
+        name=row[3],
+        input=row[4],
+        status=ExecutionStatus(row[5]),
+        start_date=datetime.fromisoformat(row[6]),
+        stop_date=_read_optional_time(row[7]),
+        output=row[8],
+        error=row[9],
+        cause=row[10],
+        redrive_count=row[11],
+        redrive_date=_read_optional_time(row[12]),
+    )
+
+
+def _columns_of(table: str, columns: str) -> str:
+    """`a, b` as `t.a, t.b`, for a join."""
+    return ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))
+
+
+def _map_run_row(record: MapRunRecord) -> tuple[object, ...]:
+    return (
+        record.arn,
+        record.execution_arn,
+        record.state_machine_arn,
+        str(record.status),
+        _text(record.start_date),
+        record.max_concurrency,
+        record.tolerated_failure_count,
+        record.tolerated_failure_percentage,
+        _optional_time(record.stop_date),
+        record.item_total,
+        record.child_total,
+        record.results_written,
+        record.answer,
+    )
+
+
+def _map_run_from_row(row: Sequence[Any]) -> MapRunRecord:
+    return MapRunRecord(
+        arn=row[0],
+        execution_arn=row[1],
+        state_machine_arn=row[2],
+        status=MapRunStatus(row[3]),
+        start_date=datetime.fromisoformat(row[4]),
+        max_concurrency=row[5],
+        tolerated_failure_count=row[6],
+        tolerated_failure_percentage=row[7],
+        stop_date=_read_optional_time(row[8]),
+        item_total=row[9],
+        child_total=row[10],
+        results_written=row[11],
+        answer=row[12],
     )
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from redstep.engine.commands import ExecutionStatus
+from redstep.engine.redrive import REDRIVABLE
 
 
 class StoreConflict(Exception):
@@ -50,6 +52,28 @@ class ExecutionRecord:
     output: str | None = None
     error: str | None = None
     cause: str | None = None
+    redrive_count: int = 0
+    redrive_date: datetime | None = None  # of the last redrive
+
+
+@dataclass(frozen=True, slots=True)
+class Redriven:
+    """What `redrive_execution` did: the execution as it now stands, the date of the redrive
+    the request asked for, and whether this call made it (False: the client token named a
+    redrive made already, and nothing was written)."""
+
+    record: ExecutionRecord
+    redrive_date: datetime
+    is_new: bool
+
+
+#: RedriveExecution's idempotency: AWS answers again for the last 10 client tokens that redrove
+#: an execution, each for 15 minutes after its first use.
+REDRIVE_TOKENS_KEPT = 10
+REDRIVE_TOKEN_LIFETIME = timedelta(minutes=15)
+
+#: The statuses a redrive may follow.
+REDRIVABLE_STATUSES = REDRIVABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +109,48 @@ class Page:
 
     items: list[Any]
     next_token: str | None
+
+
+class MapRunStatus(StrEnum):
+    """DescribeMapRun's `status`."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    ABORTED = "ABORTED"
+
+
+@dataclass(frozen=True, slots=True)
+class MapRunRecord:
+    """A distributed Map's map run (`redstep.runtime.map_runs`): its settings, how far it got,
+    and, once it ended, the answer it gave the Map state (JSON text: `{"output": …}` or
+    `{"error": …, "cause": …}`), so that the state asking again is answered the same.
+
+    `state_machine_arn` is its children's (`<machine>/<label>`); the totals are known once
+    its items are read. A count or percentage of None was not set (DescribeMapRun says 0)."""
+
+    arn: str
+    execution_arn: str
+    state_machine_arn: str
+    status: MapRunStatus
+    start_date: datetime
+    max_concurrency: int
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
+    stop_date: datetime | None = None
+    item_total: int | None = None
+    child_total: int | None = None
+    results_written: int = 0
+    answer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MapRunChild:
+    """A child execution of a map run: its place among the children and the items it holds."""
+
+    index: int
+    items: int
+    execution: ExecutionRecord
 
 
 class ExecutionStore(Protocol):
@@ -134,8 +200,19 @@ class ExecutionStore(Protocol):
         status: ExecutionStatus | None,
         limit: int,
         next_token: str | None,
+        redriven: bool | None = None,
     ) -> Page:
-        """Newest first (start date, then ARN); tokens are opaque strings."""
+        """Newest first (start date, then ARN); tokens are opaque strings. `redriven`: only
+        those redriven at least once (True) or never (False)."""
+
+    def redrive_execution(
+        self, arn: str, at: datetime, client_token: str | None, kind: str, fields: dict[str, Any]
+    ) -> Redriven:
+        """Commit a redrive at `at`, in one transaction: the execution RUNNING again (no stop
+        date, output, error or cause), its redrive count and date, and the signal (kind, fields)
+        journaled unprocessed. When `client_token` is one of its recent redrives' (see
+        `REDRIVE_TOKENS_KEPT`), nothing is written. KeyError when the ARN is unknown;
+        StoreConflict when the execution is not in a status a redrive may follow."""
 
     def running_executions(self) -> list[ExecutionRecord]:
         """Every RUNNING execution, oldest first: what a restarted executor resumes."""
@@ -186,7 +263,67 @@ class ExecutionStore(Protocol):
 
     def timers(self, execution_arn: str) -> list[TimerRecord]: ...
 
+    # -- map runs ------------------------------------------------------------------------------
+    def put_map_run(self, record: MapRunRecord, child_machine: StateMachineRecord) -> None:
+        """Insert a map run (StoreConflict when its ARN exists) and, if new, the revision its
+        children run (a revision only: ListStateMachines does not show it)."""
+
+    def get_map_run(self, arn: str) -> MapRunRecord | None: ...
+
+    def update_map_run(self, record: MapRunRecord) -> None:
+        """Replace a map run's fields (KeyError when its ARN is unknown)."""
+
+    def list_map_runs(self, execution_arn: str) -> list[MapRunRecord]:
+        """The map runs an execution started, oldest first."""
+
+    def put_map_run_child(
+        self, map_run_arn: str, index: int, items: int, record: ExecutionRecord, start: SignalRecord
+    ) -> None:
+        """`put_execution` of a map run's child and its link to the run, in one transaction
+        (StoreConflict when the execution exists, and then nothing is written)."""
+
+    def map_run_children(self, map_run_arn: str) -> list[MapRunChild]:
+        """The children a map run started, by index."""
+
+    def map_run_counts(self, map_run_arn: str) -> dict[ExecutionStatus, tuple[int, int]]:
+        """How many of a map run's children, and of their items, stand in each status."""
+
+    def list_map_run_executions(
+        self,
+        map_run_arn: str,
+        status: ExecutionStatus | None,
+        limit: int,
+        next_token: str | None,
+    ) -> Page:
+        """A map run's children as `MapRunChild`, newest first (start date, then ARN), as
+        `list_executions` pages them."""
+
+    def map_run_of(self, execution_arn: str) -> str | None:
+        """The ARN of the map run that started the execution, if one did."""
+
     def close(self) -> None: ...
+
+
+RedriveTokens = list[tuple[str, datetime]]
+"""An execution's recent redrives' client tokens, with the dates of the redrives, oldest first."""
+
+
+def token_redrive(tokens: RedriveTokens, token: str | None, at: datetime) -> datetime | None:
+    """The date of the redrive `token` made, if it is among `tokens` and still young at `at`."""
+    if token is None:
+        return None
+    return next(
+        (made for used, made in tokens if used == token and at - made < REDRIVE_TOKEN_LIFETIME),
+        None,
+    )
+
+
+def with_token(tokens: RedriveTokens, token: str | None, at: datetime) -> RedriveTokens:
+    """`tokens` with a redrive made at `at` by `token` (if any), keeping the last few."""
+    if token is None:
+        return tokens
+    kept = [(used, made) for used, made in tokens if used != token]
+    return [*kept, (token, at)][-REDRIVE_TOKENS_KEPT:]
 
 
 def changed_tags(

@@ -155,6 +155,7 @@ class Console:
             machines = list(
                 paginate(self.engine.handle, "ListStateMachines", {}, "stateMachines", "nextToken")
             )
+            standard = {m["stateMachineArn"] for m in machines if m["type"] != "EXPRESS"}
             # Each machine's executions come newest first (as ListExecutions gives them, page
             # by page): merged, the newest EXECUTIONS_SHOWN are read and no more.
             newest_first = [
@@ -166,6 +167,7 @@ class Console:
                     "nextToken",
                 )
                 for arn in ([machine] if machine else [m["stateMachineArn"] for m in machines])
+                if arn in standard  # AWS lists no EXPRESS machine's executions
             ]
             merged = heapq.merge(*newest_first, key=lambda item: item["startDate"], reverse=True)
             return machines, list(itertools.islice(merged, EXECUTIONS_SHOWN))

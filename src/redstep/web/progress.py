@@ -178,6 +178,9 @@ class ExecutionProgress:
             self.execution_status = EXECUTION_ENDS[kind]
             self._end_running(event)
             return
+        if kind == "ExecutionRedriven":  # it runs again; its states' new visits follow
+            self.execution_status = "RUNNING"
+            return
         if kind.startswith("MapIteration"):
             self._map_iteration(kind, event_id, previous)
             return

@@ -1,0 +1,741 @@
+"""`MapRunner`: the map runs of distributed Maps, each item (or batch of items) a child execution.
+
+A distributed Map hands its work to the executor as a task whose resource is MAP_RUN_RESOURCE
+and whose parameters are a `MapRunRequest` (`redstep.engine.commands`). `MapRunner` is the task
+runner for those; it passes every other task to the runner it wraps. A map run, on a thread of
+its own:
+
+1. records itself (`MapRunRecord`) and the revision its children run: the Map's ItemProcessor,
+   as `arn:…:stateMachine:<machine>/<label>` (a revision only, so ListStateMachines does not
+   show it);
+2. reads its items (the request's, or its ItemReader's: `redstep.runtime.map_run_objects`),
+   applies ItemSelector to each (`redstep.engine.containers.select_item`) and groups them with
+   its ItemBatcher (`redstep.runtime.items`);
+3. starts each child as an execution of its own (`arn:…:execution:<machine>/<label>:<uuid>`,
+   its own history), at most MaxConcurrency at once (0: `UNBOUNDED_CONCURRENCY`), and is told
+   by the executor when each ends (`Executor.add_end_listener`), never polling;
+4. counts the items of failed, timed-out and aborted children against the tolerated failure
+   thresholds (a count of items, and a percentage of all items; with neither set, none is
+   tolerated), and fails as soon as one is exceeded: the children still running are aborted,
+   and the state fails with States.ExceedToleratedFailureThreshold;
+5. writes its results with the ResultWriter, and answers the Map state: TaskSucceeded with the
+   children's outputs in item order (one per batch), or the ResultWriter's description; or
+   TaskFailed (States.ItemReaderFailed, States.ResultWriterFailed, States.DataLimitExceeded for
+   an item too large for a child's input, the ItemSelector's own failure).
+
+Durability: the run's answer is recorded before it is given, and every child is recorded with
+its link to the run, in one transaction, before it is submitted. After a restart the executor
+resumes the children on its own and the interpreter dispatches the map run again: the runner
+finds the run's record, answers the recorded answer if it has one, and otherwise joins the
+children already started (child names are derived from the run's ARN and the child's index, so
+nothing is started twice) and starts the rest. A run whose parent ended while the process was
+down is aborted, children and all, when the engine starts again (`recover`).
+
+Cancelling the task (the parent was stopped, timed out or failed) aborts the running children
+and marks the run ABORTED. UpdateMapRun changes MaxConcurrency and the thresholds of a RUNNING
+run, for the children not yet started (`update`). While a run only waits for its children it
+tells the executor so (`Executor.wait_on_children`), so that a virtual clock may skip their
+Wait states.
+
+EXPRESS children (ProcessorConfig.ExecutionType) are run as STANDARD ones are, for now.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import queue
+import random
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from redstep.asl.errors import StatesError, StatesFailure
+from redstep.asl.json_text import read_json
+from redstep.asl.model import MapState, ParallelState, StateMachine
+from redstep.asl.paths import to_json
+from redstep.buckets import Buckets
+from redstep.engine.commands import (
+    MAP_RUN_RESOURCE,
+    ExecutionStatus,
+    MapRunRequest,
+    ScheduleTask,
+)
+from redstep.engine.containers import select_item
+from redstep.engine.signals import Signal, Stop, TaskFailed, TaskSucceeded
+from redstep.runtime.clock import Clock
+from redstep.runtime.errors import InvalidArn
+from redstep.runtime.executor import Executor, InterpreterFactory, TaskRunner
+from redstep.runtime.items import (
+    Batching,
+    ChildInput,
+    ItemTooLarge,
+    batched,
+    one_by_one,
+)
+from redstep.runtime.map_run_api import MapRunArn, not_running
+from redstep.runtime.map_run_objects import (
+    ChildResult,
+    ItemReaderFailed,
+    ResultWriterFailed,
+    Transformation,
+    read_items,
+    transformed,
+    write_results,
+    writer_settings,
+)
+from redstep.runtime.store import (
+    ExecutionRecord,
+    ExecutionStore,
+    MapRunChild,
+    MapRunRecord,
+    MapRunStatus,
+    SignalRecord,
+    StateMachineRecord,
+    StoreConflict,
+)
+
+logger = logging.getLogger(__name__)
+
+#: How many children run at once when MaxConcurrency is 0 (AWS allows up to 10,000; one
+#: process gains nothing from more live executions than this).
+UNBOUNDED_CONCURRENCY = 1000
+EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"  # AWS's
+#: How long `close` waits for each map run's thread to put its work down.
+CLOSE_WAIT_SECONDS = 5.0
+#: The statuses of a child whose items count as failed.
+FAILURE_STATUSES = frozenset(
+    {ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED}
+)
+
+
+class _Failed(Exception):
+    """The map run fails with `error` and `cause`."""
+
+    def __init__(self, error: str, cause: str) -> None:
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
+
+
+@dataclass(eq=False, slots=True)
+class _Run:
+    """A map run in this process, and what its thread and the executor's tell each other."""
+
+    arn: MapRunArn
+    parent: str
+    task_id: int
+    request: MapRunRequest
+    report: Callable[[Signal], None]
+    max_concurrency: int
+    tolerated_count: int | None
+    tolerated_percentage: float | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Child ARNs that ended, and "" for a wake-up (cancel, update, close).
+    news: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue)
+    child_revision: str = ""
+    now_waiting: Callable[[], None] = lambda: None
+    is_waiting: bool = False
+    is_cancelled: bool = False
+    is_closing: bool = False
+    thread: threading.Thread | None = None
+
+    def tell(self, news: str = "") -> None:
+        """Wake the run's thread; it has work again (so no virtual time passes until it
+        waits again)."""
+        with self.lock:
+            self.is_waiting = False
+            self.news.put(news)
+
+    def waits(self) -> bool:
+        with self.lock:
+            return self.is_waiting
+
+    def wait(self) -> list[str]:
+        """Block until told something; everything told so far."""
+        with self.lock:
+            self.is_waiting = self.news.empty()
+        if self.is_waiting:
+            self.now_waiting()
+        told = [self.news.get()]
+        while True:
+            try:
+                told.append(self.news.get_nowait())
+            except queue.Empty:
+                return told
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What a run's thread knows of its children."""
+
+    inputs: list[ChildInput] | None
+    total: int
+    pending: list[int]
+    running: dict[str, int] = field(default_factory=dict)  # child ARN -> index
+    failed_items: int = 0
+    item_total: int = 0
+
+
+class MapRunner:
+    """The task runner for MAP_RUN_RESOURCE tasks; others go to `tasks`.
+
+    `attach` gives it the executor (made after it, since the executor takes it as its runner);
+    `describe(execution_arn)` is DescribeExecution, which a result entry repeats."""
+
+    def __init__(
+        self,
+        store: ExecutionStore,
+        clock: Clock,
+        tasks: TaskRunner,
+        new_interpreter: InterpreterFactory,
+        describe: Callable[[str], Mapping[str, Any]],
+        buckets: Buckets | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.tasks = tasks
+        self.buckets = buckets
+        self._new_interpreter = new_interpreter
+        self._describe = describe
+        self._executor: Executor | None = None
+        self._lock = threading.Lock()
+        # Every change of a map run's record reads and writes it under this lock, so that
+        # UpdateMapRun and the run's own thread never write over each other.
+        self._record_lock = threading.Lock()
+        self._runs: dict[str, _Run] = {}
+        self._by_task: dict[tuple[str, int], _Run] = {}
+        self._children: dict[str, _Run] = {}
+        self._closed = False
+
+    def attach(self, executor: Executor) -> None:
+        """Run children on `executor`, and be told when they end."""
+        self._executor = executor
+        executor.add_end_listener(self._ended)
+
+    @property
+    def executor(self) -> Executor:
+        assert self._executor is not None, "MapRunner.attach was not called"
+        return self._executor
+
+    # -- TaskRunner ------------------------------------------------------------------------------
+
+    def start(
+        self, execution_arn: str, command: ScheduleTask, report: Callable[[Signal], None]
+    ) -> None:
+        if command.resource != MAP_RUN_RESOURCE:
+            self.tasks.start(execution_arn, command, report)
+            return
+        request = cast(MapRunRequest, command.parameters)
+        try:
+            arn = MapRunArn.parse(request["mapRunArn"])
+        except InvalidArn as error:
+            report(TaskFailed(command.task_id, StatesError.RUNTIME.value, error.message))
+            return
+        run = _Run(
+            arn=arn,
+            parent=execution_arn,
+            task_id=command.task_id,
+            request=request,
+            report=report,
+            max_concurrency=request["maxConcurrency"],
+            tolerated_count=request["toleratedFailureCount"],
+            tolerated_percentage=request["toleratedFailurePercentage"],
+        )
+        with self._lock:
+            if self._closed:
+                return  # shutting down: the task stays in flight and runs again next start
+            earlier = self._runs.get(str(arn))
+            if earlier is not None:  # dispatched again while it runs: the new asker is told
+                earlier.report, earlier.task_id = report, command.task_id
+                self._by_task[(execution_arn, command.task_id)] = earlier
+            else:
+                self._runs[str(arn)] = run
+                self._by_task[(execution_arn, command.task_id)] = run
+        if earlier is not None:
+            earlier.now_waiting = self.executor.wait_on_children(
+                execution_arn, command.task_id, earlier.waits
+            )
+            return
+        run.now_waiting = self.executor.wait_on_children(execution_arn, command.task_id, run.waits)
+        run.thread = threading.Thread(
+            target=self._drive, args=(run,), name=f"redstep-map-run-{arn.path}", daemon=True
+        )
+        run.thread.start()
+
+    def cancel(self, execution_arn: str, task_id: int) -> None:
+        with self._lock:
+            run = self._by_task.get((execution_arn, task_id))
+        if run is None:
+            self.tasks.cancel(execution_arn, task_id)
+            return
+        with run.lock:
+            run.is_cancelled = True
+        run.tell()
+
+    def close(self) -> None:
+        """Put every map run down where it stands: its record and its children stay RUNNING,
+        and it carries on at the next start."""
+        with self._lock:
+            self._closed = True
+            runs = list(self._runs.values())
+        for run in runs:
+            with run.lock:
+                run.is_closing = True
+            run.tell()
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(CLOSE_WAIT_SECONDS)
+
+    def recover(self) -> None:
+        """Abort what a stopped process left of the map runs whose parent ended meanwhile
+        (stopped just before the process was): their children would run on unwatched. The
+        rest are joined again when their parents dispatch them."""
+        for execution in self.store.running_executions():
+            map_run_arn = self.store.map_run_of(execution.arn)
+            record = None if map_run_arn is None else self.store.get_map_run(map_run_arn)
+            if record is None:
+                continue
+            parent = self.store.get_execution(record.execution_arn)
+            if parent is not None and parent.status is ExecutionStatus.RUNNING:
+                continue
+            self.executor.signal(execution.arn, Stop())
+            with self._record_lock:
+                current = self.store.get_map_run(record.arn)
+                if current is not None and current.status is MapRunStatus.RUNNING:
+                    stopped = parent.stop_date if parent is not None else None
+                    self.store.update_map_run(
+                        dataclasses.replace(
+                            current,
+                            status=MapRunStatus.ABORTED,
+                            stop_date=stopped or self.clock.now(),
+                        )
+                    )
+
+    # -- UpdateMapRun ----------------------------------------------------------------------------
+
+    def update(
+        self,
+        record: MapRunRecord,
+        max_concurrency: int | None,
+        count: int | None,
+        percentage: float | None,
+    ) -> None:
+        """Change a RUNNING map run's settings, for the children it has not started yet;
+        ValidationException when it has ended meanwhile."""
+        changes: dict[str, Any] = {}
+        if max_concurrency is not None:
+            changes["max_concurrency"] = max_concurrency
+        if count is not None:
+            changes["tolerated_failure_count"] = count
+        if percentage is not None:
+            changes["tolerated_failure_percentage"] = percentage
+        with self._record_lock:
+            current = self.store.get_map_run(record.arn)
+            if current is None or current.status is not MapRunStatus.RUNNING:
+                raise not_running(current or record)
+            self.store.update_map_run(dataclasses.replace(current, **changes))
+        with self._lock:
+            run = self._runs.get(record.arn)
+        if run is not None:
+            with run.lock:
+                if max_concurrency is not None:
+                    run.max_concurrency = max_concurrency
+                if count is not None:
+                    run.tolerated_count = count
+                if percentage is not None:
+                    run.tolerated_percentage = percentage
+            run.tell()
+
+    # -- the executor's news -----------------------------------------------------------------------
+
+    def _ended(self, execution_arn: str) -> None:
+        """An execution ended (on the executor's thread): tell its map run, if it has one."""
+        with self._lock:
+            run = self._children.get(execution_arn)
+        if run is not None:
+            run.tell(execution_arn)
+
+    # -- a run, on its thread ----------------------------------------------------------------------
+
+    def _drive(self, run: _Run) -> None:
+        try:
+            self._run(run)
+        except _Failed as failed:
+            self._finish(run, MapRunStatus.FAILED, {"error": failed.error, "cause": failed.cause})
+        except Exception as error:  # a defect must fail the state, never leave it waiting
+            logger.exception("redstep: the map run %s failed", run.arn)
+            cause = f"redstep could not run the map run: {type(error).__name__}: {error}"
+            self._finish(run, MapRunStatus.FAILED, {"error": StatesError.RUNTIME, "cause": cause})
+        finally:
+            with self._lock:
+                self._runs.pop(str(run.arn), None)
+                for key in [key for key, value in self._by_task.items() if value is run]:
+                    del self._by_task[key]
+                for child in [arn for arn, value in self._children.items() if value is run]:
+                    del self._children[child]
+
+    def _run(self, run: _Run) -> None:
+        record = self._record(run)
+        if record.answer is not None:  # it ended before: answer as it did
+            _answer(run, read_json(record.answer))
+            return
+        if record.status is not MapRunStatus.RUNNING:
+            raise _Failed(StatesError.RUNTIME.value, f"The map run {run.arn} was {record.status}")
+        started = self._join_children(run)
+        progress = self._progress(run, record, started)
+        for child in started:
+            if child.execution.status is ExecutionStatus.RUNNING:
+                progress.running[child.execution.arn] = child.index
+            else:
+                _count(progress, child.items, child.execution.status)
+        failing = False
+        news: list[str] = []
+        while True:
+            for arn in news:
+                index = progress.running.pop(arn, None)
+                ended = self.store.get_execution(arn) if index is not None else None
+                if index is not None and ended is not None:
+                    _count(progress, _items_of(progress, index, started), ended.status)
+            with run.lock:
+                is_cancelled, is_closing = run.is_cancelled, run.is_closing
+            if is_closing:
+                return
+            if is_cancelled:
+                self._abort(run, progress)
+                return
+            if not failing and _exceeds(run, progress):
+                failing = True
+                self._stop_children(progress)
+            if not failing and progress.pending:
+                self._start_children(run, progress)
+                if not progress.running:  # each one it met had ended already: look again
+                    news = []
+                    continue
+            if not progress.running and (failing or not progress.pending):
+                break
+            news = run.wait()
+        if failing:
+            self._write_after_failure(run, progress)
+            raise _Failed(StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD.value, EXCEEDED_CAUSE)
+        self._succeed(run)
+
+    def _record(self, run: _Run) -> MapRunRecord:
+        """The run's record: the one a run before a restart made, or a new one."""
+        existing = self.store.get_map_run(str(run.arn))
+        if existing is not None:
+            with run.lock:  # its settings as UpdateMapRun left them
+                run.max_concurrency = existing.max_concurrency
+                run.tolerated_count = existing.tolerated_failure_count
+                run.tolerated_percentage = existing.tolerated_failure_percentage
+            if existing.answer is None:
+                run.child_revision = self._child_machine(run, existing.start_date).revision_id
+            return existing
+        now = self.clock.now()
+        machine = self._child_machine(run, now)
+        run.child_revision = machine.revision_id
+        record = MapRunRecord(
+            arn=str(run.arn),
+            execution_arn=run.parent,
+            state_machine_arn=run.arn.state_machine_arn,
+            status=MapRunStatus.RUNNING,
+            start_date=now,
+            max_concurrency=run.max_concurrency,
+            tolerated_failure_count=run.tolerated_count,
+            tolerated_failure_percentage=run.tolerated_percentage,
+        )
+        try:
+            self.store.put_map_run(record, machine)
+        except StoreConflict:  # made meanwhile by the same run dispatched again
+            made = self.store.get_map_run(str(run.arn))
+            assert made is not None
+            return made
+        return record
+
+    def _child_machine(self, run: _Run, now: Any) -> StateMachineRecord:
+        """The revision the children run: the Map's ItemProcessor as a definition of its own."""
+        parent = self.store.get_execution(run.parent)
+        if parent is None:
+            raise _Failed(StatesError.RUNTIME.value, f"No execution {run.parent} runs this map")
+        revision = self.store.get_revision(parent.state_machine_arn, parent.revision_id)
+        assert revision is not None
+        definition = to_json(processor_definition(revision.definition, run.request["stateName"]))
+        return StateMachineRecord(
+            arn=run.arn.state_machine_arn,
+            name=run.arn.path,
+            definition=definition,
+            role_arn=revision.role_arn,
+            type="STANDARD",  # EXPRESS children run as STANDARD ones do, for now
+            creation_date=now,
+            revision_id=hashlib.sha256(definition.encode()).hexdigest()[:32],
+        )
+
+    def _join_children(self, run: _Run) -> list[MapRunChild]:
+        """The children a run before a restart started, each told to end here from now on;
+        read again once they are, so that an end in between is not missed."""
+        started = self.store.map_run_children(str(run.arn))
+        with self._lock:
+            for child in started:
+                self._children[child.execution.arn] = run
+        return self.store.map_run_children(str(run.arn)) if started else started
+
+    def _progress(self, run: _Run, record: MapRunRecord, started: list[MapRunChild]) -> _Progress:
+        """What is left to do: the inputs of the children not started yet (read once more after
+        a restart, unless every child was started)."""
+        indices = {child.index for child in started}
+        if record.child_total is not None and len(indices) == record.child_total:
+            return _Progress(None, record.child_total, [], item_total=record.item_total or 0)
+        inputs = self._child_inputs(run, record)
+        item_total = sum(child.items for child in inputs)
+        if record.child_total is None:
+            self._change(run, item_total=item_total, child_total=len(inputs))
+        pending = [index for index in range(len(inputs)) if index not in indices]
+        return _Progress(inputs, len(inputs), pending, item_total=item_total)
+
+    def _child_inputs(self, run: _Run, record: MapRunRecord) -> list[ChildInput]:
+        """Every child's input: the items read, selected and batched, in item order."""
+        request = run.request
+        try:
+            items: Iterable[Any]
+            if request["items"] is not None:
+                items = request["items"]
+            else:
+                items = read_items(self.buckets, request["itemReader"] or {})
+            selected = self._selected(run, record, items)
+            batcher = request["itemBatcher"]
+            children = (
+                batched(selected, Batching.from_wire(batcher))
+                if batcher is not None
+                else one_by_one(selected)
+            )
+            return list(children)
+        except ItemReaderFailed as error:
+            raise _Failed(StatesError.ITEM_READER_FAILED.value, str(error)) from None
+        except ItemTooLarge as error:
+            raise _Failed(StatesError.DATA_LIMIT_EXCEEDED.value, str(error)) from None
+        except StatesFailure as failure:
+            name = failure.failure.error or StatesError.RUNTIME.value
+            raise _Failed(name, failure.failure.cause or "") from None
+
+    def _selected(self, run: _Run, record: MapRunRecord, items: Iterable[Any]) -> Iterator[Any]:
+        """Each item through ItemSelector (or Parameters), as the Map state would select it."""
+        parent = self.store.get_execution(run.parent)
+        assert parent is not None
+        interpreter = self._new_interpreter(parent)
+        state = find_map_state(interpreter.machine, run.request["stateName"])
+        if state is None or state.item_selector is None:
+            yield from items
+            return
+        # Seeded by the run, so a selection made again after a restart draws the same numbers.
+        seed = int.from_bytes(hashlib.sha256(str(run.arn).encode()).digest()[:8], "big")
+        draws = random.Random(seed)
+        effective = run.request["input"]
+        for index, item in enumerate(items):
+            yield select_item(
+                state, effective, index, item, interpreter.info, draws, record.start_date
+            )
+
+    def _start_children(self, run: _Run, progress: _Progress) -> None:
+        """Start children while there is room under MaxConcurrency."""
+        with run.lock:
+            limit = run.max_concurrency or UNBOUNDED_CONCURRENCY
+        assert progress.inputs is not None
+        while progress.pending and len(progress.running) < limit:
+            with run.lock:
+                if run.is_cancelled or run.is_closing:
+                    return
+            index = progress.pending.pop(0)
+            child = progress.inputs[index]
+            arn = run.arn.child_arn(index)
+            with self._lock:
+                self._children[arn] = run
+            now = self.clock.now()
+            execution = ExecutionRecord(
+                arn=arn,
+                state_machine_arn=run.arn.state_machine_arn,
+                revision_id=run.child_revision,
+                name=arn.rpartition(":")[2],
+                input=to_json(child.value),
+                status=ExecutionStatus.RUNNING,
+                start_date=now,
+            )
+            start = SignalRecord(0, "Start", {}, now, False)
+            try:
+                self.store.put_map_run_child(str(run.arn), index, child.items, execution, start)
+            except StoreConflict:  # started already: follow it as it stands
+                existing = self.store.get_execution(arn)
+                if existing is not None and existing.status is not ExecutionStatus.RUNNING:
+                    _count(progress, child.items, existing.status)
+                    continue
+            progress.running[arn] = index
+            self.executor.submit(arn)
+
+    def _stop_children(self, progress: _Progress) -> None:
+        for arn in progress.running:
+            record = self.store.get_execution(arn)
+            if record is not None and record.status is ExecutionStatus.RUNNING:
+                self.executor.signal(arn, Stop())
+
+    def _abort(self, run: _Run, progress: _Progress) -> None:
+        """The parent no longer waits: its running children are aborted, and so is the run."""
+        self._stop_children(progress)
+        self._change(run, status=MapRunStatus.ABORTED, stop_date=self.clock.now())
+
+    def _results(self, run: _Run, progress: _Progress | None) -> list[ChildResult]:
+        """Every child as it ended, in order; those never started as their input alone."""
+        started = {child.index: child for child in self.store.map_run_children(str(run.arn))}
+        results: list[ChildResult] = []
+        total = progress.total if progress is not None else len(started)
+        for index in range(total):
+            child = started.get(index)
+            if child is not None:
+                results.append(ChildResult(child.execution, self._describe))
+            else:
+                assert progress is not None
+                assert progress.inputs is not None
+                results.append(ChildResult(None, self._describe, progress.inputs[index].value))
+        return results
+
+    def _write_after_failure(self, run: _Run, progress: _Progress) -> None:
+        """A failed run still writes what its children did (its error stays the run's own)."""
+        writer = run.request["resultWriter"]
+        if writer is None or not writer.get("Resource"):
+            return
+        try:
+            written = write_results(
+                self.buckets, writer, str(run.arn), self._results(run, progress)
+            )
+        except ResultWriterFailed as error:
+            logger.warning("redstep: the failed map run %s wrote no results: %s", run.arn, error)
+            return
+        self._change(run, results_written=written.children_written)
+
+    def _change(self, run: _Run, **changes: Any) -> None:
+        """Change fields of the run's record (only its own: UpdateMapRun's stay)."""
+        with self._record_lock:
+            record = self.store.get_map_run(str(run.arn))
+            if record is not None:
+                self.store.update_map_run(dataclasses.replace(record, **changes))
+
+    def _succeed(self, run: _Run) -> None:
+        writer = run.request["resultWriter"]
+        results = self._results(run, None)
+        if writer is not None and writer.get("Resource"):
+            try:
+                written = write_results(self.buckets, writer, str(run.arn), results)
+            except ResultWriterFailed as error:
+                raise _Failed(StatesError.RESULT_WRITER_FAILED.value, str(error)) from None
+            self._change(run, results_written=written.children_written)
+            output: Any = written.output
+        elif writer is not None:
+            try:
+                transformation, _ = writer_settings(writer)
+            except ResultWriterFailed as error:
+                raise _Failed(StatesError.RESULT_WRITER_FAILED.value, str(error)) from None
+            output = transformed(results, transformation)
+        else:
+            output = transformed(results, Transformation.COMPACT)
+        self._finish(run, MapRunStatus.SUCCEEDED, {"output": output})
+
+    def _finish(self, run: _Run, status: MapRunStatus, answer: dict[str, Any]) -> None:
+        """Record how the run ended, then answer the state (so a restart answers the same)."""
+        with run.lock:
+            if run.is_closing:
+                return
+        self._change(run, status=status, stop_date=self.clock.now(), answer=to_json(answer))
+        _answer(run, answer)
+
+
+def _answer(run: _Run, answer: dict[str, Any]) -> None:
+    if "output" in answer:
+        run.report(TaskSucceeded(run.task_id, answer["output"]))
+    else:
+        run.report(TaskFailed(run.task_id, answer.get("error"), answer.get("cause")))
+
+
+def _exceeds(run: _Run, progress: _Progress) -> bool:
+    """Whether the failed items pass a tolerated threshold (none set: none tolerated)."""
+    failed = progress.failed_items
+    if failed == 0:
+        return False
+    with run.lock:
+        count, percentage = run.tolerated_count, run.tolerated_percentage
+    if count is None and percentage is None:
+        return True
+    if count is not None and failed > count:
+        return True
+    total = progress.item_total
+    return percentage is not None and total > 0 and failed * 100 / total > percentage
+
+
+def _items_of(progress: _Progress, index: int, started: list[MapRunChild]) -> int:
+    if progress.inputs is not None:
+        return progress.inputs[index].items
+    return next((child.items for child in started if child.index == index), 1)
+
+
+def _count(progress: _Progress, items: int, status: ExecutionStatus) -> None:
+    """A child ended: its items count as failed unless it succeeded."""
+    if status in FAILURE_STATUSES:
+        progress.failed_items += items
+
+
+# -- definitions -----------------------------------------------------------------------------
+
+
+def find_map_state(machine: StateMachine, name: str) -> MapState | None:
+    """The Map state `name`, wherever it is nested."""
+    for state in machine.states.values():
+        if isinstance(state, MapState):
+            if state.name == name:
+                return state
+            found = find_map_state(state.processor, name)
+        elif isinstance(state, ParallelState):
+            found = next(
+                (hit for b in state.branches if (hit := find_map_state(b, name)) is not None),
+                None,
+            )
+        else:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+def processor_definition(definition: str, state_name: str) -> dict[str, Any]:
+    """The ItemProcessor (or Iterator) of the Map state `state_name` in a definition's text,
+    as a definition of its own: without its ProcessorConfig, and with the QueryLanguage of the
+    definition when it names none."""
+    document = json.loads(definition)
+    processor = _raw_processor(document, state_name)
+    if processor is None:
+        raise _Failed(StatesError.RUNTIME.value, f"No Map state {state_name!r} in the definition")
+    own = {key: value for key, value in processor.items() if key != "ProcessorConfig"}
+    if "QueryLanguage" in document and "QueryLanguage" not in own:
+        own["QueryLanguage"] = document["QueryLanguage"]
+    return own
+
+
+def _raw_processor(machine: Any, name: str) -> dict[str, Any] | None:
+    states = machine.get("States") if isinstance(machine, dict) else None
+    if not isinstance(states, dict):
+        return None
+    for state_name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        nested: list[Any] = []
+        if state.get("Type") == "Map":
+            processor = state.get("ItemProcessor", state.get("Iterator"))
+            if state_name == name and isinstance(processor, dict):
+                return processor
+            nested.append(processor)
+        elif state.get("Type") == "Parallel":
+            nested.extend(state.get("Branches") or [])
+        for branch in nested:
+            found = _raw_processor(branch, name)
+            if found is not None:
+                return found
+    return None
