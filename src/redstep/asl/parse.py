@@ -182,6 +182,7 @@ _PROCESSOR = _BRANCH | {"ProcessorConfig"}
 _ITEM_READER = frozenset({"Resource", "Parameters", "Arguments", "ReaderConfig"})
 _READER_CONFIG = frozenset(
     {
+        "ItemsPointer",
         "InputType",
         "CSVHeaderLocation",
         "CSVHeaders",
