@@ -640,3 +640,11 @@ def test_fail_and_error_fields_as_recorded(case: dict[str, Any]) -> None:
         assert raised.value.failure.error == expected["error"]
         # AWS puts the state's own sentence in front of the expression's cause.
         assert expected["cause"].endswith(raised.value.failure.cause)
+
+
+def test_shuffle_draws_from_the_executions_random_so_a_replay_shuffles_alike() -> None:
+    shuffles = [evaluate("{% $shuffle([1..20]) %}", seed=5) for _ in range(3)]
+    assert shuffles[0] == shuffles[1] == shuffles[2]
+    assert sorted(shuffles[0]) == list(range(1, 21))
+    assert shuffles[0] != list(range(1, 21))
+    assert evaluate("{% $shuffle($states.input) %}", 7) == [7]

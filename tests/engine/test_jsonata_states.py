@@ -244,3 +244,155 @@ def test_a_bad_expression_is_refused_when_the_definition_is_read() -> None:
             )
         )
     assert "/States/P/Output" in str(raised.value)
+
+
+def test_an_evaluation_failure_is_recorded_with_its_state_and_field() -> None:
+    trace = drive(
+        jsonata(
+            ("First", {"Type": "Pass", "Next": "Bad"}),
+            ("Bad", {"Type": "Pass", "Output": {"x": "{% $states.input.missing %}"}, "End": True}),
+        )
+    )
+    failed = trace.event("EvaluationFailed")
+    entered = trace.event("PassStateEntered", 1)
+    assert failed["previousEventId"] == entered["previousEventId"]  # where the entry pointed
+    details = failed["evaluationFailedEventDetails"]
+    assert (details["error"], details["state"], details["location"]) == (
+        "States.QueryEvaluationError",
+        "Bad",
+        "Output/x",
+    )
+    assert details["cause"] == trace.completion.cause
+    assert "returned nothing (undefined)" in details["cause"]
+    assert trace.types[-2:] == ["EvaluationFailed", "ExecutionFailed"]
+
+
+def test_a_map_whose_items_fail_records_map_state_failed_after_the_evaluation() -> None:
+    trace = drive(
+        jsonata(
+            (
+                "M",
+                {
+                    "Type": "Map",
+                    "Items": "{% $states.input.nothing %}",
+                    "ItemProcessor": {
+                        "StartAt": "I",
+                        "States": {"I": {"Type": "Pass", "End": True}},
+                    },
+                    "End": True,
+                },
+            )
+        )
+    )
+    assert trace.types[-3:] == ["EvaluationFailed", "MapStateFailed", "ExecutionFailed"]
+
+
+@pytest.mark.parametrize(
+    ("field", "state"),
+    [
+        ("Seconds", {"Type": "Wait", "Seconds": "{% 'soon' %}", "End": True}),
+        (
+            "TimeoutSeconds",
+            {"Type": "Task", "Resource": TASK, "TimeoutSeconds": "{% 0 %}", "End": True},
+        ),
+        (
+            "MaxConcurrency",
+            {
+                "Type": "Map",
+                "MaxConcurrency": "{% -1 %}",
+                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}},
+                "End": True,
+            },
+        ),
+    ],
+)
+def test_a_numeric_field_of_the_wrong_kind_is_a_query_evaluation_error(
+    field: str, state: dict[str, Any]
+) -> None:
+    trace = drive(jsonata(("S", state)), [])
+    assert trace.completion.error == "States.QueryEvaluationError"
+    assert f"specified for the field '{field}' returned an unexpected result type" in (
+        trace.completion.cause or ""
+    )
+    assert trace.details("EvaluationFailed")["location"] == field
+
+
+def test_a_catchers_failing_output_is_recorded_as_an_evaluation_failure() -> None:
+    trace = drive(
+        jsonata(
+            (
+                "T",
+                {
+                    "Type": "Task",
+                    "Resource": TASK,
+                    "Catch": [
+                        {"ErrorEquals": ["States.ALL"], "Output": "{% $nope() %}", "Next": "E"}
+                    ],
+                    "End": True,
+                },
+            ),
+            ("E", {"Type": "Succeed"}),
+        ),
+        {},
+        lambda command: TaskFailed(command.task_id, "Boom", None),
+    )
+    assert trace.types[-3:] == ["TaskFailed", "EvaluationFailed", "ExecutionFailed"]
+    assert trace.completion.error == "States.QueryEvaluationError"
+
+
+def test_an_inline_item_selector_failure_is_recorded_and_ends_the_iterations() -> None:
+    trace = drive(
+        jsonata(
+            (
+                "M",
+                {
+                    "Type": "Map",
+                    "Items": [1, 2],
+                    "ItemSelector": "{% $states.context.Map.Item.Value.nothing %}",
+                    "ItemProcessor": {
+                        "StartAt": "I",
+                        "States": {"I": {"Type": "Pass", "End": True}},
+                    },
+                    "End": True,
+                },
+            )
+        )
+    )
+    assert trace.completion.error == "States.QueryEvaluationError"
+    assert "EvaluationFailed" in trace.types
+    assert "PassStateEntered" not in trace.types
+
+
+def test_distributed_map_sections_take_jsonata_and_refuse_jsonpath_fields() -> None:
+    def distributed(**sections: Any) -> dict[str, Any]:
+        return jsonata(
+            (
+                "M",
+                {
+                    "Type": "Map",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                        "StartAt": "I",
+                        "States": {"I": {"Type": "Pass", "End": True}},
+                    },
+                    "End": True,
+                    **sections,
+                },
+            )
+        )
+
+    machine = parse_definition(
+        json.dumps(distributed(ItemBatcher={"MaxItemsPerBatch": "{% $states.input.n %}"}))
+    )
+    state = machine.states["M"]
+    assert state.item_batcher is not None  # type: ignore[union-attr]
+    assert state.item_batcher.max_items_per_batch_path is not None  # type: ignore[union-attr]
+    with pytest.raises(DefinitionError) as raised:
+        parse_definition(
+            json.dumps(
+                distributed(
+                    ItemReader={"Resource": "arn:aws:states:::s3:getObject", "Parameters": {}}
+                )
+            )
+        )
+    assert "Field 'Parameters' is not supported" in str(raised.value)

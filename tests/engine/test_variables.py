@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from asl_driver import drive
+from asl_driver import drive, new_interpreter
 
 from redstep.asl.parse import DefinitionError, parse_definition
 from redstep.engine.signals import TaskFailed, TaskSucceeded
@@ -235,3 +235,42 @@ def test_an_iteration_cannot_assign_a_variable_of_an_outer_scope() -> None:
         parse_definition(json.dumps(definition))
     assert "/States/M/ItemProcessor/States/Add/Assign/total.$" in str(raised.value)
     assert "outer scope" in str(raised.value)
+
+
+def test_sibling_branches_assign_the_same_name_each_in_its_own_scope() -> None:
+    def branch(value: int) -> dict[str, Any]:
+        return {
+            "StartAt": f"Set{value}",
+            "States": {
+                f"Set{value}": {"Type": "Pass", "Assign": {"mine": value}, "Next": f"Read{value}"},
+                f"Read{value}": {"Type": "Pass", "Parameters": {"mine.$": "$mine"}, "End": True},
+            },
+        }
+
+    trace = drive(
+        machine(("P", {"Type": "Parallel", "Branches": [branch(1), branch(2)], "End": True}))
+    )
+    assert trace.output == [{"mine": 1}, {"mine": 2}]
+
+
+def test_a_journal_with_variables_and_jsonata_replays_to_the_same_history() -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"n": "{% $random() %}"}, "Next": "T"},
+            "T": {
+                "Type": "Task",
+                "Resource": TASK,
+                "Arguments": {"n": "{% $n %}", "id": "{% $uuid() %}"},
+                "Output": "{% $shuffle([1, 2, 3, 4, 5]) %}",
+                "End": True,
+            },
+        },
+    }
+    live = drive(definition, {}, lambda command: TaskSucceeded(command.task_id, {}))
+    replayed = new_interpreter(definition, {})
+    events = [
+        event for signal, at in live.journal for event in replayed.activate(signal, at).events
+    ]
+    assert events == live.events

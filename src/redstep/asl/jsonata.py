@@ -227,6 +227,8 @@ def _environment(bindings: Bindings) -> dict[str, Any]:
         "parse": _function(_parse_json, "<x?x?:x>"),
         "random": _function(partial(_random, bindings.random), "<x?x?:x>"),
         "uuid": _function(partial(_uuid, bindings.random), "<x?:x>"),
+        # jsonata's own $shuffle draws from the process's random: a replay must draw the same
+        "shuffle": _function(partial(_shuffle, bindings.random), "<a?:a>"),
         "now": _function(partial(_now, millis), "<s?s?:s>"),
         "millis": _function(lambda _: millis, "<:n>"),
         "eval": None,  # AWS disables $eval: bound to nothing, a call is JSONata's T1006
@@ -375,6 +377,15 @@ def _parse_json(args: list[Any]) -> Any:
 def _random(random: Random, args: list[Any]) -> Any:
     (seed,) = _arguments(args, "random", 1)
     return random.random() if seed is None else _java_double(_integer(seed, "random", 1))
+
+
+def _shuffle(random: Random, args: list[Any]) -> Any:
+    (items,) = _arguments(args, "shuffle", 1)
+    if items is None:
+        return None
+    shuffled = list(items) if isinstance(items, list) else [items]
+    random.shuffle(shuffled)
+    return shuffled
 
 
 def _java_double(seed: int) -> float:

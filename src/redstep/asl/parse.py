@@ -8,7 +8,6 @@ Diagnostic with the JSON pointer of the field, so a user fixes a definition in o
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -54,7 +53,6 @@ from redstep.asl.timestamps import parse_timestamp
 
 MAX_STATE_NAME_LENGTH = 80
 MAX_VARIABLE_NAME_LENGTH = 80
-_VARIABLE_NAME = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_VARIABLE_NAME_LENGTH - 1}}}")
 
 _COMMON = frozenset({"Type", "Comment", "QueryLanguage"})
 _FILTERS = frozenset({"InputPath", "OutputPath"})
@@ -580,9 +578,7 @@ class _Parser:
         self.exclusive(raw, ("ItemSelector", "Parameters"), at, required=False)
         self.exclusive(raw, ("MaxConcurrency", "MaxConcurrencyPath"), at, required=False)
         key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
-        jsonata = self.jsonata
         processor = self.machine(raw.get(key), (*at, key), _PROCESSOR)
-        self.jsonata = jsonata
         mode, execution_type = self.processor_config(raw.get(key), (*at, key))
         for distributed_only in ("ItemReader", "ItemBatcher", "ResultWriter"):
             if distributed_only in raw and mode is not ProcessorMode.DISTRIBUTED:
@@ -660,7 +656,7 @@ class _Parser:
         return ProcessorMode(mode), ExecutionType(execution_type)
 
     def item_reader(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ItemReader | None:
-        reader = self.section(raw, "ItemReader", _ITEM_READER, at)
+        reader = self.section(raw, "ItemReader", self.in_language(_ITEM_READER), at)
         if reader is None:
             return None
         where = (*at, "ItemReader")
@@ -669,17 +665,23 @@ class _Parser:
         if not isinstance(config, Mapping):
             self.report.schema("Expected value of type [OBJECT]", pointer(*where, "ReaderConfig"))
             config = {}
-        self.unknown_fields(config, _READER_CONFIG, (*where, "ReaderConfig"))
-        self.exclusive(config, ("MaxItems", "MaxItemsPath"), (*where, "ReaderConfig"), False)
+        at_config = (*where, "ReaderConfig")
+        self.unknown_fields(config, self.in_language(_READER_CONFIG), at_config)
+        self.exclusive(config, ("MaxItems", "MaxItemsPath"), at_config, False)
+        max_items = self.scalar_query(config, "MaxItems", at_config)
         return ItemReader(
             resource=self.string(reader, "Resource", where) or "",
             arguments=self.template(reader, self.arguments_key, where),
-            reader_config={k: v for k, v in config.items() if k != "MaxItemsPath"},
-            max_items_path=self.reference_path(config, "MaxItemsPath", (*where, "ReaderConfig")),
+            reader_config={
+                key: value
+                for key, value in config.items()
+                if key != "MaxItemsPath" and not (key == "MaxItems" and max_items)
+            },
+            max_items_path=max_items or self.reference_path(config, "MaxItemsPath", at_config),
         )
 
     def item_batcher(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ItemBatcher | None:
-        batcher = self.section(raw, "ItemBatcher", _ITEM_BATCHER, at)
+        batcher = self.section(raw, "ItemBatcher", self.in_language(_ITEM_BATCHER), at)
         if batcher is None:
             return None
         where = (*at, "ItemBatcher")
@@ -687,20 +689,26 @@ class _Parser:
         self.exclusive(
             batcher, ("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"), where, False
         )
+        items_query = self.scalar_query(batcher, "MaxItemsPerBatch", where)
+        bytes_query = self.scalar_query(batcher, "MaxInputBytesPerBatch", where)
         return ItemBatcher(
-            max_items_per_batch=self.integer(batcher, "MaxItemsPerBatch", where, minimum=1),
-            max_items_per_batch_path=self.reference_path(batcher, "MaxItemsPerBatchPath", where),
-            max_input_bytes_per_batch=self.integer(
+            max_items_per_batch=None
+            if items_query
+            else self.integer(batcher, "MaxItemsPerBatch", where, minimum=1),
+            max_items_per_batch_path=items_query
+            or self.reference_path(batcher, "MaxItemsPerBatchPath", where),
+            max_input_bytes_per_batch=None
+            if bytes_query
+            else self.integer(
                 batcher, "MaxInputBytesPerBatch", where, minimum=1, maximum=MAX_BATCH_BYTES
             ),
-            max_input_bytes_per_batch_path=self.reference_path(
-                batcher, "MaxInputBytesPerBatchPath", where
-            ),
+            max_input_bytes_per_batch_path=bytes_query
+            or self.reference_path(batcher, "MaxInputBytesPerBatchPath", where),
             batch_input=self.template(batcher, "BatchInput", where),
         )
 
     def result_writer(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ResultWriter | None:
-        writer = self.section(raw, "ResultWriter", _RESULT_WRITER, at)
+        writer = self.section(raw, "ResultWriter", self.in_language(_RESULT_WRITER), at)
         if writer is None:
             return None
         where = (*at, "ResultWriter")
@@ -713,6 +721,15 @@ class _Parser:
             arguments=self.template(writer, self.arguments_key, where),
             writer_config=dict(config),
         )
+
+    def in_language(self, fields: frozenset[str]) -> frozenset[str]:
+        """The fields of a Map's sections the state's query language has: JSONPath's
+        `Parameters` and `…Path` fields, or JSONata's `Arguments`."""
+        if self.jsonata:
+            return frozenset(
+                key for key in fields if key != "Parameters" and not key.endswith("Path")
+            )
+        return fields - {"Arguments"}
 
     def section(
         self, raw: Mapping[str, Any], key: str, allowed: frozenset[str], at: tuple[Any, ...]
@@ -904,11 +921,11 @@ class _Parser:
                     "a Map iteration can read it but not assign it",
                     pointer(*at, key),
                 )
-            if not _VARIABLE_NAME.fullmatch(name) or name == "states":
+            if not name.isidentifier() or len(name) > MAX_VARIABLE_NAME_LENGTH or name == "states":
                 self.report.schema(
-                    f"The variable name '{name}' is not valid: a variable name starts with a "
-                    "letter or '_', holds only letters, digits and '_', is at most "
-                    f"{MAX_VARIABLE_NAME_LENGTH} characters long and is not 'states'",
+                    f"The variable name '{name}' is not valid: a variable name is an identifier "
+                    "(a letter or '_', then letters, digits and '_'; Unicode letters included) "
+                    f"of at most {MAX_VARIABLE_NAME_LENGTH} characters, and not 'states'",
                     pointer(*at, key),
                 )
 

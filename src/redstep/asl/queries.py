@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from redstep.asl.jsonata import Bindings, JsonataTemplate, compile_template, is_expression
+from redstep.asl.paths import to_json
 from redstep.asl.scope import Scope
 
 #: The clock JSONata's $now() reads when a scope carries none (validation, one-off evaluations).
@@ -36,7 +37,12 @@ class Query:
     @property
     def text(self) -> str:
         """The field as its messages quote it."""
-        return self.raw if isinstance(self.raw, str) else str(self.raw)
+        return self.raw if isinstance(self.raw, str) else to_json(self.raw)
+
+    @property
+    def field(self) -> str:
+        """The state's field this is, as AWS's messages name it (`Seconds`, `Items`, …)."""
+        return self.template.field
 
     @property
     def is_expression(self) -> bool:

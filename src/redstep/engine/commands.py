@@ -40,7 +40,8 @@ class MapRunRequest(TypedDict):
     """The parameters of a MAP_RUN_RESOURCE task: a distributed Map's settings, resolved.
 
     `items` is None when an ItemReader reads them; `input` is the state's effective input (what
-    ItemSelector's `$` and BatchInput see). The map run answers with the state's result (the
+    ItemSelector's `$` and BatchInput see), `variables` the workflow variables ItemSelector reads
+    (the children, separate executions, see none). The map run answers with the state's result (the
     children's outputs in item order, or the ResultWriter's description), or fails.
     """
 
@@ -48,6 +49,7 @@ class MapRunRequest(TypedDict):
     stateName: str
     executionType: str
     input: Any
+    variables: dict[str, Any]
     items: list[Any] | None
     itemReader: dict[str, Any] | None
     itemBatcher: dict[str, Any] | None

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from random import Random
 from typing import Any, Protocol
 
@@ -63,6 +64,8 @@ class Host(Protocol):
     def _task_token(self, task_id: int) -> str: ...
 
     def _in_state(self, flow: Flow, failure: Failure) -> Failure: ...
+
+    def _failed_in_state(self, flow: Flow, raised: StatesFailure) -> None: ...
 
     def _state_failed(self, flow: Flow, failure: Failure, of_its_own: bool = False) -> None: ...
 
@@ -140,6 +143,7 @@ class ContainerSteps:
             "stateName": state.name,
             "executionType": state.execution_type.value,
             "input": effective,
+            "variables": flow.visible_variables(),
             "items": items,
             "itemReader": _item_reader(state, effective, scope),
             "itemBatcher": _item_batcher(state, effective, scope),
@@ -193,7 +197,7 @@ class ContainerSteps:
                     )
                 except StatesFailure as failure:
                     self._abort_container(run, flow.last_event)
-                    self._state_failed(flow, self._in_state(flow, failure.failure), of_its_own=True)
+                    self._failed_in_state(flow, failure)
                     return
             child = Flow(state.processor, run, index, started)
             run.active[index] = child
@@ -336,16 +340,19 @@ def select_item(
     value: Any,
     info: ExecutionInfo,
     random: Random,
-    entered_at: Any,
+    entered_at: datetime,
+    variables: Mapping[str, Any],
 ) -> Any:
-    """A Map item as its iteration (or a distributed Map's child) receives it: ItemSelector
-    (or Parameters) applied with `$$.Map.Item` set, or the item itself."""
+    """A distributed Map's item as its child receives it: ItemSelector (or Parameters) applied
+    with `$$.Map.Item` set, reading the parent's variables, or the item itself."""
     if state.item_selector is None:
         return value
     execution = info.execution_context()
     scope = Scope(
         lambda: context_object(info, execution, state.name, entered_at, 0, None, (index, value)),
         random,
+        variables,
+        now=entered_at,
     )
     return state.item_selector.evaluate(effective, scope)
 

@@ -380,12 +380,22 @@ class Interpreter(RedriveSteps):
         if failure.error != StatesError.QUERY_EVALUATION_ERROR:
             self._state_failed(flow, failure, of_its_own=True)
             return
+        at_entry = flow.last_event == flow.entered_id
+        self._evaluation_failed(
+            flow, raised, failure, flow.entered_from if at_entry else flow.last_event
+        )
+        # Once the state has recorded more (a Map run, a task's result), its Output's failure
+        # is like a ResultSelector's: nothing more is recorded for a Parallel or Map.
+        self._state_failed(flow, failure, of_its_own=not at_entry)
+
+    def _evaluation_failed(
+        self, flow: Flow, raised: StatesFailure, failure: Failure, previous: int
+    ) -> None:
         assert flow.state is not None
         details = {**_error_details(failure), "state": flow.state.name}
         if isinstance(raised, QueryEvaluationFailure):
             details["location"] = raised.location
-        self._emit(flow, "EvaluationFailed", details, previous=flow.entered_from)
-        self._state_failed(flow, failure)
+        self._emit(flow, "EvaluationFailed", details, previous=previous)
 
     def _in_state(self, flow: Flow, failure: Failure) -> Failure:
         """A failure the engine found while running a state; AWS prefixes the cause of a
@@ -798,7 +808,10 @@ class Interpreter(RedriveSteps):
             output = apply_result_path(flow.data, caught, catcher.result_path)
             output = self._outcome(flow, catcher.outcome, output, {"errorOutput": caught}, caught)
         except StatesFailure as path_failure:
-            self._flow_failed(flow, self._in_state(flow, path_failure.failure))
+            failed = self._in_state(flow, path_failure.failure)
+            if failed.error == StatesError.QUERY_EVALUATION_ERROR:  # the Catcher's Output/Assign
+                self._evaluation_failed(flow, path_failure, failed, flow.last_event)
+            self._flow_failed(flow, failed)
             return
         try:
             text = self._exit(flow, output)

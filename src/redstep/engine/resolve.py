@@ -14,7 +14,8 @@ from typing import Any
 from redstep.asl.errors import StatesError, StatesFailure
 from redstep.asl.model import MapState, ToleratedFailure, WaitState
 from redstep.asl.paths import Path, PathNotFound, display, to_json
-from redstep.asl.queries import Query
+from redstep.asl.jsonata import QueryEvaluationFailure
+from redstep.asl.queries import Query, json_type
 from redstep.asl.scope import Scope
 from redstep.asl.timestamps import parse_timestamp
 
@@ -56,6 +57,8 @@ def wait_until(state: WaitState, data: Any, scope: Scope, now: datetime) -> date
         return moment
     if state.seconds_path is not None:
         seconds = select(state.seconds_path, data, scope)
+        if not _is_integer(seconds) or not 0 <= seconds <= MAX_SECONDS:
+            _refuse_query_value(state.seconds_path, seconds, "integer from 0 to 99999999")
         where = f"{state.seconds_path.text} == {to_json(seconds)}"
         if not _is_integer(seconds):
             raise StatesFailure(
@@ -77,6 +80,7 @@ def wait_until(state: WaitState, data: Any, scope: Scope, now: datetime) -> date
     value = select(state.timestamp_path, data, scope)
     moment = parse_timestamp(value) if isinstance(value, str) else None
     if moment is None:
+        _refuse_query_value(state.timestamp_path, value, "ISO-8601 timestamp")
         raise StatesFailure(
             StatesError.RUNTIME,
             "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
@@ -93,6 +97,7 @@ def task_seconds(
         return fixed
     value = select(path, data, scope)
     if not _is_integer(value) or not 0 < value <= MAX_SECONDS:
+        _refuse_query_value(path, value, "integer from 1 to 99999999")
         raise StatesFailure(
             StatesError.RUNTIME,
             f"The {field_name} parameter references an invalid value: "
@@ -116,6 +121,7 @@ def max_concurrency(state: MapState, data: Any, scope: Scope) -> int:
         return state.max_concurrency
     value = select(state.max_concurrency_path, data, scope)
     if not _is_integer(value) or value < 0:
+        _refuse_query_value(state.max_concurrency_path, value, "non-negative integer")
         raise StatesFailure(
             StatesError.RUNTIME,
             f'The MaxConcurrencyPath field refers to value "{display(value)}" which is not a '
@@ -148,6 +154,7 @@ def tolerated_limits(
     if tolerated.count_path is not None:
         value = select(tolerated.count_path, data, scope)
         if not _is_integer(value) or value < 0:
+            _refuse_query_value(tolerated.count_path, value, "non-negative integer")
             raise StatesFailure(
                 StatesError.RUNTIME,
                 f'The ToleratedFailureCountPath field refers to value "{display(value)}" which '
@@ -157,6 +164,8 @@ def tolerated_limits(
     percentage = tolerated.percentage
     if tolerated.percentage_path is not None:
         value = select(tolerated.percentage_path, data, scope)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 100:
+            _refuse_query_value(tolerated.percentage_path, value, "number from 0 to 100")
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise StatesFailure(
                 StatesError.RUNTIME,
@@ -180,6 +189,7 @@ def positive_integer(
         return value
     selected = select(path, data, scope)
     if not _is_integer(selected) or selected < 0:
+        _refuse_query_value(path, selected, "non-negative integer")
         raise StatesFailure(
             StatesError.RUNTIME,
             f'The {field_name}Path field refers to value "{display(selected)}" which is not a '
@@ -196,6 +206,19 @@ def error_text(value: Any, field_name: str) -> str:
             f"The {field_name} field refers to value {to_json(value)} which is not a string",
         )
     return value
+
+
+def _refuse_query_value(field: Path | Query, value: Any, expected: str) -> None:
+    """In a JSONata state, a field's expression that gave a value the field cannot take is a
+    QueryEvaluationError (worded as AWS words a Condition that is not a boolean); a JSONPath
+    field's own message follows in the caller."""
+    if isinstance(field, Query):
+        raise QueryEvaluationFailure(
+            f"The JSONata expression '{field.expression_text}' specified for the field "
+            f"'{field.field}' returned an unexpected result type. Expected '{expected}', but was "
+            f"'{json_type(value)}' for value: {to_json(value)}",
+            field.field,
+        )
 
 
 def _is_integer(value: Any) -> bool:

@@ -535,7 +535,14 @@ class MapRunner:
         effective = run.request["input"]
         for index, item in enumerate(items):
             yield select_item(
-                state, effective, index, item, interpreter.info, draws, record.start_date
+                state,
+                effective,
+                index,
+                item,
+                interpreter.info,
+                draws,
+                record.start_date,
+                run.request["variables"],
             )
 
     def _start_children(self, run: _Run, progress: _Progress) -> None:
