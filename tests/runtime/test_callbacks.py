@@ -13,7 +13,7 @@ from held_tasks import HeldTasks
 from redstep.asl.json_text import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from redstep.engine.commands import ScheduleTask
 from redstep.engine.signals import Signal, TaskSucceeded
-from redstep.runtime import engine as engine_module
+from redstep.runtime import callback_api
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
 from redstep.runtime.errors import (
@@ -334,7 +334,7 @@ def test_an_answer_the_busy_executor_did_not_take_in_time_has_no_effect(
 ) -> None:
     """The caller is told it failed (a 500, which botocore retries), so it must not also take
     effect later: the retry would then find the task closed although the answer was taken."""
-    monkeypatch.setattr(engine_module, "ANSWER_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(callback_api, "ANSWER_WAIT_SECONDS", 0.2)
     runner = BlocksTheLoop()
     with Engine(store, clock=VirtualClock(), tasks=runner) as engine:
         arn = start(engine, task_machine(End=True))

@@ -28,8 +28,7 @@ from redstep.api.app import App
 from redstep.engine.commands import ExecutionStatus, ScheduleTask
 from redstep.engine.signals import Signal, TaskFailed, TaskSucceeded, signal_from_record
 from redstep.project import load_project
-from redstep.runtime import engine as engine_module
-from redstep.runtime import sqlite_store
+from redstep.runtime import redrive_eligibility, sqlite_database
 from redstep.runtime.clock import VirtualClock
 from redstep.runtime.engine import Engine
 from redstep.runtime.errors import (
@@ -337,14 +336,14 @@ def test_a_history_too_long_to_take_a_redrive_is_refused(
 def test_the_redrive_limit_and_a_deleted_state_machine_are_refused(
     tmp_path: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "MAX_REDRIVES", 1)
+    monkeypatch.setattr(redrive_eligibility, "MAX_REDRIVES", 1)
     with open_engine(tmp_path, clock, Scripted({"Load": 2})) as engine:
         machine = create(engine, LOAD)
         arn = run(engine, machine)
         engine.redrive_execution({"executionArn": arn})
         assert engine.wait(arn, WAIT)["status"] == "FAILED"
         assert refused(engine, arn) == "Execution has been redriven 1 times, the most it may be"
-        monkeypatch.setattr(engine_module, "MAX_REDRIVES", 1000)
+        monkeypatch.setattr(redrive_eligibility, "MAX_REDRIVES", 1000)
         engine.delete_state_machine({"stateMachineArn": machine})
         assert refused(engine, arn) == "State machine is in DELETING status"
 
@@ -452,8 +451,8 @@ def test_a_redriven_execution_survives_a_restart_and_replays_to_its_history(
 def test_a_store_made_before_redrive_opens_and_reads_its_executions_as_never_redriven(
     tmp_path: Path, clock: VirtualClock
 ) -> None:
-    db = sqlite3.connect(tmp_path / sqlite_store.STORE_FILE, isolation_level=None)
-    db.executescript(sqlite_store._SCHEMA)  # the tables as they were, without redrive's columns
+    db = sqlite3.connect(tmp_path / sqlite_database.STORE_FILE, isolation_level=None)
+    db.executescript(sqlite_database.SCHEMA)  # the tables as they were, without redrive's columns
     start = clock.now()
     db.execute(
         "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from redstep.runtime.clock import VirtualClock
-from redstep.runtime.engine import MAX_TAGS, Engine
+from redstep.runtime.engine import Engine
 from redstep.runtime.errors import InvalidArn, ResourceNotFound, TooManyTags, ValidationException
 from redstep.runtime.sqlite_store import SqliteExecutionStore
+from redstep.runtime.tag_api import MAX_TAGS
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})

@@ -30,7 +30,7 @@ from redstep.cli.options import project_option
 from redstep.cli.progress import ExecutionProgress, describe_end
 
 if TYPE_CHECKING:
-    from redstep.runtime.engine import Response
+    from redstep.runtime.messages import Response
     from redstep.services import Services
 
 POLL_SECONDS = 0.05

@@ -1,0 +1,82 @@
+"""Whether an execution may be redriven now, and why not: DescribeExecution's `redriveStatus` and
+`redriveStatusReason`, and the ExecutionNotRedrivable that RedriveExecution answers.
+
+The two agree by AWS's definition: an execution is NOT_REDRIVABLE exactly when RedriveExecution
+would refuse it, and the reason is given only then. The reasons are the `redriveStatusReason`
+texts AWS documents, but for two of redstep's own (modelled: AWS words neither): the redrive
+limit's, and a Map Run's child's (redriven with the execution that runs the Map).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from redstep.runtime.clock import Clock
+from redstep.runtime.errors import ExecutionNotRedrivable
+from redstep.runtime.store import REDRIVABLE_STATUSES, ExecutionRecord, ExecutionStore
+
+#: RedriveExecution's limits: AWS redrives an execution within 14 days of its end, within a
+#: year of its start, and (a modelled limit, as AWS's on a Map Run's redrives) 1000 times.
+REDRIVABLE_PERIOD = timedelta(days=14)
+MAX_OPEN_TIME = timedelta(days=365)
+MAX_REDRIVES = 1000
+
+
+def redrive_status(
+    store: ExecutionStore, clock: Clock, max_history_events: int | None, record: ExecutionRecord
+) -> tuple[str, str | None]:
+    """(`redriveStatus`, `redriveStatusReason`) as DescribeExecution answers them; the reason
+    is None but for NOT_REDRIVABLE."""
+    reason = not_redrivable_reason(store, clock, max_history_events, record)
+    if reason is not None:
+        return "NOT_REDRIVABLE", reason
+    if store.map_run_of(record.arn) is not None:
+        return "REDRIVABLE_BY_MAP_RUN", None
+    return "REDRIVABLE", None
+
+
+def refuse_redrive(
+    store: ExecutionStore, clock: Clock, max_history_events: int | None, record: ExecutionRecord
+) -> None:
+    """ExecutionNotRedrivable when RedriveExecution must refuse before it tries: an execution
+    ended FAILED, TIMED_OUT or ABORTED that may not be redriven now, or a Map Run's child. One
+    RUNNING or SUCCEEDED is left to the store, which honours a client token first."""
+    reason = not_redrivable_reason(store, clock, max_history_events, record)
+    if reason is not None and record.status in REDRIVABLE_STATUSES:
+        raise ExecutionNotRedrivable(reason)
+    if reason is None and store.map_run_of(record.arn) is not None:
+        raise ExecutionNotRedrivable(  # wording modelled
+            "Execution was started by a Map Run: redrive the execution that runs the Map"
+        )
+
+
+def not_redrivable_reason(
+    store: ExecutionStore, clock: Clock, max_history_events: int | None, record: ExecutionRecord
+) -> str | None:
+    """Why RedriveExecution would refuse the execution now, as DescribeExecution's
+    `redriveStatusReason` words it (AWS's documented reasons, but the redrive limit's),
+    or None."""
+    if record.status not in REDRIVABLE_STATUSES:
+        return status_reason(record)
+    if (
+        store.get_state_machine(record.state_machine_arn) is None
+        and store.map_run_of(record.arn) is None  # a Map Run's children's is a revision
+    ):
+        return "State machine is in DELETING status"  # deleted, here at once
+    now = clock.now()
+    if now - record.start_date > MAX_OPEN_TIME:
+        return "Execution has exceeded the max execution time"
+    if record.stop_date is not None and now - record.stop_date > REDRIVABLE_PERIOD:
+        return "Execution redrivable period exceeded"
+    limit = max_history_events
+    # room for ExecutionRedriven and one event more
+    if limit is not None and store.event_count(record.arn) >= limit - 1:
+        return "Execution history event limit exceeded"
+    if record.redrive_count >= MAX_REDRIVES:  # wording modelled
+        return f"Execution has been redriven {MAX_REDRIVES} times, the most it may be"
+    return None
+
+
+def status_reason(record: ExecutionRecord) -> str:
+    """AWS's documented reason for an execution RUNNING or SUCCEEDED."""
+    return f"Execution is {record.status.value} and cannot be redriven"
