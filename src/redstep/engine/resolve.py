@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redstep.asl.errors import StatesError, StatesFailure
+from redstep.asl.jsonata import QueryEvaluationFailure
 from redstep.asl.model import MapState, ToleratedFailure, WaitState
 from redstep.asl.paths import Path, PathNotFound, display, to_json
-from redstep.asl.jsonata import QueryEvaluationFailure
 from redstep.asl.queries import Query, json_type
 from redstep.asl.scope import Scope
 from redstep.asl.timestamps import parse_timestamp
