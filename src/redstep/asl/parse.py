@@ -14,6 +14,15 @@ from typing import Any
 
 from redstep.asl.choice import ChoiceRule, compile_choice_rule
 from redstep.asl.diagnostics import Code, Diagnostic, Report, pointer
+from redstep.asl.distributed import (
+    CSV_DELIMITERS,
+    READER_RESOURCES,
+    WRITER_RESOURCE,
+    HeaderLocation,
+    InputType,
+    OutputType,
+    Transformation,
+)
 from redstep.asl.errors import StatesError
 from redstep.asl.json_text import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.jsonata import JsonataSyntaxError, is_expression
@@ -668,6 +677,19 @@ class _Parser:
         at_config = (*where, "ReaderConfig")
         self.unknown_fields(config, self.in_language(_READER_CONFIG), at_config)
         self.exclusive(config, ("MaxItems", "MaxItemsPath"), at_config, False)
+        self.one_of(reader, "Resource", READER_RESOURCES, where)
+        self.one_of(config, "InputType", tuple(InputType), at_config)
+        self.one_of(config, "CSVHeaderLocation", tuple(HeaderLocation), at_config)
+        self.one_of(config, "CSVDelimiter", tuple(CSV_DELIMITERS), at_config)
+        headers = config.get("CSVHeaders")
+        if "CSVHeaders" in config and not (
+            isinstance(headers, list) and all(isinstance(name, str) for name in headers)
+        ):
+            self.report.schema(
+                "Expected value of type [ARRAY] of [STRING]", pointer(*at_config, "CSVHeaders")
+            )
+        if config.get("CSVHeaderLocation") == HeaderLocation.GIVEN and "CSVHeaders" not in config:
+            self.report.schema("These fields are required: [CSVHeaders]", pointer(*at_config))
         max_items = self.scalar_query(config, "MaxItems", at_config)
         return ItemReader(
             resource=self.string(reader, "Resource", where) or "",
@@ -716,11 +738,28 @@ class _Parser:
         if not isinstance(config, Mapping):
             self.report.schema("Expected value of type [OBJECT]", pointer(*where, "WriterConfig"))
             config = {}
+        at_config = (*where, "WriterConfig")
+        self.unknown_fields(config, frozenset({"Transformation", "OutputType"}), at_config)
+        self.one_of(writer, "Resource", (WRITER_RESOURCE,), where)
+        self.one_of(config, "Transformation", tuple(Transformation), at_config)
+        self.one_of(config, "OutputType", tuple(OutputType), at_config)
         return ResultWriter(
             resource=self.string(writer, "Resource", where),
             arguments=self.template(writer, self.arguments_key, where),
             writer_config=dict(config),
         )
+
+    def one_of(
+        self, raw: Mapping[str, Any], key: str, allowed: tuple[str, ...], at: tuple[Any, ...]
+    ) -> None:
+        """A field whose value, when given (and not a JSONata expression), is one of `allowed`."""
+        if key not in raw or (self.jsonata and is_expression(raw[key])):
+            return
+        if raw[key] not in allowed:
+            self.report.schema(
+                f"Value should be one of the following: [{', '.join(allowed)}]",
+                pointer(*at, key),
+            )
 
     def in_language(self, fields: frozenset[str]) -> frozenset[str]:
         """The fields of a Map's sections the state's query language has: JSONPath's
