@@ -396,3 +396,67 @@ def test_distributed_map_sections_take_jsonata_and_refuse_jsonpath_fields() -> N
             )
         )
     assert "Field 'Parameters' is not supported" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("state", "member", "where"),
+    [
+        (
+            {"Type": "Pass", "Output": "{% $states.result %}", "End": True},
+            "result",
+            "/States/S/Output",
+        ),
+        (
+            {"Type": "Task", "Resource": TASK, "Arguments": "{% $states.result %}", "End": True},
+            "result",
+            "/States/S/Arguments",
+        ),
+        (
+            {"Type": "Task", "Resource": TASK, "Output": "{% $states.errorOutput %}", "End": True},
+            "errorOutput",
+            "/States/S/Output",
+        ),
+        (
+            {"Type": "Pass", "Assign": {"x": "{% $states.nothing %}"}, "End": True},
+            "nothing",
+            "/States/S/Assign",
+        ),
+    ],
+)
+def test_states_members_a_field_cannot_have_are_refused(
+    state: dict[str, Any], member: str, where: str
+) -> None:
+    with pytest.raises(DefinitionError) as raised:
+        parse_definition(json.dumps(jsonata(("S", state))))
+    assert (
+        f"UNSUPPORTED_JSONATA_EXPRESSION: Field '$states.{member}' does not exist. at {where}"
+        in str(raised.value)
+    )
+
+
+def test_states_members_each_field_has_are_accepted() -> None:
+    parse_definition(
+        json.dumps(
+            jsonata(
+                (
+                    "S",
+                    {
+                        "Type": "Task",
+                        "Resource": TASK,
+                        "Arguments": {"i": "{% $states.input %}", "c": "{% $states.context %}"},
+                        "Output": "{% $states.result %}",
+                        "Assign": {"r": "{% $states.result %}"},
+                        "Catch": [
+                            {
+                                "ErrorEquals": ["States.ALL"],
+                                "Output": "{% $states.errorOutput %}",
+                                "Next": "E",
+                            }
+                        ],
+                        "End": True,
+                    },
+                ),
+                ("E", {"Type": "Succeed"}),
+            )
+        )
+    )

@@ -165,6 +165,49 @@ def _compile_node(value: Any, location: str) -> Build | None:
     return None
 
 
+def states_members(value: Any) -> frozenset[str]:
+    """The members of `$states` (`input`, `result`, …) the expressions in `value` read, for
+    the parser to refuse one the field cannot have (`$states.result` outside an Output)."""
+    if isinstance(value, str):
+        return _members(_parse(value.strip()[2:-2]).ast) if is_expression(value) else frozenset()
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return frozenset().union(*(states_members(item) for item in value))
+    return frozenset()
+
+
+def _members(node: Any) -> frozenset[str]:
+    """`$states.<name>` paths anywhere in a parsed expression (the parser's nodes keep their
+    operands in attributes: steps, lhs, rhs, arguments, …)."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        steps = getattr(current, "steps", None)
+        if (
+            getattr(current, "type", None) == "path"
+            and steps
+            and len(steps) > 1
+            and getattr(steps[0], "type", None) == "variable"
+            and steps[0].value == "states"
+            and getattr(steps[1], "type", None) == "name"
+        ):
+            found.add(str(steps[1].value))
+        for name, item in vars(current).items():
+            if name.startswith("_"):
+                continue
+            items = item if isinstance(item, list) else [item]
+            pending.extend(
+                part for part in items if hasattr(part, "type") and hasattr(part, "__dict__")
+            )
+    return frozenset(found)
+
+
 # -- the library at its edges ------------------------------------------------------------------
 
 

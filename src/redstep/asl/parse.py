@@ -25,7 +25,7 @@ from redstep.asl.distributed import (
 )
 from redstep.asl.errors import StatesError
 from redstep.asl.json_text import JSON_TOO_DEEP, is_nested_too_deeply
-from redstep.asl.jsonata import JsonataSyntaxError, is_expression
+from redstep.asl.jsonata import JsonataSyntaxError, is_expression, states_members
 from redstep.asl.model import (
     ROOT,
     Catcher,
@@ -209,6 +209,8 @@ _ITEM_BATCHER = frozenset(
     }
 )
 _RESULT_WRITER = frozenset({"Resource", "Parameters", "Arguments", "WriterConfig"})
+#: What `$states` holds in every JSONata field.
+_ALWAYS_IN_STATES = frozenset({"input", "context"})
 #: A JSONata Map's Items when it gives none: the state's input.
 _STATE_INPUT = compile_query("{% $states.input %}", "Items")
 #: The largest MaxInputBytesPerBatch AWS accepts (256 KiB).
@@ -289,6 +291,7 @@ class _Parser:
         self.names: set[str] = set()  # state names are unique across the whole definition
         self.language = QueryLanguage.JSONPATH  # the default of the machine being read
         self.jsonata = False  # whether the state being read is a JSONata state
+        self.kind = ""  # the type of the state being read
         self.outer_names: list[set[str]] = []  # the variables each enclosing scope assigns
 
     # -- state machines (top level, branches, item processors) ---------------------------------
@@ -306,7 +309,7 @@ class _Parser:
             return None
         self.unknown_fields(raw, allowed, at)
         self.required(raw, ("States", "StartAt"), at)
-        outer = (self.language, self.jsonata)
+        outer = (self.language, self.jsonata, self.kind)
         self.language = self.query_language(raw, at) or self.language
         start_at = self.string(raw, "StartAt", at)
         states_raw = raw.get("States")
@@ -321,7 +324,7 @@ class _Parser:
                     states[name] = state
             self.outer_names.pop()
             self.check_graph(states_raw, start_at, at)
-        self.language, self.jsonata = outer
+        self.language, self.jsonata, self.kind = outer
         timeout = self.integer(raw, "TimeoutSeconds", at, minimum=0)
         comment = raw.get("Comment")
         if start_at is None:
@@ -418,6 +421,7 @@ class _Parser:
                 pointer(*at),
             )
         self.jsonata = language is QueryLanguage.JSONATA
+        self.kind = kind
         self.state_fields(raw, kind, at)
         build: Callable[[str, Mapping[str, Any], tuple[str | int, ...]], State | None] = getattr(
             self, f"state_{kind.lower()}"
@@ -923,11 +927,31 @@ class _Parser:
         if key not in raw:
             return None
         try:
-            return compile_query(raw[key], key)
+            query = compile_query(raw[key], key)
         except JsonataSyntaxError as error:
             where = pointer(*at) + "/" + (error.location or key)
             self.report.error(Code.INVALID_JSONATA_EXPRESSION, str(error), where)
             return None
+        for member in sorted(states_members(raw[key]) - self.states_available(key, at)):
+            self.report.error(
+                Code.UNSUPPORTED_JSONATA_EXPRESSION,
+                f"Field '$states.{member}' does not exist.",
+                pointer(*at, key),
+            )
+        return query
+
+    def states_available(self, key: str, at: tuple[Any, ...]) -> frozenset[str]:
+        """What `$states` holds for a field: the input and context object everywhere, the
+        result in a Task's, Map's or Parallel's own Output and Assign, the error output in a
+        Catcher's."""
+        if key not in ("Output", "Assign"):
+            return _ALWAYS_IN_STATES
+        block = at[-2] if len(at) > 1 and isinstance(at[-1], int) else None  # Catch[i], Choices[i]
+        if block == "Catch":
+            return _ALWAYS_IN_STATES | {"errorOutput"}
+        if block is None and self.kind in ("Task", "Map", "Parallel"):
+            return _ALWAYS_IN_STATES | {"result"}
+        return _ALWAYS_IN_STATES
 
     def scalar_query(self, raw: Mapping[str, Any], key: str, at: tuple[Any, ...]) -> Query | None:
         """A number or string field of a JSONata state given as an expression; None when the
