@@ -91,6 +91,55 @@ def test_csv_backslashes_escape_and_vanish_before_other_characters() -> None:
     ]
 
 
+def test_the_guides_backslash_example_reads_as_the_guide_says() -> None:
+    # "You can preserve backslashes by repeating them": the guide's own two lines.
+    text = "path,size\nC:\\\\Program Files\\\\MyApp.exe,6534512\n"
+    assert csv_items(text) == [{"path": "C:\\Program Files\\MyApp.exe", "size": "6534512"}]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ('"x""""y"', 'x""y'),  # quoted: each repeated pair is one quote, once
+        ('x""""y', 'x""y'),  # unquoted: the same
+        ('""""', '"'),  # a quoted field holding one quote
+        ('""', ""),  # an empty quoted field
+        ('a"b', 'a"b'),  # a lone quote inside an unquoted field is text
+        ('"say \\"hi\\""', 'say "hi"'),  # backslashes escape quotes, in pairs as AWS advises
+        ('"a\\,b\\\\c\\d"', "a,b\\cd"),  # delimiter and backslash kept, before others dropped
+        ("a\\\\", "a\\"),
+        ('"a,\r\nb"', "a,\r\nb"),  # a quoted newline is kept as it is
+    ],
+)
+def test_quotes_and_backslashes_are_read_once(field: str, value: str) -> None:
+    assert csv_items(f"f,g\n{field},end\n") == [{"f": value, "g": "end"}]
+
+
+def test_a_repeated_quote_is_read_the_same_in_a_record_spanning_lines() -> None:
+    text = 'id,note\r\n1,"first ""line""\r\nsecond, ""line"""\r\n2,{""k"":""v""}\r\n'
+    assert csv_items(text) == [
+        {"id": "1", "note": 'first "line"\r\nsecond, "line"'},
+        {"id": "2", "note": '{"k":"v"}'},
+    ]
+
+
+def test_the_space_delimiter_splits_on_spaces_outside_quotes() -> None:
+    config = ReaderConfig.from_wire({"InputType": "CSV", "CSVDelimiter": "SPACE"})
+    assert csv_items('a b\n"1 2" 3\n', config) == [{"a": "1 2", "b": "3"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('a,b\n"never closed,2\n3,4\n', "malformed at line 2: a quoted field it opens is never"),
+        ('a,b\n"1"\\,x,2\n', "malformed at line 2: ',' expected after the quote"),
+    ],
+)
+def test_broken_quoting_fails_naming_the_line(text: str, message: str) -> None:
+    with pytest.raises(ItemReadError, match=message):
+        csv_items(text)
+
+
 def test_short_rows_get_empty_strings_and_long_rows_lose_their_extra_fields() -> None:
     assert csv_items("a,b,c\n1\n1,2,3,4,5\n") == [
         {"a": "1", "b": "", "c": ""},

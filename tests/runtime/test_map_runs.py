@@ -37,6 +37,7 @@ from redstep.runtime.errors import (
     ValidationException,
 )
 from redstep.runtime.map_run_api import MapRunArn
+from redstep.runtime.map_run_objects import read_items
 from redstep.runtime.map_runs import EXCEEDED_CAUSE
 from redstep.runtime.memory_store import MemoryExecutionStore
 from redstep.runtime.sqlite_store import SqliteExecutionStore
@@ -520,6 +521,18 @@ def test_each_input_type_is_read_from_the_bucket(
     described = run(engine, definition)
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == expected
+
+
+def test_a_jsonl_object_with_crlf_line_endings_reads_one_item_a_line(
+    buckets: Buckets, folder: Path
+) -> None:
+    (folder / "rows.jsonl").write_bytes(b'{"a": 1}\r\n\r\n{"a": "x\\r\\ny"}\r\n[3]')
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "Arguments": {"Bucket": "data", "Key": "rows.jsonl"},
+        "ReaderConfig": {"InputType": "JSONL", "MaxItems": 3},
+    }
+    assert list(read_items(buckets, reader)) == [{"a": 1}, {"a": "x\r\ny"}, [3]]
 
 
 def test_a_listing_reader_gives_each_object(engine: Engine, folder: Path) -> None:

@@ -124,16 +124,10 @@ class Engine:
         self._max_history_events = max_history_events
         self._tasks = tasks or UnsupportedTasks()
         self._test_state_seconds = test_state_seconds
-        # Distributed Maps' map runs go to their own runner, which passes the rest on.
-        self.map_runs = MapRunner(
-            store,
-            self.clock,
-            self._tasks,
-            self._interpreter_for,
-            lambda arn: self.describe_execution({"executionArn": arn}),
-            buckets,
-        )
         express_store = ExpressStore(store)  # Express executions: in memory only
+        # Distributed Maps' map runs go to their own runner, which passes the rest on; it reads
+        # the executor's store, where an Express parent is.
+        self.map_runs = MapRunner(express_store, self.clock, self._tasks, self._machine_of, buckets)
         self.executor = Executor(express_store, self.clock, self._interpreter_for, self.map_runs)
         self.map_runs.attach(self.executor)
         self.express = express.ExpressExecutions(
@@ -284,7 +278,10 @@ class Engine:
         validate_request("DescribeExecution", request)
         record = self._execution(request["executionArn"])
         with_data = request.get("includedData", "ALL_DATA") != "METADATA_ONLY"
-        redrive, reason = redrive_status(self.store, self.clock, self._max_history_events, record)
+        map_run = self.store.map_run_of(record.arn)
+        redrive, reason = redrive_status(
+            self.store, self.clock, self._max_history_events, record, map_run
+        )
         response: Response = {
             "executionArn": record.arn,
             "stateMachineArn": record.state_machine_arn,
@@ -311,7 +308,6 @@ class Engine:
             response["error"] = record.error
         if record.cause is not None:
             response["cause"] = record.cause
-        map_run = self.store.map_run_of(record.arn)
         if map_run is not None:
             response["mapRunArn"] = map_run
         return response
@@ -495,6 +491,10 @@ class Engine:
         return record, parse_definition(record.definition)
 
     def _interpreter_for(self, execution: ExecutionRecord) -> Interpreter:
+        return Interpreter(*self._machine_of(execution), self._max_history_events)
+
+    def _machine_of(self, execution: ExecutionRecord) -> tuple[StateMachine, ExecutionInfo]:
+        """The execution's state machine, parsed, and its context object's execution."""
         record, machine = self._machines(execution.state_machine_arn, execution.revision_id)
         if record.type == express.EXPRESS:  # five minutes at most
             machine = express.within_express_limit(machine)
@@ -510,7 +510,7 @@ class Engine:
             seed=seed,
             region=self.region.name,
         )
-        return Interpreter(machine, info, self._max_history_events)
+        return machine, info
 
 
 def _same_execution(existing: ExecutionRecord, text: str) -> Response:

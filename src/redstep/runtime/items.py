@@ -16,9 +16,8 @@ AWS's rules, as its developer guide states them ("How Step Functions parses inpu
   double quote or the delimiter, and before any other character is dropped; a row shorter than
   the header gets empty strings, a longer one loses its extra fields. The guide's example
   reads an unquoted `{""MyKey"":""MyValue""}` as `{"MyKey":"MyValue"}`, so a repeated quote
-  is one quote in any field (redstep also makes four quotes inside a quoted field one quote,
-  not two). Duplicate headers fail
-  ("CSV headers cannot contain duplicates.", as AWS's recorded answer words it).
+  is one quote in any field, quoted or not (each pair once: four quotes are two). Duplicate
+  headers fail ("CSV headers cannot contain duplicates.", as AWS's recorded answer words it).
 - JSON: the object is one array (or holds one at ReaderConfig.ItemsPointer); JSONL: one value
   a line. A JSON object that is not an array fails with "Attempting to map over non-iterable
   node." (AWS's recorded wording).
@@ -32,20 +31,23 @@ AWS's rules, as its developer guide states them ("How Step Functions parses inpu
   would pass MaxInputBytesPerBatch, and 256 KiB whatever the limit says (AWS's quota on an
   execution's input).
 
-redstep's own, where AWS's wording was not seen: the causes of a CSV that breaks the quoting
-rules, of bytes that are not UTF-8, of a manifest that is not an inventory manifest, and of an
-item too large for a child's input on its own (States.DataLimitExceeded, `ItemTooLarge`).
-Blank lines in CSV and JSONL objects are skipped.
+redstep's own, where AWS's guide says nothing: a lone quote inside an unquoted field is text;
+text after the quote that closes a field, and a quoted field never closed, fail; a backslash
+before a quote escapes it wherever it is (the guide warns that AWS's `\\"` "only work[s] when
+included in pairs", without saying what a single one does). Blank lines in CSV and JSONL
+objects are skipped. Redstep's wordings, AWS's not seen: the causes of a CSV that breaks the
+quoting rules, of bytes that are not UTF-8, of a manifest that is not an inventory manifest,
+and of an item too large for a child's input on its own (States.DataLimitExceeded,
+`ItemTooLarge`).
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -234,28 +236,117 @@ def read_csv(chunks: Iterable[bytes], config: ReaderConfig) -> Iterator[dict[str
 
 
 def _csv_rows(text: io.TextIOWrapper, delimiter: str) -> Iterator[list[str]]:
-    reader = csv.reader(
-        text,
-        delimiter=delimiter,
-        quotechar='"',
-        doublequote=True,
-        escapechar="\\",
-        strict=True,
-    )
-    rows = _decoding_errors(iter(reader), "The CSV object")
+    """The records of CSV text, by AWS's rules (module docstring); blank lines hold none.
+
+    Read here rather than by the csv module, which cannot express one of the rules: AWS keeps
+    one quote of a pair repeated in an unquoted field (the guide reads `{""MyKey"":""MyValue""}`
+    as `{"MyKey":"MyValue"}`) where the csv module keeps both, and the csv module does not say
+    which fields were quoted, so no pass after it can tell `a""b` unquoted (AWS: one quote)
+    from the same field quoted with each of its quotes repeated (AWS: two quotes). A line with
+    neither a quote nor a backslash is split as it is."""
+    lines = _Lines(_decoding_errors(iter(text), "The CSV object"))
+    while (line := lines.next()) is not None:
+        if '"' in line or "\\" in line:
+            record = _record(line, lines, delimiter)
+        else:
+            text_only = line.rstrip(_NEWLINES)
+            record = text_only.split(delimiter) if text_only else []
+        if record:
+            yield record
+
+
+_NEWLINES = "\r\n"
+_QUOTE = '"'
+_BACKSLASH = "\\"
+
+
+class _Field(Enum):
+    """Where the reader of a record is (`_record`)."""
+
+    START = "start"  # before a field's first character
+    UNQUOTED = "unquoted"
+    QUOTED = "quoted"
+    CLOSED = "closed"  # after the quote that closed a quoted field
+
+
+class _Lines:
+    """Lines of text with their endings, counted (a record may span several)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.number = 0
+
+    def next(self) -> str | None:
+        line = next(self._lines, None)
+        if line is not None:
+            self.number += 1
+        return line
+
+
+def _record(line: str, lines: _Lines, delimiter: str) -> list[str]:
+    """The record that begins with `line`, reading more lines while a quoted field is open.
+
+    A quote opens a quoted field only as a field's first character; inside one, the delimiter
+    and newlines are text, and a quote closes it unless another follows (then the two are one
+    quote). In an unquoted field a repeated quote is one quote and a lone one is text. A
+    backslash keeps the backslash, quote or delimiter after it as text, and is dropped before
+    anything else (which is then read as it would be without it)."""
+    first_line = lines.number
+    fields: list[str] = []
+    field: list[str] = []
+    where = _Field.START
+    at = 0
     while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise ItemReadError(
-                f"The CSV object is malformed at line {reader.line_num}: {error}"
-            ) from None
-        if row:  # a blank line holds no record
-            # AWS keeps a quote repeated in an unquoted field as one quote, where the csv
-            # module keeps both (inside quotes it already made them one).
-            yield [field.replace('""', '"') if '""' in field else field for field in row]
+        if at == len(line):
+            if where is not _Field.QUOTED:
+                break  # the end of the text ends the record
+            following = lines.next()
+            if following is None:
+                raise _malformed(first_line, "a quoted field it opens is never closed")
+            line, at = following, 0
+            continue
+        character = line[at]
+        at += 1
+        if where is _Field.CLOSED and character != delimiter and character not in _NEWLINES:
+            raise _malformed(
+                lines.number, f"{delimiter!r} expected after the quote that closes a field"
+            )
+        if character == _BACKSLASH:
+            if at < len(line) and line[at] in (_BACKSLASH, _QUOTE, delimiter):
+                field.append(line[at])
+                at += 1
+                if where is _Field.START:
+                    where = _Field.UNQUOTED
+            continue
+        if where is _Field.QUOTED:
+            if character != _QUOTE:
+                field.append(character)
+            elif at < len(line) and line[at] == _QUOTE:
+                field.append(_QUOTE)
+                at += 1
+            else:
+                where = _Field.CLOSED
+            continue
+        if character == delimiter:
+            fields.append("".join(field))
+            field, where = [], _Field.START
+        elif character in _NEWLINES:
+            break
+        elif character == _QUOTE and where is _Field.START:
+            where = _Field.QUOTED
+        else:
+            if character == _QUOTE and at < len(line) and line[at] == _QUOTE:
+                at += 1  # a repeated quote is one
+            field.append(character)
+            where = _Field.UNQUOTED
+    if where is _Field.START and not fields:
+        return []  # a blank line
+    fields.append("".join(field))
+    return fields
+
+
+def _malformed(line_number: int, why: str) -> ItemReadError:
+    return ItemReadError(f"The CSV object is malformed at line {line_number}: {why}")
 
 
 # -- JSON and JSON Lines -----------------------------------------------------------------------

@@ -5,7 +5,9 @@ them), and the ARN a map run goes by (`MapRunArn`).
 DescribeMapRun's counts are the store's, counted from the children's own records (so they are
 what ListExecutions shows, however the run ended): `total` is every child (or item) the run
 will start, `pending` those not started yet, `resultsWritten` those a ResultWriter wrote (items:
-those of the children it wrote). A tolerated count or percentage never set reads 0, as on AWS.
+those of the children it wrote), `failuresNotRedrivable` every child that failed, timed out or
+was aborted (redstep redrives no Map Run yet: `redstep.runtime.redrive_eligibility`). A
+tolerated count or percentage never set reads 0, as on AWS.
 
 Wordings: ResourceNotFound's is the engine's ("Resource not found: '<arn>'"); InvalidArn's that
 of the other ARNs; the ValidationExceptions of UpdateMapRun with nothing to change or on a run
@@ -225,6 +227,14 @@ def _counts(store: ExecutionStore, record: MapRunRecord) -> tuple[Response, Resp
         started = sum(pair[place] for pair in counts.values())
         ended = started - count(ExecutionStatus.RUNNING)
         written = (record.results_written if place == 0 else ended) if record.results_written else 0
+        unsuccessful = sum(
+            count(status)
+            for status in (
+                ExecutionStatus.FAILED,
+                ExecutionStatus.TIMED_OUT,
+                ExecutionStatus.ABORTED,
+            )
+        )
         described.append(
             {
                 "pending": max(totals[place] - started, 0),
@@ -235,7 +245,7 @@ def _counts(store: ExecutionStore, record: MapRunRecord) -> tuple[Response, Resp
                 "aborted": count(ExecutionStatus.ABORTED),
                 "total": totals[place],
                 "resultsWritten": written,
-                "failuresNotRedrivable": 0,
+                "failuresNotRedrivable": unsuccessful,
                 "pendingRedrive": 0,
             }
         )

@@ -14,7 +14,8 @@ written only when it has entries) and `manifest.json`, which names them:
      "ResultFiles": {"FAILED": [...], "PENDING": [...], "SUCCEEDED": [{"Key": ..., "Size": n}]}}
 
 Each entry of a result file is a child execution as DescribeExecution tells it, in PascalCase
-(`ExecutionArn`, `Input` and `Output` as JSON text, dates as ISO-8601 text); with the
+(`ExecutionArn`, `Input` and `Output` as JSON text, dates as ISO-8601 text), made from the
+child's record alone (`execution_entry`: a child's redrive status needs no look-up); with the
 Transformation COMPACT or FLATTEN a succeeded child is its output alone (FLATTEN spreads an
 output that is an array), while a failed child keeps the whole entry, as AWS documents. With
 OutputType JSONL a file holds one entry a line, else one JSON array. A PENDING entry (a child
@@ -25,9 +26,8 @@ own shape, AWS's was not seen. Any failure to write is a `ResultWriterFailed`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +35,7 @@ from redstep.asl.json_text import read_json
 from redstep.asl.paths import to_json
 from redstep.asl.timestamps import format_timestamp
 from redstep.buckets import BucketError, Buckets
+from redstep.engine.commands import ExecutionStatus
 from redstep.runtime.items import (
     InputType,
     InventoryManifest,
@@ -49,6 +50,7 @@ from redstep.runtime.items import (
     read_jsonl,
     read_manifest,
 )
+from redstep.runtime.redrive_eligibility import map_run_child_redrive_status
 from redstep.runtime.store import ExecutionRecord
 
 _RESOURCE = re.compile(r"arn:aws[a-z-]*:states:::s3:(?P<action>[A-Za-z0-9]+)\Z")
@@ -165,17 +167,12 @@ class OutputType(StrEnum):
     JSONL = "JSONL"
 
 
-#: DescribeExecution of an execution, by its ARN (a result entry repeats it).
-Describe = Callable[[str], Mapping[str, Any]]
-
-
 @dataclass(frozen=True, slots=True)
 class ChildResult:
-    """One child as the results tell it: its execution (described only when an entry needs
-    it), or, for a child never started, its input alone."""
+    """One child as the results tell it: its execution, or, for a child never started, its
+    input alone."""
 
     execution: ExecutionRecord | None
-    describe: Describe
     input: Any = None
 
     @property
@@ -186,17 +183,7 @@ class ChildResult:
         """The child as a result file lists it (Transformation NONE)."""
         if self.execution is None:
             return {"Input": to_json(self.input)}
-        entry: dict[str, Any] = {}
-        for member, value in sorted(self.describe(self.execution.arn).items()):
-            if member == "mapRunArn":
-                continue
-            name = member[0].upper() + member[1:]
-            if isinstance(value, datetime):
-                value = format_timestamp(value)
-            elif isinstance(value, dict):
-                value = {key[0].upper() + key[1:]: item for key, item in value.items()}
-            entry[name] = value
-        return entry
+        return execution_entry(self.execution)
 
     def output(self, transformation: Transformation) -> Any:
         """What a succeeded child contributes to the results (its output when transformed)."""
@@ -206,6 +193,36 @@ class ChildResult:
             return self.entry()
         output = self.execution.output
         return None if output is None else read_json(output)
+
+
+def execution_entry(record: ExecutionRecord) -> dict[str, Any]:
+    """A Map Run's child as DescribeExecution (with its data) tells it, but for its `mapRunArn`:
+    its members in PascalCase and in name order, dates as ISO-8601 text."""
+    redrive_status, reason = map_run_child_redrive_status(record)
+    entry: dict[str, Any] = {
+        "ExecutionArn": record.arn,
+        "Input": record.input,
+        "InputDetails": {"Included": True},
+        "Name": record.name,
+        "RedriveCount": record.redrive_count,
+        "RedriveStatus": redrive_status,
+        "RedriveStatusReason": reason,
+        "StartDate": format_timestamp(record.start_date),
+        "StateMachineArn": record.state_machine_arn,
+        "Status": record.status.value,
+    }
+    if record.redrive_date is not None:
+        entry["RedriveDate"] = format_timestamp(record.redrive_date)
+    if record.stop_date is not None:
+        entry["StopDate"] = format_timestamp(record.stop_date)
+    if record.status is ExecutionStatus.SUCCEEDED:
+        entry["Output"] = record.output
+        entry["OutputDetails"] = {"Included": True}
+    if record.error is not None:
+        entry["Error"] = record.error
+    if record.cause is not None:
+        entry["Cause"] = record.cause
+    return dict(sorted(entry.items()))
 
 
 def writer_settings(writer: Mapping[str, Any]) -> tuple[Transformation, OutputType]:

@@ -21,7 +21,9 @@ its own:
 5. writes its results with the ResultWriter, and answers the Map state: TaskSucceeded with the
    children's outputs in item order (one per batch), or the ResultWriter's description; or
    TaskFailed (States.ItemReaderFailed, States.ResultWriterFailed, States.DataLimitExceeded for
-   an item too large for a child's input, the ItemSelector's own failure).
+   an item too large for a child's input, the ItemSelector's own failure, States.Runtime for a
+   defect or a store that fails). However it fails, the children still running are aborted
+   first, so that none runs on unwatched.
 
 Durability: the run's answer is recorded before it is given, and every child is recorded with
 its link to the run, in one transaction, before it is submitted. After a restart the executor
@@ -32,12 +34,18 @@ nothing is started twice) and starts the rest. A run whose parent ended while th
 down is aborted, children and all, when the engine starts again (`recover`).
 
 Cancelling the task (the parent was stopped, timed out or failed) aborts the running children
-and marks the run ABORTED. UpdateMapRun changes MaxConcurrency and the thresholds of a RUNNING
-run, for the children not yet started (`update`). While a run only waits for its children it
-tells the executor so (`Executor.wait_on_children`), so that a virtual clock may skip their
-Wait states.
+and marks the run ABORTED; a cancel that comes while the run writes its results lets it finish
+writing, and the run still ends ABORTED. UpdateMapRun changes MaxConcurrency and the
+thresholds of a RUNNING run (`update`): a new MaxConcurrency holds for the children not started
+yet, a new threshold at once, so one lowered below the failures already counted fails the run
+then ("the maximum number of failed items before the Map Run fails", as AWS's reference words
+it). While a run only waits for its children it tells the executor so
+(`Executor.wait_on_children`), so that a virtual clock may skip their Wait states.
 
-EXPRESS children (ProcessorConfig.ExecutionType) are run as STANDARD ones are, for now.
+The parent may be an Express execution, which only the executor's store holds (the runner is
+given that store); its children are durable, and aborted at the next start like any whose
+parent is gone. EXPRESS children (ProcessorConfig.ExecutionType) are run as STANDARD ones are,
+for now.
 """
 
 from __future__ import annotations
@@ -49,7 +57,8 @@ import logging
 import queue
 import random
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -65,10 +74,11 @@ from redstep.engine.commands import (
     ScheduleTask,
 )
 from redstep.engine.containers import select_item
+from redstep.engine.context import ExecutionInfo
 from redstep.engine.signals import Signal, Stop, TaskFailed, TaskSucceeded
 from redstep.runtime.clock import Clock
 from redstep.runtime.errors import InvalidArn
-from redstep.runtime.executor import Executor, InterpreterFactory, TaskRunner
+from redstep.runtime.executor import Executor, TaskRunner
 from redstep.runtime.items import (
     Batching,
     ChildInput,
@@ -133,6 +143,8 @@ class _Run:
     max_concurrency: int
     tolerated_count: int | None
     tolerated_percentage: float | None
+    # Guards the fields below, and `report` and `task_id`, which a dispatch of the same run
+    # again changes while the run's thread may be answering.
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Child ARNs that ended, and "" for a wake-up (cancel, update, close).
     news: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue)
@@ -157,9 +169,10 @@ class _Run:
     def wait(self) -> list[str]:
         """Block until told something; everything told so far."""
         with self.lock:
-            self.is_waiting = self.news.empty()
-        if self.is_waiting:
-            self.now_waiting()
+            self.is_waiting = is_waiting = self.news.empty()
+            now_waiting = self.now_waiting
+        if is_waiting:
+            now_waiting()
         told = [self.news.get()]
         while True:
             try:
@@ -174,33 +187,45 @@ class _Progress:
 
     inputs: list[ChildInput] | None
     total: int
-    pending: list[int]
+    pending: deque[int]
     running: dict[str, int] = field(default_factory=dict)  # child ARN -> index
     failed_items: int = 0
     item_total: int = 0
+    # How many items each child started before a restart holds, by index: the inputs are not
+    # read again when every child was started.
+    started_items: dict[int, int] = field(default_factory=dict)
+
+    def items_of(self, index: int) -> int:
+        """How many of the run's items child `index` holds."""
+        if self.inputs is not None:
+            return self.inputs[index].items
+        return self.started_items.get(index, 1)
+
+
+#: An execution's state machine, parsed, and its context object's execution (for ItemSelector).
+MachineOf = Callable[[ExecutionRecord], tuple[StateMachine, ExecutionInfo]]
 
 
 class MapRunner:
     """The task runner for MAP_RUN_RESOURCE tasks; others go to `tasks`.
 
-    `attach` gives it the executor (made after it, since the executor takes it as its runner);
-    `describe(execution_arn)` is DescribeExecution, which a result entry repeats."""
+    `store` is the executor's own (an Express parent is kept only there); `attach` gives it the
+    executor (made after it, since the executor takes it as its runner); `machine_of` reads a
+    parent's state machine, for its Map state's ItemSelector."""
 
     def __init__(
         self,
         store: ExecutionStore,
         clock: Clock,
         tasks: TaskRunner,
-        new_interpreter: InterpreterFactory,
-        describe: Callable[[str], Mapping[str, Any]],
+        machine_of: MachineOf,
         buckets: Buckets | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.tasks = tasks
         self.buckets = buckets
-        self._new_interpreter = new_interpreter
-        self._describe = describe
+        self._machine_of = machine_of
         self._executor: Executor | None = None
         self._lock = threading.Lock()
         # Every change of a map run's record reads and writes it under this lock, so that
@@ -250,15 +275,18 @@ class MapRunner:
                 return  # shutting down: the task stays in flight and runs again next start
             earlier = self._runs.get(str(arn))
             if earlier is not None:  # dispatched again while it runs: the new asker is told
-                earlier.report, earlier.task_id = report, command.task_id
+                with earlier.lock:  # its thread may be answering meanwhile (`_answer`)
+                    earlier.report, earlier.task_id = report, command.task_id
                 self._by_task[(execution_arn, command.task_id)] = earlier
             else:
                 self._runs[str(arn)] = run
                 self._by_task[(execution_arn, command.task_id)] = run
         if earlier is not None:
-            earlier.now_waiting = self.executor.wait_on_children(
+            now_waiting = self.executor.wait_on_children(
                 execution_arn, command.task_id, earlier.waits
             )
+            with earlier.lock:
+                earlier.now_waiting = now_waiting
             return
         run.now_waiting = self.executor.wait_on_children(execution_arn, command.task_id, run.waits)
         run.thread = threading.Thread(
@@ -365,9 +393,11 @@ class MapRunner:
         try:
             self._run(run)
         except _Failed as failed:
+            self._stop_running_children(run)
             self._finish(run, MapRunStatus.FAILED, {"error": failed.error, "cause": failed.cause})
         except Exception as error:  # a defect must fail the state, never leave it waiting
             logger.exception("redstep: the map run %s failed", run.arn)
+            self._stop_running_children(run)
             cause = f"redstep could not run the map run: {type(error).__name__}: {error}"
             self._finish(run, MapRunStatus.FAILED, {"error": StatesError.RUNTIME, "cause": cause})
         finally:
@@ -399,7 +429,7 @@ class MapRunner:
                 index = progress.running.pop(arn, None)
                 ended = self.store.get_execution(arn) if index is not None else None
                 if index is not None and ended is not None:
-                    _count(progress, _items_of(progress, index, started), ended.status)
+                    _count(progress, progress.items_of(index), ended.status)
             with run.lock:
                 is_cancelled, is_closing = run.is_cancelled, run.is_closing
             if is_closing:
@@ -485,14 +515,15 @@ class MapRunner:
     def _progress(self, run: _Run, record: MapRunRecord, started: list[MapRunChild]) -> _Progress:
         """What is left to do: the inputs of the children not started yet (read once more after
         a restart, unless every child was started)."""
-        indices = {child.index for child in started}
-        if record.child_total is not None and len(indices) == record.child_total:
-            return _Progress(None, record.child_total, [], item_total=record.item_total or 0)
+        started_items = {child.index: child.items for child in started}
+        if record.child_total is not None and len(started_items) == record.child_total:
+            total, items = record.child_total, record.item_total or 0
+            return _Progress(None, total, deque(), item_total=items, started_items=started_items)
         inputs = self._child_inputs(run, record)
         item_total = sum(child.items for child in inputs)
         if record.child_total is None:
             self._change(run, item_total=item_total, child_total=len(inputs))
-        pending = [index for index in range(len(inputs)) if index not in indices]
+        pending = deque(index for index in range(len(inputs)) if index not in started_items)
         return _Progress(inputs, len(inputs), pending, item_total=item_total)
 
     def _child_inputs(self, run: _Run, record: MapRunRecord) -> list[ChildInput]:
@@ -524,8 +555,8 @@ class MapRunner:
         """Each item through ItemSelector (or Parameters), as the Map state would select it."""
         parent = self.store.get_execution(run.parent)
         assert parent is not None
-        interpreter = self._new_interpreter(parent)
-        state = find_map_state(interpreter.machine, run.request["stateName"])
+        machine, info = self._machine_of(parent)
+        state = find_map_state(machine, run.request["stateName"])
         if state is None or state.item_selector is None:
             yield from items
             return
@@ -539,7 +570,7 @@ class MapRunner:
                 effective,
                 index,
                 item,
-                interpreter.info,
+                info,
                 draws,
                 record.start_date,
                 run.request["variables"],
@@ -554,7 +585,7 @@ class MapRunner:
             with run.lock:
                 if run.is_cancelled or run.is_closing:
                     return
-            index = progress.pending.pop(0)
+            index = progress.pending.popleft()
             child = progress.inputs[index]
             arn = run.arn.child_arn(index)
             with self._lock:
@@ -586,6 +617,22 @@ class MapRunner:
             if record is not None and record.status is ExecutionStatus.RUNNING:
                 self.executor.signal(arn, Stop())
 
+    def _stop_running_children(self, run: _Run) -> None:
+        """The run fails: abort its children still running, as the store has them (what broke
+        it may have come between recording a child and the thread's knowing of it), so that
+        none runs on unwatched. Not while closing: they carry on at the next start."""
+        with run.lock:
+            if run.is_closing:
+                return
+        try:
+            children = self.store.map_run_children(str(run.arn))
+        except Exception:  # what broke the run may break this too: it still fails
+            logger.exception("redstep: the children of the map run %s were not stopped", run.arn)
+            return
+        for child in children:
+            if child.execution.status is ExecutionStatus.RUNNING:
+                self.executor.signal(child.execution.arn, Stop())
+
     def _abort(self, run: _Run, progress: _Progress) -> None:
         """The parent no longer waits: its running children are aborted, and so is the run."""
         self._stop_children(progress)
@@ -599,11 +646,11 @@ class MapRunner:
         for index in range(total):
             child = started.get(index)
             if child is not None:
-                results.append(ChildResult(child.execution, self._describe))
+                results.append(ChildResult(child.execution))
             else:
                 assert progress is not None
                 assert progress.inputs is not None
-                results.append(ChildResult(None, self._describe, progress.inputs[index].value))
+                results.append(ChildResult(None, progress.inputs[index].value))
         return results
 
     def _write_after_failure(self, run: _Run, progress: _Progress) -> None:
@@ -648,19 +695,28 @@ class MapRunner:
         self._finish(run, MapRunStatus.SUCCEEDED, {"output": output})
 
     def _finish(self, run: _Run, status: MapRunStatus, answer: dict[str, Any]) -> None:
-        """Record how the run ended, then answer the state (so a restart answers the same)."""
+        """Record how the run ended, then answer the state (so a restart answers the same).
+
+        A run whose parent stopped waiting while it finished (writing its results, say) ends
+        ABORTED, as it would have had it heard sooner, and answers no one."""
         with run.lock:
             if run.is_closing:
                 return
+            is_cancelled = run.is_cancelled
+        if is_cancelled:
+            self._change(run, status=MapRunStatus.ABORTED, stop_date=self.clock.now())
+            return
         self._change(run, status=status, stop_date=self.clock.now(), answer=to_json(answer))
         _answer(run, answer)
 
 
 def _answer(run: _Run, answer: dict[str, Any]) -> None:
+    with run.lock:  # the run may have been dispatched again: the latest asker is told
+        report, task_id = run.report, run.task_id
     if "output" in answer:
-        run.report(TaskSucceeded(run.task_id, answer["output"]))
+        report(TaskSucceeded(task_id, answer["output"]))
     else:
-        run.report(TaskFailed(run.task_id, answer.get("error"), answer.get("cause")))
+        report(TaskFailed(task_id, answer.get("error"), answer.get("cause")))
 
 
 def _exceeds(run: _Run, progress: _Progress) -> bool:
@@ -676,12 +732,6 @@ def _exceeds(run: _Run, progress: _Progress) -> bool:
         return True
     total = progress.item_total
     return percentage is not None and total > 0 and failed * 100 / total > percentage
-
-
-def _items_of(progress: _Progress, index: int, started: list[MapRunChild]) -> int:
-    if progress.inputs is not None:
-        return progress.inputs[index].items
-    return next((child.items for child in started if child.index == index), 1)
 
 
 def _count(progress: _Progress, items: int, status: ExecutionStatus) -> None:

@@ -4,7 +4,14 @@
 The two agree by AWS's definition: an execution is NOT_REDRIVABLE exactly when RedriveExecution
 would refuse it, and the reason is given only then. The reasons are the `redriveStatusReason`
 texts AWS documents, but for two of redstep's own (modelled: AWS words neither): the redrive
-limit's, and a Map Run's child's (redriven with the execution that runs the Map).
+limit's, and a Map Run's child's.
+
+A Map Run's child that did not succeed is, on AWS, REDRIVABLE_BY_MAP_RUN while its Map Run can
+redrive it (redriving the parent redrives the same Map Run, which re-runs only its unsuccessful
+children). redstep does not redrive a Map Run yet: redriving the parent starts a new one, so
+nothing ever redrives such a child, and it is NOT_REDRIVABLE (`MAP_RUN_NOT_REDRIVABLE`), as
+AWS reports a child whose Map Run cannot be redriven. That needs no look-up but the child's own
+record (`map_run_child_redrive_status`), so a ResultWriter's entries tell it too.
 """
 
 from __future__ import annotations
@@ -15,6 +22,11 @@ from redstep.runtime.clock import Clock
 from redstep.runtime.errors import ExecutionNotRedrivable
 from redstep.runtime.store import REDRIVABLE_STATUSES, ExecutionRecord, ExecutionStore
 
+REDRIVABLE = "REDRIVABLE"
+NOT_REDRIVABLE = "NOT_REDRIVABLE"
+#: Why a Map Run's child that did not succeed may not be redriven (module docstring); modelled.
+MAP_RUN_NOT_REDRIVABLE = "Execution was started by a Map Run that cannot be redriven"
+
 #: RedriveExecution's limits: AWS redrives an execution within 14 days of its end, within a
 #: year of its start, and (a modelled limit, as AWS's on a Map Run's redrives) 1000 times.
 REDRIVABLE_PERIOD = timedelta(days=14)
@@ -23,45 +35,60 @@ MAX_REDRIVES = 1000
 
 
 def redrive_status(
-    store: ExecutionStore, clock: Clock, max_history_events: int | None, record: ExecutionRecord
+    store: ExecutionStore,
+    clock: Clock,
+    max_history_events: int | None,
+    record: ExecutionRecord,
+    map_run_arn: str | None,
 ) -> tuple[str, str | None]:
-    """(`redriveStatus`, `redriveStatusReason`) as DescribeExecution answers them; the reason
-    is None but for NOT_REDRIVABLE."""
-    reason = not_redrivable_reason(store, clock, max_history_events, record)
-    if reason is not None:
-        return "NOT_REDRIVABLE", reason
-    if store.map_run_of(record.arn) is not None:
-        return "REDRIVABLE_BY_MAP_RUN", None
-    return "REDRIVABLE", None
+    """(`redriveStatus`, `redriveStatusReason`) as DescribeExecution answers them, for an
+    execution started by the Map Run `map_run_arn` (None: by no Map Run); the reason is None
+    but for NOT_REDRIVABLE."""
+    if map_run_arn is not None:
+        return map_run_child_redrive_status(record)
+    reason = _own_reason(store, clock, max_history_events, record)
+    return (REDRIVABLE, None) if reason is None else (NOT_REDRIVABLE, reason)
+
+
+def map_run_child_redrive_status(record: ExecutionRecord) -> tuple[str, str]:
+    """(`redriveStatus`, `redriveStatusReason`) of a Map Run's child, from its record alone:
+    NOT_REDRIVABLE whatever its status (module docstring)."""
+    if record.status not in REDRIVABLE_STATUSES:
+        return NOT_REDRIVABLE, status_reason(record)
+    return NOT_REDRIVABLE, MAP_RUN_NOT_REDRIVABLE
 
 
 def refuse_redrive(
     store: ExecutionStore, clock: Clock, max_history_events: int | None, record: ExecutionRecord
 ) -> None:
     """ExecutionNotRedrivable when RedriveExecution must refuse before it tries: an execution
-    ended FAILED, TIMED_OUT or ABORTED that may not be redriven now, or a Map Run's child. One
-    RUNNING or SUCCEEDED is left to the store, which honours a client token first."""
+    ended FAILED, TIMED_OUT or ABORTED that may not be redriven now (a Map Run's child among
+    them). One RUNNING or SUCCEEDED is left to the store, which honours a client token first."""
     reason = not_redrivable_reason(store, clock, max_history_events, record)
     if reason is not None and record.status in REDRIVABLE_STATUSES:
         raise ExecutionNotRedrivable(reason)
-    if reason is None and store.map_run_of(record.arn) is not None:
-        raise ExecutionNotRedrivable(  # wording modelled
-            "Execution was started by a Map Run: redrive the execution that runs the Map"
-        )
 
 
 def not_redrivable_reason(
     store: ExecutionStore, clock: Clock, max_history_events: int | None, record: ExecutionRecord
 ) -> str | None:
     """Why RedriveExecution would refuse the execution now, as DescribeExecution's
-    `redriveStatusReason` words it (AWS's documented reasons, but the redrive limit's),
-    or None."""
+    `redriveStatusReason` words it (AWS's documented reasons, but the redrive limit's and a
+    Map Run's child's), or None."""
     if record.status not in REDRIVABLE_STATUSES:
         return status_reason(record)
-    if (
-        store.get_state_machine(record.state_machine_arn) is None
-        and store.map_run_of(record.arn) is None  # a Map Run's children's is a revision
-    ):
+    if store.map_run_of(record.arn) is not None:
+        return MAP_RUN_NOT_REDRIVABLE
+    return _own_reason(store, clock, max_history_events, record)
+
+
+def _own_reason(
+    store: ExecutionStore, clock: Clock, max_history_events: int | None, record: ExecutionRecord
+) -> str | None:
+    """`not_redrivable_reason` of an execution no Map Run started."""
+    if record.status not in REDRIVABLE_STATUSES:
+        return status_reason(record)
+    if store.get_state_machine(record.state_machine_arn) is None:
         return "State machine is in DELETING status"  # deleted, here at once
     now = clock.now()
     if now - record.start_date > MAX_OPEN_TIME:
