@@ -509,6 +509,83 @@ def test_a_map_cut_short_redrives_the_iterations_it_cut_and_those_it_never_start
     assert run.output()["results"] == ["item0", "item1", "item2", "item3"]
 
 
+def selector_map(items: list[Any], bad: int, **fields: Any) -> tuple[dict[str, Any], Any]:
+    """A Map whose ItemSelector fails on item `bad` until the execution is redriven (it reads
+    the item's text at index RedriveCount: not JSON before, the item's index after)."""
+    definition = machine(
+        (
+            "Each",
+            {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemSelector": {
+                    "x.$": "States.StringToJson("
+                    "States.ArrayGetItem($$.Map.Item.Value, $$.Execution.RedriveCount))"
+                },
+                "ItemProcessor": branch(
+                    ("Work", task("Work", Parameters={"x.$": "$.x"}, End=True))
+                ),
+                **fields,
+                "End": True,
+            },
+        ),
+    )
+    given = {"items": [["{bad" if i == bad else str(i), str(i)] for i in items]}
+    return definition, given
+
+
+def test_a_map_whose_item_selector_failed_redrives_every_iteration_that_did_not_succeed() -> None:
+    # Item 0 fails (tolerated), item 1 succeeds, items 2 and 3 are still running when item 4's
+    # ItemSelector fails: the Map fails of its own and cuts 2 and 3.
+    seen: Counter[int] = Counter()
+
+    def answer(command: ScheduleTask) -> Signal | None:
+        x = command.parameters["x"]
+        seen[x] += 1
+        if seen[x] == 1 and x == 0:
+            return TaskFailed(command.task_id, "Boom", "item 0 broke")
+        if seen[x] == 1 and x in (2, 3):
+            return None
+        return TaskSucceeded(command.task_id, x)
+
+    definition, given = selector_map(list(range(6)), 4, MaxConcurrency=3, ToleratedFailureCount=5)
+    run = Run(definition, given, answer).start()
+    assert (run.status(), run.completion().error) == ("FAILED", "States.Runtime")
+    assert sorted(seen) == [0, 1, 2, 3]
+
+    run.redrive()
+    assert run.status() == "SUCCEEDED"
+    assert sorted(seen.elements()) == [0, 0, 1, 2, 2, 3, 3, 4, 5]  # item 1 alone is kept
+    assert run.output() == [0, 1, 2, 3, 4, 5]
+    started = [
+        e["mapIterationStartedEventDetails"]["index"]
+        for e in run.since_redrive()
+        if e["type"] == "MapIterationStarted"
+    ]
+    assert sorted(started) == [0, 2, 3, 4, 5]
+    assert run.most_outstanding <= 3
+
+
+def test_iterations_queued_when_a_later_item_selector_failed_start_on_redrive() -> None:
+    # No MaxConcurrency: items 0 and 1 are queued to start, never entered, when item 2's
+    # ItemSelector fails.
+    calls: list[int] = []
+
+    def answer(command: ScheduleTask) -> Signal:
+        calls.append(command.parameters["x"])
+        return TaskSucceeded(command.task_id, command.parameters["x"])
+
+    definition, given = selector_map(list(range(4)), 2)
+    run = Run(definition, given, answer).start()
+    assert run.status() == "FAILED"
+    assert calls == []
+
+    run.redrive()
+    assert run.status() == "SUCCEEDED"
+    assert sorted(calls) == [0, 1, 2, 3]
+    assert run.output() == [0, 1, 2, 3]
+
+
 def test_a_redriven_iteration_containing_a_parallel_reruns_only_the_failed_branch() -> None:
     answers = Answers({"inner-b": 1})
     inner = {

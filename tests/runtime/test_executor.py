@@ -422,3 +422,65 @@ def test_a_second_answer_in_one_activation_finds_the_task_closed(
     kinds = [entry.kind for entry in store.signals(arn)]
     assert kinds.count("TaskSucceeded") == 1
     assert "TaskFailed" not in kinds
+
+
+# -- waiting for an end ----------------------------------------------------------------------------
+
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+
+
+def test_the_executor_keeps_no_watch_for_executions_that_ended() -> None:
+    with engine_on(MemoryExecutionStore()) as engine:
+        standard = engine.create_state_machine(
+            {"name": "Standard", "definition": json.dumps(PASS), "roleArn": ROLE}
+        )["stateMachineArn"]
+        express = engine.create_state_machine(
+            {"name": "Fast", "definition": json.dumps(PASS), "roleArn": ROLE, "type": "EXPRESS"}
+        )["stateMachineArn"]
+        waited = [
+            engine.start_execution({"stateMachineArn": standard})["executionArn"]
+            for _ in range(100)
+        ]
+        for _ in range(100):
+            engine.start_sync_execution({"stateMachineArn": express})
+        never_waited = [
+            engine.start_execution({"stateMachineArn": arn})["executionArn"]
+            for arn in (standard, express)
+            for _ in range(100)
+        ]
+        for arn in waited:
+            assert engine.wait(arn, timeout=5)["status"] == "SUCCEEDED"
+        assert engine.wait(never_waited[0], timeout=5)["status"] == "SUCCEEDED"
+        assert engine.wait(never_waited[-1], timeout=5)["status"] == "SUCCEEDED"
+        assert engine.executor._watches == {}
+        # after the end, a wait answers at once, however long it would wait
+        assert all(engine.executor.wait(arn, timeout=0) for arn in waited)
+        assert engine.executor.wait(waited[0]) is True
+        assert engine.executor._watches == {}
+
+
+def test_waiters_on_a_running_execution_are_woken_by_its_end_and_leave_nothing() -> None:
+    held = HeldTasks()
+    with engine_on(MemoryExecutionStore(), held) as engine:
+        arn = start_task(engine)
+        assert held.arrived.wait(5)
+        assert engine.executor.wait(arn, timeout=0.01) is False  # still running
+        woken: list[bool] = []
+        waiters = [
+            threading.Thread(target=lambda: woken.append(engine.executor.wait(arn, 10)))
+            for _ in range(3)
+        ]
+        for waiter in waiters:
+            waiter.start()
+        held.started[0][2](TaskSucceeded(1, {}))
+        for waiter in waiters:
+            waiter.join(10)
+        assert woken == [True, True, True]
+        assert engine.executor._watches == {}
+
+
+def test_a_wait_for_an_unknown_execution_times_out_and_leaves_nothing() -> None:
+    with engine_on(MemoryExecutionStore()) as engine:
+        unknown = "arn:aws:states:us-east-1:123456789012:execution:Machine:nobody"
+        assert engine.executor.wait(unknown, timeout=0.01) is False
+        assert engine.executor._watches == {}

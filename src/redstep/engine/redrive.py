@@ -22,10 +22,12 @@ Map records `…StateStarted` again and only the redriven children's events (a M
 `MapIterationStarted` for each), then `…StateSucceeded` and `…StateExited` as usual.
 
 What a redrive needs is noted while the execution runs, by hooks the interpreter calls: when a
-flow fails (`_note_failure`: which children of its Parallel or Map did not succeed, before the
-others are cut) and when the execution ends (`_note_end`: where control was). `RedriveSteps` is
-part of the interpreter (its base class); it overrides three of `ContainerSteps`' steps to run a
-Parallel or Map partly.
+flow fails (`_note_failure`: a branch or iteration that failed, even if tolerated), when a
+Parallel or Map cuts what still runs (`_abort_container`: a child failed, or a Map's
+ItemSelector did, and the children still running or queued did not succeed), and when the
+execution ends (`_note_end`: where control was). An item whose ItemSelector failed never ran: it
+counts as not started. `RedriveSteps` is part of the interpreter (its base class); it overrides
+four of `ContainerSteps`' steps to note cuts and to run a Parallel or Map partly.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from redstep.asl.errors import Failure, is_terminal
+from redstep.asl.errors import Failure
 from redstep.asl.model import MapState, ParallelState, ProcessorMode, StateMachine
 from redstep.engine.commands import ExecutionStatus
 from redstep.engine.containers import ContainerSteps, Host
@@ -127,16 +129,9 @@ class RedriveSteps(ContainerSteps):
         if run is None:
             ledger.root = flow
             return
-        cut = _cut_record(ledger, run)
-        cut.children[flow.index] = flow
-        if (
-            isinstance(run, MapRun)
-            and run.failures < run.tolerated
-            and not is_terminal(failure.error)
-        ):
-            return  # tolerated: the other iterations go on, and may yet succeed
-        _note_cut(ledger, run)  # the run is about to be cut: what still runs did not succeed
-        self._note_entries()
+        # Even a tolerated failure is redriven: the others go on, and may yet succeed; if the
+        # run is cut later, `_abort_container` notes what it cuts.
+        _cut_record(ledger, run).children[flow.index] = flow
 
     def _note_end(self: RedriveHost) -> None:
         """The execution is ending (before what still runs is cancelled)."""
@@ -202,6 +197,17 @@ class RedriveSteps(ContainerSteps):
             ledger.plans[flow] = plan
         self._enter(flow, state.name, flow.data)
 
+    def _abort_container(self: RedriveHost, run: Run, previous: int) -> None:
+        """Note what a cut leaves undone - the children still running or queued, and the
+        states some were about to enter - before `ContainerSteps` cuts them.
+
+        Only the outermost cut notes: `_note_cut` goes down the nested runs itself, and a
+        nested run's owner is already dead when its own cut is called."""
+        if run.flow.is_alive:
+            _note_cut(self._redrive_ledger(), run)
+            self._note_entries()
+        ContainerSteps._abort_container(self, run, previous)
+
     # -- Parallel and Map, run partly ------------------------------------------------------------
 
     def _run_parallel(self: RedriveHost, flow: Flow, state: ParallelState) -> None:
@@ -260,6 +266,10 @@ class RedriveSteps(ContainerSteps):
                 return
             del self._redrive_ledger().queues[run]
         ContainerSteps._start_iterations(self, run)
+        if run.flow.container is not run:
+            # An ItemSelector failed (it alone cuts a run here) on the last item taken, which
+            # never ran: a redrive starts it again, with those after it.
+            run.next_index -= 1
 
 
 def _revive(flow: Flow, last_event: int) -> None:

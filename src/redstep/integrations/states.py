@@ -9,6 +9,13 @@ not succeed fails the task with States.TaskFailed and that description as the ca
 the parent's task (StopExecution, a timeout) stops the child. Put
 `"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"` in the Input to link the
 child to its parent, as AWS's console does.
+
+The child may be an EXPRESS state machine's execution (the parent may not: an Express
+definition runs no `.sync` task). AWS's DescribeExecution refuses its ARN, so the task reads it
+from redstep's in-memory Express executions (`redstep.runtime.express`), pinned there from its
+start until the task has its answer, so that other Express executions ending meanwhile cannot
+push it out. A restart forgets every Express execution: a task that joins one again after a
+restart fails with States.TaskFailed (`EXPRESS_CHILD_GONE`) instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -25,13 +32,23 @@ from redstep.integrations.failure import TaskFailure
 from redstep.integrations.job import Job
 from redstep.integrations.optimized import compact_json, http_date, http_metadata, service_error
 from redstep.integrations.sdk import error_name
+from redstep.runtime import express
 from redstep.runtime.arns import state_machine_name
 from redstep.runtime.engine import Engine
 from redstep.runtime.errors import ExecutionAlreadyExists, StepFunctionsError
+from redstep.runtime.messages import name_and_input
+from redstep.runtime.state_machine_api import existing_state_machine
+from redstep.runtime.validation import validate_request
 
 #: How often a `.sync` task looks whether it was cancelled while its child runs on.
 POLL_SECONDS = 1.0
 _CHILD_NAMES = uuid.UUID("6f1f9a3e-2b9c-4c55-9d38-5b6f3a1c0e21")
+#: The cause of States.TaskFailed for a `.sync` task whose Express child a restart forgot.
+EXPRESS_CHILD_GONE = (
+    "The Express execution {child} that this task started is gone: redstep keeps Express "
+    "executions in memory only, and it stopped while the execution ran. Use a STANDARD child "
+    "state machine for a child that must survive a restart"
+)
 
 
 def start_execution(
@@ -49,18 +66,25 @@ def start_execution(
     """
     if isinstance(submission, dict) and isinstance(submission.get("ExecutionArn"), str):
         return _joined(engine, submission["ExecutionArn"], pattern, job)
-    answer = _start(engine, parameters, job)
-    if pattern not in (Pattern.SYNC, Pattern.SYNC_JSON):
+    is_joined = pattern in (Pattern.SYNC, Pattern.SYNC_JSON)
+    answer = _start(engine, parameters, job, is_joined=is_joined)
+    if not is_joined:
         return answer
-    job.on_cancel(lambda: _stop(engine, answer["ExecutionArn"], job.execution_arn))
-    submitted(answer)
-    return _joined(engine, answer["ExecutionArn"], pattern, job)
+    child = answer["ExecutionArn"]
+    job.on_cancel(lambda: _stop(engine, child, job.execution_arn))
+    try:
+        submitted(answer)
+    except BaseException:
+        engine.express.store.release(child)  # no task will join it (a no-op for a Standard one)
+        raise
+    return _joined(engine, child, pattern, job)
 
 
-def _start(engine: Engine, parameters: Any, job: Job) -> dict[str, Any]:
+def _start(engine: Engine, parameters: Any, job: Job, *, is_joined: bool) -> dict[str, Any]:
     """StartExecution as the integration answers it. Without a Name, the child's is derived
     from the task's token: an execution of that name is this task's own child, started before
-    redstep stopped, and is answered as if just started."""
+    redstep stopped, and is answered as if just started. A child the task joins (`is_joined`)
+    that is an Express execution is pinned in memory until `_joined_express` releases it."""
     if not isinstance(parameters, dict):
         raise _failure("ValidationException", "The Parameters of startExecution must be an object")
     named = parameters.get("Name")
@@ -72,7 +96,9 @@ def _start(engine: Engine, parameters: Any, job: Job) -> dict[str, Any]:
     if given is not None:
         request["input"] = given if isinstance(given, str) else compact_json(given)
     try:
-        started = engine.start_execution(request)
+        started = (
+            _start_pinned_express(engine, request) if is_joined else engine.start_execution(request)
+        )
     except ExecutionAlreadyExists as error:
         if named:
             raise _failure(error.code, error.message) from None
@@ -97,13 +123,44 @@ def _start(engine: Engine, parameters: Any, job: Job) -> dict[str, Any]:
     }
 
 
+def _start_pinned_express(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """StartExecution, but an Express child is kept in memory until released: the checks and
+    the start of `Engine.start_execution`'s Express branch, with the pin it does not offer."""
+    validate_request("StartExecution", request)
+    machine = existing_state_machine(engine.store, request["stateMachineArn"])
+    if machine.type != express.EXPRESS:
+        return engine.start_execution(request)
+    name, text = name_and_input(request)
+    return express.started(engine.express.start(machine, name, text, pinned=True))
+
+
 def _joined(engine: Engine, child: str, pattern: Pattern, job: Job) -> Any:
     """Wait for the child's end: its description when it succeeded, else States.TaskFailed."""
+    if express.is_express_arn(child):
+        return _joined_express(engine, child, pattern, job)
     job.on_cancel(lambda: _stop(engine, child, job.execution_arn))
     while not engine.executor.wait(child, POLL_SECONDS):
         if job.is_cancelled:
             return None
     described = _described(engine.describe_execution({"executionArn": child}), pattern)
+    if described["Status"] != "SUCCEEDED":
+        raise TaskFailure("States.TaskFailed", compact_json(described))
+    return described
+
+
+def _joined_express(engine: Engine, child: str, pattern: Pattern, job: Job) -> Any:
+    """`_joined` for an Express child: described from memory, released once the task has its
+    answer (or no longer waits); States.TaskFailed when a restart forgot it."""
+    if not engine.express.store.is_express(child):
+        raise TaskFailure("States.TaskFailed", EXPRESS_CHILD_GONE.format(child=child))
+    job.on_cancel(lambda: _stop(engine, child, job.execution_arn))
+    try:
+        while not engine.executor.wait(child, POLL_SECONDS):
+            if job.is_cancelled:
+                return None
+        described = _described(engine.express.describe(child), pattern)
+    finally:
+        engine.express.store.release(child)
     if described["Status"] != "SUCCEEDED":
         raise TaskFailure("States.TaskFailed", compact_json(described))
     return described
@@ -127,6 +184,9 @@ def _described(response: dict[str, Any], pattern: Pattern) -> dict[str, Any]:
 
 def _stop(engine: Engine, child: str, parent: str) -> None:
     cause = f"The task of {parent} that started this execution no longer waits for it"
+    if express.is_express_arn(child):  # StopExecution refuses its ARN, as AWS's does
+        engine.express.stop(child, cause=cause)
+        return
     with contextlib.suppress(StepFunctionsError):  # it ended meanwhile
         engine.stop_execution({"executionArn": child, "cause": cause})
 

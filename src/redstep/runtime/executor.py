@@ -197,6 +197,15 @@ class _Hold:
     on_skip: Callable[[], None]
 
 
+@dataclass(slots=True)
+class _EndWatch:
+    """What `wait` callers on one execution share: the event its end sets, and how many of them
+    hold it (the watch is dropped when the last one leaves)."""
+
+    ended: threading.Event = field(default_factory=threading.Event)
+    waiters: int = 0
+
+
 @dataclass(order=True, slots=True)
 class _Alarm:
     due: datetime
@@ -241,7 +250,9 @@ class Executor:
         self._end_listeners: list[Callable[[str], None]] = []
         self._busy = 0
         self._holds: list[_Hold] = []
-        self._finished: dict[str, threading.Event] = {}
+        # Only executions that a `wait` caller watches right now: an end pops and sets its
+        # watch, the last waiter to leave drops it, so the map stays as small as the waiters.
+        self._watches: dict[str, _EndWatch] = {}
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._alarms_changed: asyncio.Event | None = None
@@ -309,7 +320,6 @@ class Executor:
 
     def submit(self, execution_arn: str) -> None:
         """Run an execution just recorded by the store (its Start signal is in the journal)."""
-        self._event(execution_arn)
         self._call(self._resume, execution_arn)
 
     def signal(self, execution_arn: str, signal: Signal) -> None:
@@ -397,24 +407,14 @@ class Executor:
         """Journal a Redrive for an execution that ended and run it again (the store checks
         its status: StoreConflict when a redrive may not follow it, KeyError when unknown).
 
-        `wait` waits for its new end from then on: the end it had is forgotten first, so that
-        no waiter takes the old end for the new one."""
-        with self._lock:
-            ended = self._finished.get(execution_arn)
-            if ended is not None and ended.is_set():
-                self._finished[execution_arn] = threading.Event()
+        `wait` waits for its new end once the store says RUNNING again: no watch outlives the
+        end that set it, so no waiter takes the old end for the new one."""
         kind, fields = journal_record(Redrive())
-        try:
-            redriven = self.store.redrive_execution(
-                execution_arn, self.clock.now(), client_token, kind, fields
-            )
-        except BaseException:
-            self._forget_redrive(execution_arn, ended)
-            raise
+        redriven = self.store.redrive_execution(
+            execution_arn, self.clock.now(), client_token, kind, fields
+        )
         if redriven.is_new:
             self._run_redrive(execution_arn)
-        elif redriven.record.status != "RUNNING":
-            self._forget_redrive(execution_arn, ended)
         return redriven
 
     def _run_redrive(self, execution_arn: str) -> None:
@@ -434,22 +434,31 @@ class Executor:
             with contextlib.suppress(TimeoutError):
                 done.result(REDRIVE_WAIT_SECONDS)
 
-    def _forget_redrive(self, execution_arn: str, ended: threading.Event | None) -> None:
-        """No redrive was made: the execution's end stands."""
-        with self._lock:
-            if ended is not None and ended.is_set():
-                self._finished[execution_arn] = ended
-
     def wait(self, execution_arn: str, timeout: float | None = None) -> bool:
-        """Block until the execution has ended; whether it did within `timeout` seconds."""
-        record = self.store.get_execution(execution_arn)
-        if record is not None and record.status != "RUNNING":
-            return True
-        return self._event(execution_arn).wait(timeout)
-
-    def _event(self, execution_arn: str) -> threading.Event:
+        """Block until the execution has ended; whether it did within `timeout` seconds (at
+        once for one that has ended; `timeout` for one the store does not know)."""
+        # Watch first, then look: an end committed after the look sets the watch, one
+        # committed before it is what the look finds.
         with self._lock:
-            return self._finished.setdefault(execution_arn, threading.Event())
+            watch = self._watches.setdefault(execution_arn, _EndWatch())
+            watch.waiters += 1
+        try:
+            record = self.store.get_execution(execution_arn)
+            if record is not None and record.status != "RUNNING":
+                return True
+            return watch.ended.wait(timeout)
+        finally:
+            with self._lock:
+                watch.waiters -= 1
+                if watch.waiters == 0 and self._watches.get(execution_arn) is watch:
+                    del self._watches[execution_arn]
+
+    def _tell_waiters(self, execution_arn: str) -> None:
+        """The execution's end is committed: wake its waiters and forget their watch."""
+        with self._lock:
+            watch = self._watches.pop(execution_arn, None)
+        if watch is not None:
+            watch.ended.set()
 
     # -- on the loop -------------------------------------------------------------------------
 
@@ -613,7 +622,7 @@ class Executor:
                 case CompleteExecution():
                     self._live.pop(arn, None)
                     self._armed = {key for key in self._armed if key[0] != arn}
-                    self._event(arn).set()
+                    self._tell_waiters(arn)
                     self._tell_end(arn)
         if decision.has_more:
             self._call(self._run_internal, arn, Continue())
