@@ -51,6 +51,7 @@ from enum import Enum, StrEnum
 from itertools import islice
 from typing import Any, TypeVar
 
+from redstep.asl.distributed import CSV_DELIMITERS, HeaderLocation, InputType
 from redstep.asl.json_text import InvalidJsonText, read_json
 from redstep.asl.paths import to_json
 from redstep.buckets.objects import ObjectInfo
@@ -58,13 +59,6 @@ from redstep.buckets.objects import ObjectInfo
 #: AWS's quota on an execution's input, which a child's input (one item or a batch) is.
 MAX_CHILD_INPUT_BYTES = 256 * 1024
 
-CSV_DELIMITERS: Mapping[str, str] = {
-    "COMMA": ",",
-    "PIPE": "|",
-    "SEMICOLON": ";",
-    "SPACE": " ",
-    "TAB": "\t",
-}
 DUPLICATE_HEADERS = "CSV headers cannot contain duplicates."
 NOT_AN_ARRAY = "Attempting to map over non-iterable node."
 
@@ -78,22 +72,6 @@ class ItemReadError(Exception):
 
 class ItemTooLarge(Exception):
     """One item alone makes a child's input too large (States.DataLimitExceeded)."""
-
-
-class InputType(StrEnum):
-    """ReaderConfig.InputType: how an object read with s3:getObject holds its items."""
-
-    CSV = "CSV"
-    JSON = "JSON"
-    JSONL = "JSONL"
-    MANIFEST = "MANIFEST"
-
-
-class HeaderLocation(StrEnum):
-    """ReaderConfig.CSVHeaderLocation."""
-
-    FIRST_ROW = "FIRST_ROW"
-    GIVEN = "GIVEN"
 
 
 @dataclass(frozen=True, slots=True)

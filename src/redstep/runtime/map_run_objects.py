@@ -28,16 +28,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from redstep.asl.distributed import InputType, OutputType, Transformation
 from redstep.asl.json_text import read_json
 from redstep.asl.paths import to_json
 from redstep.asl.timestamps import format_timestamp
 from redstep.buckets import BucketError, Buckets
 from redstep.engine.commands import ExecutionStatus
 from redstep.runtime.items import (
-    InputType,
     InventoryManifest,
     ItemReadError,
     ReaderConfig,
@@ -150,21 +149,6 @@ def _listed(buckets: Buckets, bucket: str, prefix: str) -> Iterator[dict[str, An
 
 
 # -- results ----------------------------------------------------------------------------------
-
-
-class Transformation(StrEnum):
-    """WriterConfig.Transformation."""
-
-    NONE = "NONE"
-    COMPACT = "COMPACT"
-    FLATTEN = "FLATTEN"
-
-
-class OutputType(StrEnum):
-    """WriterConfig.OutputType."""
-
-    JSON = "JSON"
-    JSONL = "JSONL"
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from redstep.asl.distributed import Transformation
 from redstep.asl.errors import StatesError, StatesFailure
 from redstep.asl.json_text import read_json
 from redstep.asl.model import MapState, ParallelState, StateMachine
@@ -91,7 +92,6 @@ from redstep.runtime.map_run_objects import (
     ChildResult,
     ItemReaderFailed,
     ResultWriterFailed,
-    Transformation,
     read_items,
     transformed,
     write_results,
