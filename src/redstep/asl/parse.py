@@ -24,6 +24,22 @@ from redstep.asl.distributed import (
     Transformation,
 )
 from redstep.asl.errors import StatesError
+from redstep.asl.fields import (
+    BRANCH,
+    FIELDS,
+    ITEM_BATCHER,
+    ITEM_READER,
+    JSONATA_FIELDS,
+    JSONATA_ONLY,
+    JSONPATH_ONLY,
+    MAX_STATE_NAME_LENGTH,
+    MAX_VARIABLE_NAME_LENGTH,
+    PROCESSOR,
+    READER_CONFIG,
+    RESULT_WRITER,
+    RETRIER_FIELDS,
+    TOP_LEVEL,
+)
 from redstep.asl.json_text import JSON_TOO_DEEP, is_nested_too_deeply
 from redstep.asl.jsonata import JsonataSyntaxError, is_expression, states_members
 from redstep.asl.model import (
@@ -60,155 +76,6 @@ from redstep.asl.resources import is_recognized, unrecognized
 from redstep.asl.templates import Expression, Template, compile_expression, compile_template
 from redstep.asl.timestamps import parse_timestamp
 
-MAX_STATE_NAME_LENGTH = 80
-MAX_VARIABLE_NAME_LENGTH = 80
-
-_COMMON = frozenset({"Type", "Comment", "QueryLanguage"})
-_FILTERS = frozenset({"InputPath", "OutputPath"})
-_FLOW = frozenset({"Next", "End"})
-_RESULTS = frozenset({"ResultSelector", "ResultPath"})
-_ERRORS = frozenset({"Retry", "Catch"})
-
-#: The fields each state type accepts (JSONPath query language).
-FIELDS: Mapping[str, frozenset[str]] = {
-    "Pass": _COMMON | _FILTERS | _FLOW | {"Parameters", "Result", "ResultPath", "Assign"},
-    "Task": _COMMON
-    | _FILTERS
-    | _FLOW
-    | _RESULTS
-    | _ERRORS
-    | {
-        "Assign",
-        "Resource",
-        "Parameters",
-        "TimeoutSeconds",
-        "TimeoutSecondsPath",
-        "HeartbeatSeconds",
-        "HeartbeatSecondsPath",
-        "Credentials",
-    },
-    "Choice": _COMMON | _FILTERS | {"Choices", "Default", "Assign"},
-    "Wait": _COMMON
-    | _FILTERS
-    | _FLOW
-    | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign"},
-    "Succeed": _COMMON | _FILTERS,
-    "Fail": _COMMON | {"Error", "ErrorPath", "Cause", "CausePath"},
-    "Parallel": _COMMON
-    | _FILTERS
-    | _FLOW
-    | _RESULTS
-    | _ERRORS
-    | {"Branches", "Parameters", "Assign"},
-    "Map": _COMMON
-    | _FILTERS
-    | _FLOW
-    | _RESULTS
-    | _ERRORS
-    | {
-        "Assign",
-        "Iterator",
-        "ItemProcessor",
-        "ItemsPath",
-        "ItemSelector",
-        "Parameters",
-        "MaxConcurrency",
-        "MaxConcurrencyPath",
-        "ToleratedFailureCount",
-        "ToleratedFailureCountPath",
-        "ToleratedFailurePercentage",
-        "ToleratedFailurePercentagePath",
-        "Label",
-        "ItemReader",
-        "ItemBatcher",
-        "ResultWriter",
-    },
-}
-
-_JSONATA_COMMON = frozenset({"Type", "Comment", "QueryLanguage", "Output", "Assign"})
-_JSONATA_ERRORS = frozenset({"Retry", "Catch"})
-
-#: The fields each state type accepts in a JSONata state.
-JSONATA_FIELDS: Mapping[str, frozenset[str]] = {
-    "Pass": _JSONATA_COMMON | _FLOW,
-    "Task": _JSONATA_COMMON
-    | _FLOW
-    | _JSONATA_ERRORS
-    | {"Resource", "Arguments", "TimeoutSeconds", "HeartbeatSeconds", "Credentials"},
-    "Choice": _JSONATA_COMMON | {"Choices", "Default"},
-    "Wait": _JSONATA_COMMON | _FLOW | {"Seconds", "Timestamp"},
-    "Succeed": frozenset({"Type", "Comment", "QueryLanguage", "Output"}),
-    "Fail": frozenset({"Type", "Comment", "QueryLanguage", "Error", "Cause"}),
-    "Parallel": _JSONATA_COMMON | _FLOW | _JSONATA_ERRORS | {"Branches", "Arguments"},
-    "Map": _JSONATA_COMMON
-    | _FLOW
-    | _JSONATA_ERRORS
-    | {
-        "Iterator",
-        "ItemProcessor",
-        "Items",
-        "ItemSelector",
-        "MaxConcurrency",
-        "ToleratedFailureCount",
-        "ToleratedFailurePercentage",
-        "Label",
-        "ItemReader",
-        "ItemBatcher",
-        "ResultWriter",
-    },
-}
-
-#: Fields of either language that the other does not have (named in the message refusing them).
-_JSONPATH_ONLY = frozenset(
-    {
-        "InputPath",
-        "OutputPath",
-        "Parameters",
-        "ResultSelector",
-        "ResultPath",
-        "Result",
-        "ItemsPath",
-        "TimeoutSecondsPath",
-        "HeartbeatSecondsPath",
-        "SecondsPath",
-        "TimestampPath",
-        "MaxConcurrencyPath",
-        "ToleratedFailureCountPath",
-        "ToleratedFailurePercentagePath",
-        "ErrorPath",
-        "CausePath",
-    }
-)
-_JSONATA_ONLY = frozenset({"Arguments", "Output", "Items"})
-
-_TOP_LEVEL = frozenset(
-    {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
-)
-_BRANCH = frozenset({"StartAt", "States", "Comment"})
-_PROCESSOR = _BRANCH | {"ProcessorConfig"}
-_ITEM_READER = frozenset({"Resource", "Parameters", "Arguments", "ReaderConfig"})
-_READER_CONFIG = frozenset(
-    {
-        "ItemsPointer",
-        "InputType",
-        "CSVHeaderLocation",
-        "CSVHeaders",
-        "CSVDelimiter",
-        "MaxItems",
-        "MaxItemsPath",
-        "ManifestType",
-    }
-)
-_ITEM_BATCHER = frozenset(
-    {
-        "MaxItemsPerBatch",
-        "MaxItemsPerBatchPath",
-        "MaxInputBytesPerBatch",
-        "MaxInputBytesPerBatchPath",
-        "BatchInput",
-    }
-)
-_RESULT_WRITER = frozenset({"Resource", "Parameters", "Arguments", "WriterConfig"})
 #: What `$states` holds in every JSONata field.
 _ALWAYS_IN_STATES = frozenset({"input", "context"})
 #: A JSONata Map's Items when it gives none: the state's input.
@@ -279,7 +146,7 @@ def validate_definition(definition: str | Mapping[str, Any]) -> Validation:
     if is_nested_too_deeply(definition, text):  # before the parser's recursive walks see it
         report.error(Code.INVALID_JSON_DESCRIPTION, JSON_TOO_DEEP, None)
         return Validation(None, report.diagnostics)
-    machine = _Parser(report).machine(definition, (), _TOP_LEVEL)
+    machine = _Parser(report).machine(definition, (), TOP_LEVEL)
     if report.has_errors or machine is None:
         return Validation(None, report.diagnostics)
     return Validation(machine, report.diagnostics)
@@ -571,7 +438,7 @@ class _Parser:
             self.report.schema("Value cannot be empty", pointer(*at, "Branches"))
         elif isinstance(branches_raw, list):
             for index, branch_raw in enumerate(branches_raw):
-                branch = self.machine(branch_raw, (*at, "Branches", index), _BRANCH)
+                branch = self.machine(branch_raw, (*at, "Branches", index), BRANCH)
                 if branch is not None:
                     branches.append(branch)
         return ParallelState(
@@ -591,7 +458,7 @@ class _Parser:
         self.exclusive(raw, ("ItemSelector", "Parameters"), at, required=False)
         self.exclusive(raw, ("MaxConcurrency", "MaxConcurrencyPath"), at, required=False)
         key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
-        processor = self.machine(raw.get(key), (*at, key), _PROCESSOR)
+        processor = self.machine(raw.get(key), (*at, key), PROCESSOR)
         mode, execution_type = self.processor_config(raw.get(key), (*at, key))
         for distributed_only in ("ItemReader", "ItemBatcher", "ResultWriter"):
             if distributed_only in raw and mode is not ProcessorMode.DISTRIBUTED:
@@ -669,7 +536,7 @@ class _Parser:
         return ProcessorMode(mode), ExecutionType(execution_type)
 
     def item_reader(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ItemReader | None:
-        reader = self.section(raw, "ItemReader", self.in_language(_ITEM_READER), at)
+        reader = self.section(raw, "ItemReader", self.in_language(ITEM_READER), at)
         if reader is None:
             return None
         where = (*at, "ItemReader")
@@ -679,7 +546,7 @@ class _Parser:
             self.report.schema("Expected value of type [OBJECT]", pointer(*where, "ReaderConfig"))
             config = {}
         at_config = (*where, "ReaderConfig")
-        self.unknown_fields(config, self.in_language(_READER_CONFIG), at_config)
+        self.unknown_fields(config, self.in_language(READER_CONFIG), at_config)
         self.exclusive(config, ("MaxItems", "MaxItemsPath"), at_config, False)
         self.one_of(reader, "Resource", READER_RESOURCES, where)
         self.one_of(config, "InputType", tuple(InputType), at_config)
@@ -707,7 +574,7 @@ class _Parser:
         )
 
     def item_batcher(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ItemBatcher | None:
-        batcher = self.section(raw, "ItemBatcher", self.in_language(_ITEM_BATCHER), at)
+        batcher = self.section(raw, "ItemBatcher", self.in_language(ITEM_BATCHER), at)
         if batcher is None:
             return None
         where = (*at, "ItemBatcher")
@@ -734,7 +601,7 @@ class _Parser:
         )
 
     def result_writer(self, raw: Mapping[str, Any], at: tuple[Any, ...]) -> ResultWriter | None:
-        writer = self.section(raw, "ResultWriter", self.in_language(_RESULT_WRITER), at)
+        writer = self.section(raw, "ResultWriter", self.in_language(RESULT_WRITER), at)
         if writer is None:
             return None
         where = (*at, "ResultWriter")
@@ -825,7 +692,7 @@ class _Parser:
         retriers = []
         for index, item in self.handlers(raw, "Retry", at):
             where = (*at, "Retry", index)
-            self.unknown_fields(item, _RETRIER_FIELDS, where)
+            self.unknown_fields(item, RETRIER_FIELDS, where)
             error_equals = self.error_equals(item, where)
             interval = self.number(item, "IntervalSeconds", where, 1, 99999999)
             attempts = self.integer(item, "MaxAttempts", where, minimum=0, maximum=99999999)
@@ -1101,7 +968,7 @@ class _Parser:
         for key in raw:
             if key in JSONATA_FIELDS[kind]:
                 continue
-            if key in _JSONPATH_ONLY or (key in FIELDS[kind] and key not in _JSONATA_ONLY):
+            if key in JSONPATH_ONLY or (key in FIELDS[kind] and key not in JSONATA_ONLY):
                 self.report.schema(
                     f"The QueryLanguage is set to 'JSONata', but field '{key}' is only "
                     "supported for the 'JSONPath' QueryLanguage",
@@ -1152,19 +1019,6 @@ class _Parser:
         else:
             return True
         return False
-
-
-_RETRIER_FIELDS = frozenset(
-    {
-        "ErrorEquals",
-        "IntervalSeconds",
-        "MaxAttempts",
-        "BackoffRate",
-        "MaxDelaySeconds",
-        "JitterStrategy",
-        "Comment",
-    }
-)
 
 
 def _variable_name(key: str) -> str:
