@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from redstep.asl.json_text import InvalidJsonText, read_json
-from redstep.engine.interpreter import MAX_PAYLOAD_BYTES
+from redstep.engine.tasks import MAX_PAYLOAD_BYTES
 from redstep.runtime.arns import check_name
 from redstep.runtime.errors import InvalidExecutionInput, InvalidToken, ValidationException
 from redstep.runtime.tokens import decode_token
