@@ -59,7 +59,12 @@ class Host(Protocol):
 
     def _input(self, flow: Flow, filters: Filters) -> Any: ...
 
-    def _scope(self, flow: Flow, map_item: tuple[int, Any] | None = None) -> Scope: ...
+    def _scope(
+        self,
+        flow: Flow,
+        map_item: tuple[int, Any] | None = None,
+        states: dict[str, Any] | None = None,
+    ) -> Scope: ...
 
     def _task_token(self, task_id: int) -> str: ...
 

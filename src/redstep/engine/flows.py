@@ -29,6 +29,7 @@ class Flow:
         "task_id",
         "timer_id",
         "variables",
+        "visible",
     )
 
     def __init__(
@@ -54,6 +55,9 @@ class Flow:
         self.timer_id: int | None = None
         self.variables: dict[str, Any] = {}  # the variables this flow's scope assigned
         self.assigned: dict[str, Any] | None = None  # what the current state assigns on exit
+        # what visible_variables merged: the outer flows wait in their Parallel or Map, so only
+        # this flow's own assignments change it
+        self.visible: dict[str, Any] | None = None
 
     def visible_variables(self) -> dict[str, Any]:
         """The variables this flow's states read: its own over those of the flows around it
@@ -61,16 +65,19 @@ class Flow:
         started, and never assigns them)."""
         if self.parent is None:
             return self.variables
-        outer = self.parent.flow.visible_variables()
-        if not self.variables:
-            return outer
-        if not outer:
-            return self.variables
-        return {**outer, **self.variables}
+        if self.visible is None:
+            outer = self.parent.flow.visible_variables()
+            self.visible = (
+                {**outer, **self.variables}
+                if outer and self.variables
+                else (outer or self.variables)
+            )
+        return self.visible
 
     def assign(self, values: dict[str, Any]) -> None:
         """Variables a state assigned, as it exits: new values replace old ones."""
         self.variables.update(values)
+        self.visible = None
 
 
 class ParallelRun:

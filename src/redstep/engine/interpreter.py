@@ -499,7 +499,8 @@ class Interpreter(RedriveSteps, TaskSteps):
             details["assignedVariablesDetails"] = {"truncated": False}
             flow.assign(flow.assigned)
             flow.assigned = None
-        self._inspect(flow, Stage.VARIABLES, flow.visible_variables())
+        if self._inspector is not None:  # not on every exit of every execution
+            self._inspect(flow, Stage.VARIABLES, flow.visible_variables())
         self._emit(flow, f"{STATE_EVENT_PREFIX[type(flow.state)]}StateExited", details)
         return text
 

@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from redstep.asl.errors import Failure, StatesError
-from redstep.asl.model import Filters, ResultHandling, State, TaskState, Transition
+from redstep.asl.model import State, TaskState
 from redstep.asl.paths import to_json
 from redstep.asl.resources import is_callback
-from redstep.asl.scope import Scope
-from redstep.engine.agenda import Agenda, Task
+from redstep.engine.agenda import Task
 from redstep.engine.commands import MAP_RUN_RESOURCE, ScheduleTask
-from redstep.engine.context import ExecutionInfo
+from redstep.engine.containers import Host
 from redstep.engine.events import payload, resource_parts, task_event
 from redstep.engine.flows import Flow
 from redstep.engine.inspection import Stage
@@ -32,46 +31,12 @@ INTERRUPTED_CAUSE = (
 MAX_PAYLOAD_BYTES = 256 * 1024
 
 
-class TaskHost(Protocol):
-    """What a Task needs of the interpreter it is part of."""
+class TaskHost(Host, Protocol):
+    """What a Task needs of the interpreter it is part of, beyond what Parallel and Map need."""
 
-    _agenda: Agenda
     _now: datetime
-    info: ExecutionInfo
-
-    def _emit(
-        self,
-        flow: Flow | None,
-        event_type: str,
-        details: dict[str, Any] | None = None,
-        previous: int | None = None,
-    ) -> int: ...
-
-    def _input(self, flow: Flow, filters: Filters) -> Any: ...
-
-    def _scope(
-        self,
-        flow: Flow,
-        map_item: tuple[int, Any] | None = None,
-        states: dict[str, Any] | None = None,
-    ) -> Scope: ...
 
     def _inspect(self, flow: Flow, stage: Stage, value: Any) -> None: ...
-
-    def _task_token(self, task_id: int) -> str: ...
-
-    def _state_failed(self, flow: Flow, failure: Failure, of_its_own: bool = False) -> None: ...
-
-    def _guarded(self, flow: Flow, action: Any, *args: Any) -> None: ...
-
-    def _finish_state(
-        self,
-        flow: Flow,
-        results: ResultHandling,
-        filters: Filters,
-        transition: Transition,
-        result: Any,
-    ) -> None: ...
 
     def _map_run_ended(self, task: Task, result: Any, failure: Failure | None) -> None: ...
 
