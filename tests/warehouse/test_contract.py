@@ -554,6 +554,9 @@ def test_duckdb_streams_rows_and_reports_an_error_in_a_late_one() -> None:
     from `execute`, yields rows, then fails in Redshift's words."""
     warehouse = open_warehouse("duckdb:///:memory:")
     session = warehouse.connect()
+    # One thread reads the range in order: with more, one may reach the failing row before any
+    # row is handed over, and the query fails in `execute` (seen on a loaded 2-core machine).
+    session.execute("set threads = 1")
     result = session.execute(
         "select (case when i = 900000 then 'x' else i::varchar end)::int as n "
         "from range(1000000) t(i)"
