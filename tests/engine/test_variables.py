@@ -45,6 +45,25 @@ def test_a_variable_is_read_by_later_states_through_paths_and_intrinsics() -> No
     assert "assignedVariables" not in trace.details("PassStateExited", 1)
 
 
+def test_a_variable_with_a_unicode_name_is_read_through_paths_and_intrinsics() -> None:
+    # Assign takes any identifier; a JSONPath path and an intrinsic read the same names.
+    trace = drive(
+        machine(
+            ("Set", {"Type": "Pass", "Assign": {"größe": {"n": 3}, "_ä1": 4}, "Next": "Use"}),
+            (
+                "Use",
+                {
+                    "Type": "Pass",
+                    "Parameters": {"sum.$": "States.MathAdd($größe.n, $_ä1)", "n.$": "$größe.n"},
+                    "End": True,
+                },
+            ),
+        ),
+        {},
+    )
+    assert trace.output == {"sum": 7, "n": 3}
+
+
 def test_assign_and_output_see_the_values_from_before_the_state() -> None:
     trace = drive(
         machine(

@@ -28,8 +28,9 @@ from redstep.asl.scope import Scope
 Key = str | int
 
 _LONE_BACKSLASH = re.compile(r"\\(?!')")
-#: `$name…`: a workflow variable, and the path into its value (`.a`, `[0]`, …) after it.
-_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(.*)", re.DOTALL)
+#: `$name…`: a workflow variable, and the path into its value (`.a`, `[0]`, …) after it. Names
+#: are Unicode identifiers, as Assign accepts them (a letter or `_`, then letters, digits, `_`).
+_VARIABLE = re.compile(r"\$([^\W\d]\w*)(.*)", re.DOTALL)
 
 
 class PathSyntaxError(ValueError):
