@@ -457,3 +457,35 @@ def test_parameters_grown_too_deep_fail_the_task_without_running_it(tmp_path: Pa
         f"redstep could not hand the task its parameters: {JSON_TOO_DEEP}"
     )
     assert held.started == []
+
+
+def test_both_describes_list_the_variables_each_state_reads_and_omit_the_member_when_none(
+    engine: Engine,
+) -> None:
+    reads = {
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"answer": 42, "unit": "m"}, "Next": "Use"},
+            "Use": {
+                "Type": "Pass",
+                "Parameters": {"text.$": "States.Format('{} {}', $answer, $unit)"},
+                "End": True,
+            },
+        },
+    }
+    arn = create(engine, reads)
+    expected = {"Use": ["answer", "unit"]}
+    assert engine.describe_state_machine({"stateMachineArn": arn})["variableReferences"] == expected
+    described = run(engine, arn)
+    assert json.loads(described["output"]) == {"text": "42 m"}
+    for_execution = engine.describe_state_machine_for_execution(
+        {"executionArn": described["executionArn"]}
+    )
+    assert for_execution["variableReferences"] == expected
+    # The revision an execution ran keeps its references after an update that reads none.
+    engine.update_state_machine({"stateMachineArn": arn, "definition": json.dumps(PASS)})
+    assert "variableReferences" not in engine.describe_state_machine({"stateMachineArn": arn})
+    for_execution = engine.describe_state_machine_for_execution(
+        {"executionArn": described["executionArn"]}
+    )
+    assert for_execution["variableReferences"] == expected

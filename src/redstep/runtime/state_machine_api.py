@@ -14,6 +14,7 @@ import uuid
 
 from redstep.asl.model import StateMachine
 from redstep.asl.parse import DefinitionError, parse_definition, validate_definition
+from redstep.asl.references import variable_references
 from redstep.runtime import express
 from redstep.runtime.arns import Region, check_name, state_machine_name
 from redstep.runtime.clock import Clock
@@ -119,6 +120,7 @@ def describe_state_machine(store: ExecutionStore, request: Request) -> Response:
     }
     if record.description:
         response["description"] = record.description
+    _add_variable_references(response, record)
     return response
 
 
@@ -129,7 +131,7 @@ def describe_revision(store: ExecutionStore, execution: ExecutionRecord) -> Resp
         raise StateMachineDoesNotExist(
             f"State Machine Does Not Exist: '{execution.state_machine_arn}'"
         )
-    return {
+    response: Response = {
         "stateMachineArn": record.arn,
         "name": record.name,
         "definition": record.definition,
@@ -139,6 +141,8 @@ def describe_revision(store: ExecutionStore, execution: ExecutionRecord) -> Resp
         "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
         "tracingConfiguration": {"enabled": False},
     }
+    _add_variable_references(response, record)
+    return response
 
 
 def list_state_machines(store: ExecutionStore, request: Request) -> Response:
@@ -197,6 +201,13 @@ def existing_state_machine(store: ExecutionStore, arn: str) -> StateMachineRecor
     if record is None:
         raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
     return record
+
+
+def _add_variable_references(response: Response, record: StateMachineRecord) -> None:
+    """`variableReferences`, which AWS leaves out when no state reads a variable."""
+    references = variable_references(record.definition)
+    if references:
+        response["variableReferences"] = references
 
 
 def _checked_definition(definition: str) -> StateMachine:
