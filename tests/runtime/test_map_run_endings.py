@@ -3,21 +3,22 @@ the Engine on a virtual clock: an Express parent, a store that fails mid-run, a 
 results are written, UpdateMapRun lowering a threshold below the failures counted; and what a
 run's children tell of themselves afterwards (result entries, redrive status).
 
-The shared shapes of test_map_runs.py are repeated here in brief: test modules are not imported
-from one another."""
+The machine around one distributed Map and the wait come from distributed_maps (tests/helpers);
+test_map_runs.py's other shapes are repeated here in brief: test modules are not imported from
+one another."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from distributed_maps import WAIT, distributed, eventually
 from held_tasks import HeldTasks
 
 from redstep.asl.timestamps import format_timestamp
@@ -33,7 +34,6 @@ from redstep.runtime.sqlite_store import SqliteExecutionStore
 from redstep.runtime.store import ExecutionRecord, SignalRecord
 
 ROLE = "arn:aws:iam::123456789012:role/test"
-WAIT = 60.0
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 HELD = {
     "StartAt": "T",
@@ -55,22 +55,6 @@ WRITER = {
     "Resource": "arn:aws:states:::s3:putObject",
     "Parameters": {"Bucket": "data", "Prefix": "results"},
 }
-
-
-def distributed(processor: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """A machine whose only state is a distributed Map over `$.items` running `processor`."""
-    state = {
-        "Type": "Map",
-        "Label": "Each",
-        "ItemsPath": "$.items",
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-            **processor,
-        },
-        "End": True,
-        **fields,
-    }
-    return {"StartAt": "M", "States": {"M": state}}
 
 
 @pytest.fixture
@@ -125,14 +109,6 @@ def describe_map_run(engine: Engine, map_run_arn: str) -> dict[str, Any]:
 def children(engine: Engine, map_run_arn: str, status: str | None = None) -> list[str]:
     request = {"mapRunArn": map_run_arn} | ({} if status is None else {"statusFilter": status})
     return [child["executionArn"] for child in engine.list_executions(request)["executions"]]
-
-
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    """Wait for another thread to bring `condition` about (real time: threads, not timers)."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def held_tasks(held: HeldTasks, count: int) -> list[Any]:

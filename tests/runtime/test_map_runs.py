@@ -9,8 +9,7 @@ import gzip
 import json
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
+from distributed_maps import WAIT, distributed, eventually
 from held_tasks import HeldTasks
 from live_server import live_server
 from wire_check import check_shape, check_wire
@@ -54,7 +54,6 @@ from redstep.runtime.store import (
 from redstep.services import Services
 
 ROLE = "arn:aws:iam::123456789012:role/test"
-WAIT = 60.0
 TASK = "arn:aws:states:::lambda:invoke"
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 #: A child that fails when its item's `n` is below `failBelow` (of the item itself).
@@ -71,24 +70,6 @@ FAIL_BELOW = {
     },
 }
 HELD = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": True}}}
-
-
-def distributed(processor: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """A machine whose only state is a distributed Map `M` over `$.items` (unless an
-    ItemReader is given) running `processor` in each child."""
-    state: dict[str, Any] = {
-        "Type": "Map",
-        "Label": "Each",
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-            **processor,
-        },
-        "End": True,
-        **fields,
-    }
-    if "ItemReader" not in fields:
-        state.setdefault("ItemsPath", "$.items")
-    return {"StartAt": "M", "States": {"M": state}}
 
 
 @pytest.fixture
@@ -143,14 +124,6 @@ def children(engine: Engine, map_run_arn: str) -> list[dict[str, Any]]:
 def history_types(engine: Engine, execution_arn: str) -> list[str]:
     events = engine.get_execution_history({"executionArn": execution_arn, "maxResults": 1000})
     return [event["type"] for event in events["events"]]
-
-
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    """Wait for another thread to bring `condition` about (real time: threads, not timers)."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def held_tasks(held: HeldTasks, count: int) -> list[Any]:
@@ -813,6 +786,8 @@ def test_a_map_run_reads_back_as_put_and_updated(store: ExecutionStore) -> None:
         child_total=3,
         results_written=3,
         answer='{"output":[1]}',
+        redrive_count=2,
+        redrive_date=T0 + timedelta(seconds=4),
     )
     store.update_map_run(ended)
     assert store.get_map_run(RUN) == ended
@@ -853,6 +828,20 @@ def test_a_store_made_before_map_runs_opens_and_gains_them(tmp_path: Path) -> No
     try:
         reopened.put_map_run(map_run(), child_machine())
         assert reopened.get_map_run(RUN) == map_run()
+    finally:
+        reopened.close()
+
+
+def test_a_map_runs_table_made_before_redrives_gains_their_columns(tmp_path: Path) -> None:
+    SqliteExecutionStore(tmp_path).close()
+    with sqlite3.connect(tmp_path / "store.sqlite") as db:  # as an older redstep left it
+        db.execute("ALTER TABLE map_runs DROP COLUMN redrive_count")
+        db.execute("ALTER TABLE map_runs DROP COLUMN redrive_date")
+    reopened = SqliteExecutionStore(tmp_path)
+    try:
+        redriven = map_run(redrive_count=1, redrive_date=T0 + timedelta(seconds=1))
+        reopened.put_map_run(redriven, child_machine())
+        assert reopened.get_map_run(RUN) == redriven
     finally:
         reopened.close()
 

@@ -57,6 +57,8 @@ class MapRunRequest(TypedDict):
     maxConcurrency: int
     toleratedFailureCount: int | None
     toleratedFailurePercentage: float | None
+    redriveCount: int
+    """0 for a new map run; n for the n-th redrive of `mapRunArn`, which ran before."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,9 @@ class Host(Protocol):
     ) -> None: ...
 
     # the steps below, used by one another
-    def _start_map_run(self, flow: Flow, state: MapState) -> None: ...
+    def _start_map_run(
+        self, flow: Flow, state: MapState, redrive: tuple[str, int] | None = None
+    ) -> str: ...
 
     def _start_iterations(self, run: MapRun) -> None: ...
 
@@ -132,9 +134,15 @@ class ContainerSteps:
             return
         self._start_iterations(run)
 
-    def _start_map_run(self: Host, flow: Flow, state: MapState) -> None:
+    def _start_map_run(
+        self: Host, flow: Flow, state: MapState, redrive: tuple[str, int] | None = None
+    ) -> str:
         """A distributed Map hands its items to a map run, which runs each item (or batch) as
-        a child execution; the run answers as a task does (`_map_run_ended`)."""
+        a child execution; the run answers as a task does (`_map_run_ended`). Its ARN is
+        returned.
+
+        `redrive` is (ARN, n) when a redrive of the execution redrives the map run that ARN
+        names, for the n-th time (`RedriveSteps`): MapRunRedriven instead of MapRunStarted."""
         effective = self._input(flow, state.filters)
         scope = self._scope(flow)
         items = None if state.item_reader is not None else map_items(state, effective, scope)
@@ -143,8 +151,9 @@ class ContainerSteps:
         count, percentage = tolerated_limits(state.tolerated_failure, effective, scope)
         task_id = self._agenda.next_task_id()
         flow.task_id = task_id
+        arn, redrives = redrive or (_map_run_arn(self.info, state, self._random), 0)
         request: MapRunRequest = {
-            "mapRunArn": _map_run_arn(self.info, state, self._random),
+            "mapRunArn": arn,
             "stateName": state.name,
             "executionType": state.execution_type.value,
             "input": effective,
@@ -156,12 +165,17 @@ class ContainerSteps:
             "maxConcurrency": concurrency,
             "toleratedFailureCount": count,
             "toleratedFailurePercentage": percentage,
+            "redriveCount": redrives,
         }
-        self._emit(flow, "MapRunStarted", {"mapRunArn": request["mapRunArn"]})
+        if redrive is None:
+            self._emit(flow, "MapRunStarted", {"mapRunArn": arn})
+        else:
+            self._emit(flow, "MapRunRedriven", {"mapRunArn": arn, "redriveCount": redrives})
         command = ScheduleTask(
             task_id, state.name, MAP_RUN_RESOURCE, request, None, None, self._task_token(task_id)
         )
         self._agenda.schedule(flow, command)
+        return arn
 
     def _map_run_ended(self: Host, task: Task, result: Any, failure: Failure | None) -> None:
         """The map run answered: MapRunSucceeded or MapRunFailed, then the state goes on (its

@@ -13,8 +13,13 @@ is, recursively, for each path of control (`Flow`) that did not succeed:
   succeed, each redriven the same way; the others keep their results;
 - any other flow enters its current state again, with the input it was entered with: a Task is
   scheduled again, a Fail state fails again (AWS's rule: a workflow that routes an error to a
-  Fail state fails there again), a Parallel or Map that failed of its own runs whole, and a
-  distributed Map starts a new map run (redriving its map run is not built yet).
+  Fail state fails there again), a Parallel or Map that failed of its own runs whole;
+- a distributed Map whose map run failed or was aborted redrives that map run (the same ARN;
+  `MapRunRedriven` with its redrive count instead of `MapRunStarted`): the runtime redrives its
+  unsuccessful children and starts those never started, keeping the ones that succeeded. As AWS
+  does, a map run that failed reading its items or writing its results (States.ItemReaderFailed,
+  States.ResultWriterFailed: on AWS, a role without the permissions) is not redriven: a new one
+  starts, as it does when none had started.
 
 The history records `ExecutionRedriven` (`{"redriveCount": n}`, after the event that ended the
 execution), then each re-entered state's `…StateEntered`, pointing at it; a redriven Parallel or
@@ -25,8 +30,9 @@ What a redrive needs is noted while the execution runs, by hooks the interpreter
 flow fails (`_note_failure`: a branch or iteration that failed, even if tolerated), when a
 Parallel or Map cuts what still runs (`_abort_container`: a child failed, or a Map's
 ItemSelector did, and the children still running or queued did not succeed), and when the
-execution ends (`_note_end`: where control was). An item whose ItemSelector failed never ran: it
-counts as not started. `RedriveSteps` is part of the interpreter (its base class); it overrides
+execution ends (`_note_end`: where control was), and when a distributed Map's map run starts and
+ends (`_start_map_run`, `_map_run_ended`). An item whose ItemSelector failed never ran: it counts
+as not started. `RedriveSteps` is part of the interpreter (its base class); it overrides
 four of `ContainerSteps`' steps to note cuts and to run a Parallel or Map partly.
 """
 
@@ -39,8 +45,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from redstep.asl.errors import Failure
+from redstep.asl.errors import Failure, StatesError
 from redstep.asl.model import MapState, ParallelState, ProcessorMode, StateMachine
+from redstep.engine.agenda import Task
 from redstep.engine.commands import ExecutionStatus
 from redstep.engine.containers import ContainerSteps, Host
 from redstep.engine.context import ExecutionInfo
@@ -51,6 +58,11 @@ REDRIVABLE = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, Execu
 
 #: Why a redrive fails at once when the interpreter cannot tell where control stood.
 NOWHERE_CAUSE = "redstep cannot tell which states of this execution to redrive"
+
+#: The errors of a map run that a redrive does not redrive: it starts a new one (module docstring).
+NEW_MAP_RUN_ERRORS = frozenset(
+    {StatesError.ITEM_READER_FAILED.value, StatesError.RESULT_WRITER_FAILED.value}
+)
 
 Run = ParallelRun | MapRun
 
@@ -65,6 +77,22 @@ class CutShort:
     run: Run
     entered_id: int
     children: dict[int, Flow] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MapRunNote:
+    """The map run a distributed Map's entry `entered_id` started (or redrove, `redrives` times
+    by then), and how it answered: succeeded, failed with `error`, or not at all (it was cut)."""
+
+    entered_id: int
+    arn: str
+    redrives: int
+    succeeded: bool = False
+    error: str | None = None
+
+    @property
+    def is_redrivable(self) -> bool:
+        return not self.succeeded and self.error not in NEW_MAP_RUN_ERRORS
 
 
 @dataclass(slots=True)
@@ -84,6 +112,11 @@ class RedriveLedger:
     (taken by `_run_parallel` / `_run_map`)."""
     queues: dict[MapRun, deque[Flow]] = field(default_factory=dict)
     """A Map's run -> its redriven iterations still waiting for room under MaxConcurrency."""
+    map_runs: dict[Flow, MapRunNote] = field(default_factory=dict)
+    """A distributed Map's flow -> the map run its latest entry started."""
+    map_run_redrives: dict[Flow, MapRunNote] = field(default_factory=dict)
+    """A flow re-entering its distributed Map -> the map run to redrive (taken by
+    `_start_map_run`)."""
 
 
 class RedriveHost(Host, Protocol):
@@ -195,6 +228,9 @@ class RedriveSteps(ContainerSteps):
         flow.container = None
         if plan is not None:
             ledger.plans[flow] = plan
+        note = ledger.map_runs.get(flow)
+        if note is not None and note.entered_id == flow.entered_id and note.is_redrivable:
+            ledger.map_run_redrives[flow] = note
         self._enter(flow, state.name, flow.data)
 
     def _abort_container(self: RedriveHost, run: Run, previous: int) -> None:
@@ -207,6 +243,28 @@ class RedriveSteps(ContainerSteps):
             _note_cut(self._redrive_ledger(), run)
             self._note_entries()
         ContainerSteps._abort_container(self, run, previous)
+
+    # -- a distributed Map's map run --------------------------------------------------------------
+
+    def _start_map_run(
+        self: RedriveHost, flow: Flow, state: MapState, redrive: tuple[str, int] | None = None
+    ) -> str:
+        """Start a map run, or redrive the one this entry's redrive noted; note which."""
+        ledger = self._redrive_ledger()
+        earlier = ledger.map_run_redrives.pop(flow, None)
+        if earlier is not None:
+            redrive = (earlier.arn, earlier.redrives + 1)
+        arn = ContainerSteps._start_map_run(self, flow, state, redrive)
+        ledger.map_runs[flow] = MapRunNote(flow.entered_id, arn, redrive[1] if redrive else 0)
+        return arn
+
+    def _map_run_ended(self: RedriveHost, task: Task, result: Any, failure: Failure | None) -> None:
+        flow = task.flow
+        note = self._redrive_ledger().map_runs.get(flow)
+        if note is not None and note.entered_id == flow.entered_id:
+            note.succeeded = failure is None
+            note.error = None if failure is None else failure.error
+        ContainerSteps._map_run_ended(self, task, result, failure)
 
     # -- Parallel and Map, run partly ------------------------------------------------------------
 
@@ -311,7 +369,7 @@ def _partial_plan(ledger: RedriveLedger, flow: Flow) -> tuple[Run, list[Flow]] |
     if not isinstance(state, ParallelState | MapState):
         return None
     if isinstance(state, MapState) and state.mode is ProcessorMode.DISTRIBUTED:
-        return None  # its map run is not redriven yet: a new one starts
+        return None  # it starts whole: its map run (`_start_map_run`) redrives the children
     cut = ledger.cut.get(flow)
     run = flow.container
     if run is None:

@@ -6,8 +6,9 @@ DescribeMapRun's counts are the store's, counted from the children's own records
 what ListExecutions shows, however the run ended): `total` is every child (or item) the run
 will start, `pending` those not started yet, `resultsWritten` those a ResultWriter wrote (items:
 those of the children it wrote), `failuresNotRedrivable` every child that failed, timed out or
-was aborted (redstep redrives no Map Run yet: `redstep.runtime.redrive_eligibility`). A
-tolerated count or percentage never set reads 0, as on AWS.
+was aborted when the run cannot be redriven (`redstep.runtime.redrive_eligibility`), and
+`pendingRedrive` none (a redrive redrives them all at once). A tolerated count or percentage never
+set reads 0, as on AWS.
 
 Wordings: ResourceNotFound's is the engine's ("Resource not found: '<arn>'"); InvalidArn's that
 of the other ARNs; the ValidationExceptions of UpdateMapRun with nothing to change or on a run
@@ -32,6 +33,7 @@ from redstep.runtime.errors import (
     ResourceNotFound,
     ValidationException,
 )
+from redstep.runtime.redrive_eligibility import map_run_redrives
 from redstep.runtime.store import ExecutionStore, MapRunRecord, MapRunStatus
 from redstep.runtime.tokens import decode_token, encode_token
 from redstep.runtime.validation import validate_request
@@ -128,10 +130,12 @@ def describe_map_run(store: ExecutionStore, request: Request) -> Response:
         "toleratedFailureCount": record.tolerated_failure_count or 0,
         "itemCounts": item_counts,
         "executionCounts": execution_counts,
-        "redriveCount": 0,
+        "redriveCount": record.redrive_count,
     }
     if record.stop_date is not None:
         response["stopDate"] = record.stop_date
+    if record.redrive_date is not None:
+        response["redriveDate"] = record.redrive_date
     return response
 
 
@@ -169,14 +173,14 @@ def list_map_run_executions(store: ExecutionStore, request: Request) -> Response
             "Specify either a stateMachineArn or a mapRunArn to list executions, not both"
         )
     _map_run(store, arn)
-    if request.get("redriveFilter") == "REDRIVEN":
-        return {"executions": []}  # no child here was ever redriven
     status = request.get("statusFilter")
+    redrive_filter = request.get("redriveFilter")
     page = store.list_map_run_executions(
         arn,
         ExecutionStatus(status) if status else None,
         request.get("maxResults") or DEFAULT_PAGE_SIZE,
         request.get("nextToken"),
+        redriven=None if redrive_filter is None else redrive_filter == "REDRIVEN",
     )
     executions = []
     for child in page.items:
@@ -218,6 +222,7 @@ def _counts(store: ExecutionStore, record: MapRunRecord) -> tuple[Response, Resp
     """(executionCounts, itemCounts) as DescribeMapRun gives them."""
     counts = store.map_run_counts(record.arn)
     totals = (record.child_total or 0, record.item_total or 0)
+    redrivable = map_run_redrives(store, record)
     described: list[Response] = []
     for place in (0, 1):
 
@@ -245,8 +250,8 @@ def _counts(store: ExecutionStore, record: MapRunRecord) -> tuple[Response, Resp
                 "aborted": count(ExecutionStatus.ABORTED),
                 "total": totals[place],
                 "resultsWritten": written,
-                "failuresNotRedrivable": unsuccessful,
-                "pendingRedrive": 0,
+                "failuresNotRedrivable": 0 if redrivable else unsuccessful,
+                "pendingRedrive": 0,  # a redrive redrives them all before the run goes on
             }
         )
     return described[0], described[1]

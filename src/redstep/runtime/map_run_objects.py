@@ -15,7 +15,7 @@ written only when it has entries) and `manifest.json`, which names them:
 
 Each entry of a result file is a child execution as DescribeExecution tells it, in PascalCase
 (`ExecutionArn`, `Input` and `Output` as JSON text, dates as ISO-8601 text), made from the
-child's record alone (`execution_entry`: a child's redrive status needs no look-up); with the
+child's record and whether the run fails (`execution_entry`: its redrive status); with the
 Transformation COMPACT or FLATTEN a succeeded child is its output alone (FLATTEN spreads an
 output that is an array), while a failed child keeps the whole entry, as AWS documents. With
 OutputType JSONL a file holds one entry a line, else one JSON array. A PENDING entry (a child
@@ -158,6 +158,8 @@ class ChildResult:
 
     execution: ExecutionRecord | None
     input: Any = None
+    redrivable_by_map_run: bool = False
+    """Whether its Map Run can redrive it, should it not have succeeded: the run fails."""
 
     @property
     def status(self) -> str:
@@ -167,7 +169,7 @@ class ChildResult:
         """The child as a result file lists it (Transformation NONE)."""
         if self.execution is None:
             return {"Input": to_json(self.input)}
-        return execution_entry(self.execution)
+        return execution_entry(self.execution, self.redrivable_by_map_run)
 
     def output(self, transformation: Transformation) -> Any:
         """What a succeeded child contributes to the results (its output when transformed)."""
@@ -179,10 +181,11 @@ class ChildResult:
         return None if output is None else read_json(output)
 
 
-def execution_entry(record: ExecutionRecord) -> dict[str, Any]:
+def execution_entry(record: ExecutionRecord, by_map_run: bool = False) -> dict[str, Any]:
     """A Map Run's child as DescribeExecution (with its data) tells it, but for its `mapRunArn`:
-    its members in PascalCase and in name order, dates as ISO-8601 text."""
-    redrive_status, reason = map_run_child_redrive_status(record)
+    its members in PascalCase and in name order, dates as ISO-8601 text. `by_map_run`: whether
+    its Map Run can redrive it."""
+    redrive_status, reason = map_run_child_redrive_status(record, by_map_run)
     entry: dict[str, Any] = {
         "ExecutionArn": record.arn,
         "Input": record.input,
@@ -190,11 +193,12 @@ def execution_entry(record: ExecutionRecord) -> dict[str, Any]:
         "Name": record.name,
         "RedriveCount": record.redrive_count,
         "RedriveStatus": redrive_status,
-        "RedriveStatusReason": reason,
         "StartDate": format_timestamp(record.start_date),
         "StateMachineArn": record.state_machine_arn,
         "Status": record.status.value,
     }
+    if reason is not None:
+        entry["RedriveStatusReason"] = reason
     if record.redrive_date is not None:
         entry["RedriveDate"] = format_timestamp(record.redrive_date)
     if record.stop_date is not None:

@@ -42,6 +42,12 @@ then ("the maximum number of failed items before the Map Run fails", as AWS's re
 it). While a run only waits for its children it tells the executor so
 (`Executor.wait_on_children`), so that a virtual clock may skip their Wait states.
 
+A redrive of the parent may redrive a run that failed or was aborted (the request's
+`redriveCount` is past the record's, `redstep.engine.redrive` says when): each child that did not
+succeed is redriven, under a client token of that redrive so that a restart in between redrives
+none twice; then the record runs again (RUNNING, its redrive counted and dated, its answer
+cleared) and the run goes on as after a restart, the children that succeeded kept.
+
 The parent may be an Express execution, which only the executor's store holds (the runner is
 given that store); its children are durable, and aborted at the next start like any whose
 parent is gone. EXPRESS children (ProcessorConfig.ExecutionType) are run as STANDARD ones are,
@@ -410,6 +416,8 @@ class MapRunner:
 
     def _run(self, run: _Run) -> None:
         record = self._record(run)
+        if run.request["redriveCount"] > record.redrive_count:
+            record = self._redrive(run, record)
         if record.answer is not None:  # it ended before: answer as it did
             _answer(run, read_json(record.answer))
             return
@@ -484,6 +492,32 @@ class MapRunner:
             assert made is not None
             return made
         return record
+
+    def _redrive(self, run: _Run, record: MapRunRecord) -> MapRunRecord:
+        """Redrive the run that failed or was aborted: each child that did not succeed is
+        redriven (by a client token of this redrive, so that a child redriven before a restart
+        is not redriven twice), then the record runs again, its redrive counted; the children
+        that succeeded keep their results, and those never started start as any run's do."""
+        redrives = run.request["redriveCount"]
+        run.child_revision = self._child_machine(run, record.start_date).revision_id
+        token = f"redstep-map-run-redrive-{redrives}"
+        for child in self.store.map_run_children(str(run.arn)):
+            if child.execution.status in FAILURE_STATUSES:
+                with self._lock:
+                    self._children[child.execution.arn] = run
+                self.executor.redrive(child.execution.arn, token)
+        with self._record_lock:
+            current = self.store.get_map_run(str(run.arn)) or record
+            redriven = dataclasses.replace(
+                current,
+                status=MapRunStatus.RUNNING,
+                stop_date=None,
+                answer=None,
+                redrive_count=redrives,
+                redrive_date=self.clock.now(),
+            )
+            self.store.update_map_run(redriven)
+        return redriven
 
     def _child_machine(self, run: _Run, now: Any) -> StateMachineRecord:
         """The revision the children run: the Map's ItemProcessor as a definition of its own."""
@@ -639,14 +673,18 @@ class MapRunner:
         self._change(run, status=MapRunStatus.ABORTED, stop_date=self.clock.now())
 
     def _results(self, run: _Run, progress: _Progress | None) -> list[ChildResult]:
-        """Every child as it ended, in order; those never started as their input alone."""
+        """Every child as it ended, in order; those never started as their input alone. With
+        `progress` the run fails, so that its parent's redrive may redrive those that did not
+        succeed; without, it succeeds."""
         started = {child.index: child for child in self.store.map_run_children(str(run.arn))}
         results: list[ChildResult] = []
         total = progress.total if progress is not None else len(started)
         for index in range(total):
             child = started.get(index)
             if child is not None:
-                results.append(ChildResult(child.execution))
+                results.append(
+                    ChildResult(child.execution, redrivable_by_map_run=progress is not None)
+                )
             else:
                 assert progress is not None
                 assert progress.inputs is not None

@@ -359,12 +359,14 @@ class MemoryExecutionStore:
         status: ExecutionStatus | None,
         limit: int,
         next_token: str | None,
+        redriven: bool | None = None,
     ) -> Page:
         after = None if next_token is None else _position(next_token, "map-run-executions")
         children = [
             child
             for child in self.map_run_children(map_run_arn)
             if (status is None or child.execution.status == status)
+            and (redriven is None or (child.execution.redrive_count > 0) == redriven)
             and (after is None or (child.execution.start_date, child.execution.arn) < after)
         ]
         children.sort(key=lambda child: (child.execution.start_date, child.execution.arn))

@@ -6,26 +6,38 @@ would refuse it, and the reason is given only then. The reasons are the `redrive
 texts AWS documents, but for two of redstep's own (modelled: AWS words neither): the redrive
 limit's, and a Map Run's child's.
 
-A Map Run's child that did not succeed is, on AWS, REDRIVABLE_BY_MAP_RUN while its Map Run can
-redrive it (redriving the parent redrives the same Map Run, which re-runs only its unsuccessful
-children). redstep does not redrive a Map Run yet: redriving the parent starts a new one, so
-nothing ever redrives such a child, and it is NOT_REDRIVABLE (`MAP_RUN_NOT_REDRIVABLE`), as
-AWS reports a child whose Map Run cannot be redriven. That needs no look-up but the child's own
-record (`map_run_child_redrive_status`), so a ResultWriter's entries tell it too.
+A Map Run's child that did not succeed is REDRIVABLE_BY_MAP_RUN while its Map Run can redrive it
+(`map_run_redrives`: redriving the parent redrives the same Map Run, which redrives only its
+unsuccessful children), and NOT_REDRIVABLE otherwise (`MAP_RUN_NOT_REDRIVABLE`: its Map Run
+succeeded with the failure tolerated, say). Either way RedriveExecution refuses it: only its
+parent's redrive redrives it.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from redstep.asl.json_text import read_json
+from redstep.engine.redrive import NEW_MAP_RUN_ERRORS
 from redstep.runtime.clock import Clock
 from redstep.runtime.errors import ExecutionNotRedrivable
-from redstep.runtime.store import REDRIVABLE_STATUSES, ExecutionRecord, ExecutionStore
+from redstep.runtime.store import (
+    REDRIVABLE_STATUSES,
+    ExecutionRecord,
+    ExecutionStore,
+    MapRunRecord,
+    MapRunStatus,
+)
 
 REDRIVABLE = "REDRIVABLE"
 NOT_REDRIVABLE = "NOT_REDRIVABLE"
+REDRIVABLE_BY_MAP_RUN = "REDRIVABLE_BY_MAP_RUN"
 #: Why a Map Run's child that did not succeed may not be redriven (module docstring); modelled.
 MAP_RUN_NOT_REDRIVABLE = "Execution was started by a Map Run that cannot be redriven"
+#: Why RedriveExecution refuses a child its Map Run can redrive; modelled.
+BY_MAP_RUN_ONLY = (
+    "Execution was started by a Map Run: redrive its parent execution, which redrives the Map Run"
+)
 
 #: RedriveExecution's limits: AWS redrives an execution within 14 days of its end, within a
 #: year of its start, and (a modelled limit, as AWS's on a Map Run's redrives) 1000 times.
@@ -45,16 +57,34 @@ def redrive_status(
     execution started by the Map Run `map_run_arn` (None: by no Map Run); the reason is None
     but for NOT_REDRIVABLE."""
     if map_run_arn is not None:
-        return map_run_child_redrive_status(record)
+        map_run = store.get_map_run(map_run_arn)
+        by_map_run = map_run is not None and map_run_redrives(store, map_run)
+        return map_run_child_redrive_status(record, by_map_run)
     reason = _own_reason(store, clock, max_history_events, record)
     return (REDRIVABLE, None) if reason is None else (NOT_REDRIVABLE, reason)
 
 
-def map_run_child_redrive_status(record: ExecutionRecord) -> tuple[str, str]:
-    """(`redriveStatus`, `redriveStatusReason`) of a Map Run's child, from its record alone:
-    NOT_REDRIVABLE whatever its status (module docstring)."""
+def map_run_redrives(store: ExecutionStore, record: MapRunRecord) -> bool:
+    """Whether redriving the map run's parent would redrive it (and so its unsuccessful
+    children): it failed or was aborted, not reading its items or writing its results (then a
+    new one starts: `redstep.engine.redrive`), and its parent ended as a redrive may follow."""
+    if record.status not in (MapRunStatus.FAILED, MapRunStatus.ABORTED):
+        return False
+    if record.answer is not None and read_json(record.answer).get("error") in NEW_MAP_RUN_ERRORS:
+        return False
+    parent = store.get_execution(record.execution_arn)
+    return parent is not None and parent.status in REDRIVABLE_STATUSES
+
+
+def map_run_child_redrive_status(
+    record: ExecutionRecord, by_map_run: bool
+) -> tuple[str, str | None]:
+    """(`redriveStatus`, `redriveStatusReason`) of a Map Run's child, `by_map_run` saying
+    whether its Map Run can redrive it (module docstring)."""
     if record.status not in REDRIVABLE_STATUSES:
         return NOT_REDRIVABLE, status_reason(record)
+    if by_map_run:
+        return REDRIVABLE_BY_MAP_RUN, None
     return NOT_REDRIVABLE, MAP_RUN_NOT_REDRIVABLE
 
 
@@ -77,8 +107,11 @@ def not_redrivable_reason(
     Map Run's child's), or None."""
     if record.status not in REDRIVABLE_STATUSES:
         return status_reason(record)
-    if store.map_run_of(record.arn) is not None:
-        return MAP_RUN_NOT_REDRIVABLE
+    map_run_arn = store.map_run_of(record.arn)
+    if map_run_arn is not None:
+        map_run = store.get_map_run(map_run_arn)
+        by_map_run = map_run is not None and map_run_redrives(store, map_run)
+        return BY_MAP_RUN_ONLY if by_map_run else MAP_RUN_NOT_REDRIVABLE
     return _own_reason(store, clock, max_history_events, record)
 
 

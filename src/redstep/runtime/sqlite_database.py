@@ -116,7 +116,9 @@ CREATE TABLE IF NOT EXISTS map_runs (
     item_total INTEGER,
     child_total INTEGER,
     results_written INTEGER NOT NULL,
-    answer TEXT
+    answer TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_date TEXT
 );
 CREATE INDEX IF NOT EXISTS map_runs_by_execution ON map_runs (execution_arn, start_date, arn);
 CREATE TABLE IF NOT EXISTS map_run_executions (
@@ -130,11 +132,14 @@ CREATE INDEX IF NOT EXISTS map_run_executions_by_run
 COMMIT;
 """
 
-#: Columns `executions` gained after its first release (see `_add_columns`), with their types.
-_ADDED_EXECUTION_COLUMNS = {
-    "redrive_count": "INTEGER NOT NULL DEFAULT 0",
-    "redrive_date": "TEXT",
-    "redrive_tokens": "TEXT",  # JSON: [[client token, redrive date], ...], oldest first
+#: Columns tables gained after they were first made (see `_add_columns`), with their types.
+_ADDED_COLUMNS = {
+    "executions": {
+        "redrive_count": "INTEGER NOT NULL DEFAULT 0",
+        "redrive_date": "TEXT",
+        "redrive_tokens": "TEXT",  # JSON: [[client token, redrive date], ...], oldest first
+    },
+    "map_runs": {"redrive_count": "INTEGER NOT NULL DEFAULT 0", "redrive_date": "TEXT"},
 }
 
 #: How long the checkpointer lets writes gather before it copies them into the database.
@@ -235,15 +240,16 @@ def _set_up(db: sqlite3.Connection) -> None:
 
 # -- tables ----------------------------------------------------------------------------------------
 def _add_columns(db: sqlite3.Connection) -> None:
-    """Give a store.sqlite made before them the columns `executions` gained since (existing rows
+    """Give a store.sqlite made before them the columns its tables gained since (existing rows
     read as never redriven); checked and added in one transaction, so that two processes
     opening the same file at once do not both add them."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        present = {row[1] for row in db.execute("PRAGMA table_info(executions)")}
-        for name, kind in _ADDED_EXECUTION_COLUMNS.items():
-            if name not in present:
-                db.execute(f"ALTER TABLE executions ADD COLUMN {name} {kind}")
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

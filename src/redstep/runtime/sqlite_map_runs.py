@@ -47,7 +47,7 @@ class SqliteMapRuns(SqliteDatabase):
         with self._transaction() as db:
             try:
                 db.execute(
-                    f"INSERT INTO map_runs ({MAP_RUN_COLUMNS}) VALUES ({marks(13)})",
+                    f"INSERT INTO map_runs ({MAP_RUN_COLUMNS}) VALUES ({marks(15)})",
                     map_run_row(record),
                 )
             except sqlite3.IntegrityError as error:
@@ -131,6 +131,7 @@ class SqliteMapRuns(SqliteDatabase):
         status: ExecutionStatus | None,
         limit: int,
         next_token: str | None,
+        redriven: bool | None = None,
     ) -> Page:
         """Newest first, paged as `list_executions` pages (the token is the last item's key)."""
         clauses = ["c.map_run_arn = ?"]
@@ -138,6 +139,8 @@ class SqliteMapRuns(SqliteDatabase):
         if status is not None:
             clauses.append("e.status = ?")
             values.append(str(status))
+        if redriven is not None:
+            clauses.append("e.redrive_count > 0" if redriven else "e.redrive_count = 0")
         if next_token is not None:
             clauses.append("(e.start_date, e.arn) < (?, ?)")
             values.extend(decode_token(next_token, "map-run-executions", 2))

@@ -40,7 +40,7 @@ EXECUTION_COLUMNS = (
 MAP_RUN_COLUMNS = (
     "arn, execution_arn, state_machine_arn, status, start_date, max_concurrency, "
     "tolerated_failure_count, tolerated_failure_percentage, stop_date, item_total, child_total, "
-    "results_written, answer"
+    "results_written, answer, redrive_count, redrive_date"
 )
 _INSERT_EVENT = (
     "INSERT INTO history_events (execution_arn, id, previous_event_id, type, timestamp, details) "
@@ -170,6 +170,8 @@ def map_run_row(record: MapRunRecord) -> tuple[object, ...]:
         record.child_total,
         record.results_written,
         record.answer,
+        record.redrive_count,
+        optional_time_text(record.redrive_date),
     )
 
 
@@ -189,6 +191,8 @@ def map_run_from_row(row: Sequence[Any]) -> MapRunRecord:
         child_total=row[10],
         results_written=row[11],
         answer=row[12],
+        redrive_count=row[13],
+        redrive_date=read_optional_time(row[14]),
     )
 
 

@@ -127,7 +127,9 @@ class MapRunRecord:
     `{"error": …, "cause": …}`), so that the state asking again is answered the same.
 
     `state_machine_arn` is its children's (`<machine>/<label>`); the totals are known once
-    its items are read. A count or percentage of None was not set (DescribeMapRun says 0)."""
+    its items are read. A count or percentage of None was not set (DescribeMapRun says 0).
+    `redrive_count` counts the redrives of its parent that redrove it, the last at
+    `redrive_date`."""
 
     arn: str
     execution_arn: str
@@ -142,6 +144,8 @@ class MapRunRecord:
     child_total: int | None = None
     results_written: int = 0
     answer: str | None = None
+    redrive_count: int = 0
+    redrive_date: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +298,10 @@ class ExecutionStore(Protocol):
         status: ExecutionStatus | None,
         limit: int,
         next_token: str | None,
+        redriven: bool | None = None,
     ) -> Page:
         """A map run's children as `MapRunChild`, newest first (start date, then ARN), as
-        `list_executions` pages them."""
+        `list_executions` pages (and filters) them."""
 
     def map_run_of(self, execution_arn: str) -> str | None:
         """The ARN of the map run that started the execution, if one did."""
