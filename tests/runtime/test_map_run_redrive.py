@@ -250,6 +250,23 @@ def test_a_map_run_aborted_with_its_parent_is_redriven(engine: Engine, held: Hel
     assert engine.handle("DescribeMapRun", {"mapRunArn": map_run_arn})["redriveCount"] == 1
 
 
+def test_a_redrive_right_after_a_stop_waits_for_the_run_to_be_put_down(
+    engine: Engine, held: HeldTasks
+) -> None:
+    # The map run's thread may still be aborting the children when the redrive dispatches the
+    # same run again: the redrive's run starts once that one has ended, not alongside it.
+    parent = start(engine, distributed(HELD, MaxConcurrency=2), {"items": [1, 2, 3]})
+    held_tasks(held, 2)
+    engine.stop_execution({"executionArn": parent, "error": "Enough"})
+    engine.redrive_execution({"executionArn": parent})
+    answer_every_task(engine, held, parent, answered=2)
+    done = engine.describe_execution({"executionArn": parent})
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"]) == [1, 2, 3]
+    map_run_arn = the_map_run(engine, parent)
+    assert engine.handle("DescribeMapRun", {"mapRunArn": map_run_arn})["redriveCount"] == 1
+
+
 def test_a_failure_caught_in_the_parent_leaves_the_children_not_redrivable(
     engine: Engine, held: HeldTasks
 ) -> None:

@@ -122,6 +122,8 @@ UNBOUNDED_CONCURRENCY = 1000
 EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"  # AWS's
 #: How long `close` waits for each map run's thread to put its work down.
 CLOSE_WAIT_SECONDS = 5.0
+#: How long a redrive waits for a child still being stopped with its run to end.
+STOP_WAIT_SECONDS = 5.0
 #: The statuses of a child whose items count as failed.
 FAILURE_STATUSES = frozenset(
     {ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED}
@@ -159,7 +161,11 @@ class _Run:
     is_waiting: bool = False
     is_cancelled: bool = False
     is_closing: bool = False
+    is_over: bool = False  # it has answered: its thread only tidies up
     thread: threading.Thread | None = None
+    # The same run, cancelled or answered, whose thread was still putting it down when a
+    # redrive of its parent dispatched it again: this one waits for that one to end first.
+    predecessor: _Run | None = None
 
     def tell(self, news: str = "") -> None:
         """Wake the run's thread; it has work again (so no virtual time passes until it
@@ -280,9 +286,13 @@ class MapRunner:
             if self._closed:
                 return  # shutting down: the task stays in flight and runs again next start
             earlier = self._runs.get(str(arn))
-            if earlier is not None:  # dispatched again while it runs: the new asker is told
+            if earlier is not None:
                 with earlier.lock:  # its thread may be answering meanwhile (`_answer`)
-                    earlier.report, earlier.task_id = report, command.task_id
+                    if earlier.is_cancelled or earlier.is_over:  # being put down: a redrive
+                        run.predecessor, earlier = earlier, None  # runs it anew, after
+                    else:  # dispatched again while it runs: the new asker is told
+                        earlier.report, earlier.task_id = report, command.task_id
+            if earlier is not None:
                 self._by_task[(execution_arn, command.task_id)] = earlier
             else:
                 self._runs[str(arn)] = run
@@ -396,6 +406,8 @@ class MapRunner:
     # -- a run, on its thread ----------------------------------------------------------------------
 
     def _drive(self, run: _Run) -> None:
+        if run.predecessor is not None and run.predecessor.thread is not None:
+            run.predecessor.thread.join()
         try:
             self._run(run)
         except _Failed as failed:
@@ -408,7 +420,8 @@ class MapRunner:
             self._finish(run, MapRunStatus.FAILED, {"error": StatesError.RUNTIME, "cause": cause})
         finally:
             with self._lock:
-                self._runs.pop(str(run.arn), None)
+                if self._runs.get(str(run.arn)) is run:
+                    del self._runs[str(run.arn)]
                 for key in [key for key, value in self._by_task.items() if value is run]:
                     del self._by_task[key]
                 for child in [arn for arn, value in self._children.items() if value is run]:
@@ -496,16 +509,21 @@ class MapRunner:
     def _redrive(self, run: _Run, record: MapRunRecord) -> MapRunRecord:
         """Redrive the run that failed or was aborted: each child that did not succeed is
         redriven (by a client token of this redrive, so that a child redriven before a restart
-        is not redriven twice), then the record runs again, its redrive counted; the children
-        that succeeded keep their results, and those never started start as any run's do."""
+        is not redriven twice; one still being stopped with the run is waited for first), then
+        the record runs again, its redrive counted; the children that succeeded keep their
+        results, and those never started start as any run's do."""
         redrives = run.request["redriveCount"]
         run.child_revision = self._child_machine(run, record.start_date).revision_id
         token = f"redstep-map-run-redrive-{redrives}"
         for child in self.store.map_run_children(str(run.arn)):
-            if child.execution.status in FAILURE_STATUSES:
+            execution = child.execution
+            if execution.status is ExecutionStatus.RUNNING:  # being stopped with the run
+                self.executor.wait(execution.arn, STOP_WAIT_SECONDS)
+                execution = self.store.get_execution(execution.arn) or execution
+            if execution.status in FAILURE_STATUSES:
                 with self._lock:
-                    self._children[child.execution.arn] = run
-                self.executor.redrive(child.execution.arn, token)
+                    self._children[execution.arn] = run
+                self.executor.redrive(execution.arn, token)
         with self._record_lock:
             current = self.store.get_map_run(str(run.arn)) or record
             redriven = dataclasses.replace(
@@ -751,6 +769,7 @@ class MapRunner:
 def _answer(run: _Run, answer: dict[str, Any]) -> None:
     with run.lock:  # the run may have been dispatched again: the latest asker is told
         report, task_id = run.report, run.task_id
+        run.is_over = True
     if "output" in answer:
         report(TaskSucceeded(task_id, answer["output"]))
     else:
