@@ -370,6 +370,20 @@ def test_a_jsonata_name_read_before_the_expression_binds_it_is_a_variable() -> N
     assert variable_references(definition) == {"P": ["total", "step", "k", "offset", "base"]}
 
 
+def test_a_jsonata_group_by_on_any_expression_is_read() -> None:
+    definition = machine(
+        {
+            "P": {
+                "Type": "Pass",
+                "Output": "{% [$a{$b: $c}, ($d){$e: 1}, $f.g{$h: 1}] %}",
+                "End": True,
+            }
+        },
+        QueryLanguage="JSONata",
+    )
+    assert variable_references(definition) == {"P": ["a", "b", "c", "d", "e", "f", "h"]}
+
+
 def test_a_jsonata_variable_named_like_a_function_is_a_variable_when_not_called() -> None:
     definition = machine(
         {"P": {"Type": "Pass", "Output": "{% $count + $sum([1, 2]) %}", "End": True}},

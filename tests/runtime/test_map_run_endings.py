@@ -170,12 +170,17 @@ def test_a_store_failure_mid_run_aborts_the_children_still_running(
     failures: list[int] = []
 
     def locked_once(
-        map_run_arn: str, index: int, items: int, record: ExecutionRecord, start: SignalRecord
+        map_run_arn: str,
+        index: int,
+        items: int,
+        record: ExecutionRecord,
+        start: SignalRecord,
+        attempt: int = 0,
     ) -> None:
         if index == 2 and not failures:
             failures.append(index)
             raise sqlite3.OperationalError("database is locked")
-        put_child(map_run_arn, index, items, record, start)
+        put_child(map_run_arn, index, items, record, start, attempt)
 
     monkeypatch.setattr(store, "put_map_run_child", locked_once)
     parent = start(held_engine, distributed(HELD, MaxConcurrency=2), {"items": [0, 1, 2]})

@@ -168,7 +168,10 @@ def test_a_redrive_redrives_the_unsuccessful_children_and_starts_the_rest(
     assert {index: child["status"] for index, child in after.items()} == dict.fromkeys(
         range(4), "SUCCEEDED"
     )
-    assert set(children(engine, map_run_arn, redriveFilter="REDRIVEN")) == {0, 1}
+    redriven_children = children(engine, map_run_arn, redriveFilter="REDRIVEN")
+    assert set(redriven_children) == {0, 1}
+    assert all(child["redriveCount"] == 1 for child in redriven_children.values())
+    assert all("redriveDate" in child for child in redriven_children.values())
     assert set(children(engine, map_run_arn, redriveFilter="NOT_REDRIVEN")) == {2, 3}
     for index in (0, 1):
         child = engine.describe_execution({"executionArn": after[index]["executionArn"]})
@@ -207,6 +210,37 @@ def test_children_that_succeeded_keep_their_results_and_do_not_run_again(
     assert len(held.started) == 4
     for index, before in kept.items():
         assert types(engine, children(engine, map_run_arn)[index]["executionArn"]) == before
+
+
+def test_redriven_children_wait_for_room_under_max_concurrency(
+    engine: Engine, held: HeldTasks
+) -> None:
+    definition = distributed(HELD, MaxConcurrency=1, ToleratedFailureCount=2)
+    parent = start(engine, definition, {"items": [1, 2, 3, 4]})
+    for count in (1, 2, 3):  # one at a time: the third failure passes the threshold
+        fail(held_tasks(held, count)[count - 1])
+    assert engine.wait(parent, WAIT)["status"] == "FAILED"
+    map_run_arn = the_map_run(engine, parent)
+
+    engine.redrive_execution({"executionArn": parent})
+    held_tasks(held, 4)  # the first redriven child; the other two wait their turn
+    described = engine.handle("DescribeMapRun", {"mapRunArn": map_run_arn})
+    assert described["status"] == "RUNNING"
+    counts = described["executionCounts"]
+    assert (counts["running"], counts["pendingRedrive"], counts["failuresNotRedrivable"]) == (
+        1,
+        2,
+        0,
+    )
+    assert (counts["failed"], counts["pending"]) == (2, 1)
+    engine.handle("UpdateMapRun", {"mapRunArn": map_run_arn, "maxConcurrency": 1})
+    assert len(held.started) == 4
+    answer_every_task(engine, held, parent, answered=3)
+    done = engine.describe_execution({"executionArn": parent})
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"]) == [1, 2, 3, 4]
+    assert len(held.started) == 3 + 4  # three first tries, three redrives, the fourth item
+    assert set(children(engine, map_run_arn, redriveFilter="REDRIVEN")) == {0, 1, 2}
 
 
 def test_a_second_redrive_counts_on(engine: Engine, held: HeldTasks) -> None:
@@ -282,6 +316,25 @@ def test_a_failure_caught_in_the_parent_leaves_the_children_not_redrivable(
     assert engine.wait(parent, WAIT)["status"] == "SUCCEEDED"
     map_run_arn = the_map_run(engine, parent)
     [child] = children(engine, map_run_arn).values()
+    described = engine.describe_execution({"executionArn": child["executionArn"]})
+    assert (described["redriveStatus"], described["redriveStatusReason"]) == (
+        "NOT_REDRIVABLE",
+        MAP_RUN_NOT_REDRIVABLE,
+    )
+    counts = engine.handle("DescribeMapRun", {"mapRunArn": map_run_arn})["executionCounts"]
+    assert counts["failuresNotRedrivable"] == 1
+
+
+def test_children_of_a_parent_that_cannot_be_redriven_are_not_redrivable(
+    engine: Engine, held: HeldTasks
+) -> None:
+    parent = start(engine, distributed(HELD), {"items": [1]})
+    fail(held_tasks(held, 1)[0])
+    assert engine.wait(parent, WAIT)["status"] == "FAILED"
+    map_run_arn = the_map_run(engine, parent)
+    [child] = children(engine, map_run_arn).values()
+    machine = engine.describe_execution({"executionArn": parent})["stateMachineArn"]
+    engine.delete_state_machine({"stateMachineArn": machine})  # the parent's own reason
     described = engine.describe_execution({"executionArn": child["executionArn"]})
     assert (described["redriveStatus"], described["redriveStatusReason"]) == (
         "NOT_REDRIVABLE",

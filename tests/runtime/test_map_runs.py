@@ -759,7 +759,14 @@ def child_machine() -> StateMachineRecord:
     )
 
 
-def put_child(store: ExecutionStore, index: int, items: int, started: datetime) -> str:
+def put_child(
+    store: ExecutionStore,
+    index: int,
+    items: int,
+    started: datetime,
+    status: ExecutionStatus = ExecutionStatus.RUNNING,
+    attempt: int = 0,
+) -> str:
     arn = MapRunArn.parse(RUN).child_arn(index)
     record = ExecutionRecord(
         arn=arn,
@@ -767,10 +774,11 @@ def put_child(store: ExecutionStore, index: int, items: int, started: datetime) 
         revision_id="child-rev",
         name=arn.rpartition(":")[2],
         input="{}",
-        status=ExecutionStatus.RUNNING,
+        status=status,
         start_date=started,
     )
-    store.put_map_run_child(RUN, index, items, record, SignalRecord(0, "Start", {}, started, False))
+    start = SignalRecord(0, "Start", {}, started, False)
+    store.put_map_run_child(RUN, index, items, record, start, attempt)
     return arn
 
 
@@ -819,6 +827,23 @@ def test_children_are_linked_counted_and_paged(store: ExecutionStore) -> None:
     assert store.list_map_run_executions(RUN, ExecutionStatus.FAILED, 10, None).items == []
 
 
+def test_a_childs_attempt_is_kept_and_its_redrive_waits_until_it_is_taken(
+    store: ExecutionStore,
+) -> None:
+    store.put_map_run(map_run(), child_machine())
+    failed = put_child(store, 0, 4, T0, ExecutionStatus.FAILED)
+    put_child(store, 1, 2, T0, ExecutionStatus.SUCCEEDED)
+    put_child(store, 2, 1, T0, ExecutionStatus.ABORTED, attempt=1)
+    assert [child.attempt for child in store.map_run_children(RUN)] == [0, 0, 1]
+    # attempt 1 has yet to redrive child 0 (child 2 failed in attempt 1 itself); 2 none
+    assert store.map_run_pending_redrive(RUN, 1) == (1, 4)
+    assert store.map_run_pending_redrive(RUN, 2) == (2, 5)
+    store.set_map_run_child_attempt(failed, 2)
+    assert [child.attempt for child in store.map_run_children(RUN)] == [2, 0, 1]
+    assert store.map_run_pending_redrive(RUN, 2) == (1, 1)
+    assert store.map_run_pending_redrive(RUN, 0) == (0, 0)
+
+
 def test_a_store_made_before_map_runs_opens_and_gains_them(tmp_path: Path) -> None:
     SqliteExecutionStore(tmp_path).close()
     with sqlite3.connect(tmp_path / "store.sqlite") as db:  # as an older redstep left it
@@ -832,16 +857,19 @@ def test_a_store_made_before_map_runs_opens_and_gains_them(tmp_path: Path) -> No
         reopened.close()
 
 
-def test_a_map_runs_table_made_before_redrives_gains_their_columns(tmp_path: Path) -> None:
+def test_map_run_tables_made_before_redrives_gain_their_columns(tmp_path: Path) -> None:
     SqliteExecutionStore(tmp_path).close()
     with sqlite3.connect(tmp_path / "store.sqlite") as db:  # as an older redstep left it
         db.execute("ALTER TABLE map_runs DROP COLUMN redrive_count")
         db.execute("ALTER TABLE map_runs DROP COLUMN redrive_date")
+        db.execute("ALTER TABLE map_run_executions DROP COLUMN attempt")
     reopened = SqliteExecutionStore(tmp_path)
     try:
         redriven = map_run(redrive_count=1, redrive_date=T0 + timedelta(seconds=1))
         reopened.put_map_run(redriven, child_machine())
         assert reopened.get_map_run(RUN) == redriven
+        put_child(reopened, 0, 1, T0, attempt=1)
+        assert [child.attempt for child in reopened.map_run_children(RUN)] == [1]
     finally:
         reopened.close()
 

@@ -88,8 +88,9 @@ _CHILDREN: Final = (
     "arguments",
     "body",
 )
-#: The attributes a path's step carries whatever its type: its filters, and its index bindings.
-_STEP_PARTS: Final = ("stages", "predicate")
+#: The attributes any node may carry as a path's step, whatever its type: its filters, its index
+#: bindings, and a group-by (`$a{$b: $c}`).
+_STEP_PARTS: Final = ("stages", "predicate", "group")
 
 
 def variable_references(definition: str | Mapping[str, Any]) -> dict[str, list[str]]:

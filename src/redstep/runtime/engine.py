@@ -156,7 +156,9 @@ class Engine:
             "ListTagsForResource": self.list_tags_for_resource,
             "TestState": self.test_state,
             "ListMapRuns": lambda request: list_map_runs(self.store, request),
-            "DescribeMapRun": lambda request: describe_map_run(self.store, request),
+            "DescribeMapRun": lambda request: describe_map_run(
+                self.store, self.clock, self._max_history_events, request
+            ),
             "UpdateMapRun": lambda request: update_map_run(
                 self.store, self.map_runs.update, request
             ),

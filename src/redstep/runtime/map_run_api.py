@@ -5,9 +5,9 @@ them), and the ARN a map run goes by (`MapRunArn`).
 DescribeMapRun's counts are the store's, counted from the children's own records (so they are
 what ListExecutions shows, however the run ended): `total` is every child (or item) the run
 will start, `pending` those not started yet, `resultsWritten` those a ResultWriter wrote (items:
-those of the children it wrote), `failuresNotRedrivable` every child that failed, timed out or
-was aborted when the run cannot be redriven (`redstep.runtime.redrive_eligibility`), and
-`pendingRedrive` none (a redrive redrives them all at once). A tolerated count or percentage never
+those of the children it wrote), `pendingRedrive` those a redrive running now has yet to redrive,
+and `failuresNotRedrivable` the others that failed, timed out or were aborted, when the run
+cannot be redriven (`redstep.runtime.redrive_eligibility`). A tolerated count or percentage never
 set reads 0, as on AWS.
 
 Wordings: ResourceNotFound's is the engine's ("Resource not found: '<arn>'"); InvalidArn's that
@@ -26,6 +26,7 @@ from typing import Any
 
 from redstep.engine.commands import ExecutionStatus
 from redstep.runtime.arns import execution_parts
+from redstep.runtime.clock import Clock
 from redstep.runtime.errors import (
     ExecutionDoesNotExist,
     InvalidArn,
@@ -115,11 +116,14 @@ def list_map_runs(store: ExecutionStore, request: Request) -> Response:
     return response
 
 
-def describe_map_run(store: ExecutionStore, request: Request) -> Response:
-    """DescribeMapRun: a run's settings, status and counts."""
+def describe_map_run(
+    store: ExecutionStore, clock: Clock, max_history_events: int | None, request: Request
+) -> Response:
+    """DescribeMapRun: a run's settings, status and counts (whether its failures may be
+    redriven depends on its parent: the clock and the history limit tell)."""
     validate_request("DescribeMapRun", request)
     record = _map_run(store, request["mapRunArn"])
-    execution_counts, item_counts = _counts(store, record)
+    execution_counts, item_counts = _counts(store, clock, max_history_events, record)
     response: Response = {
         "mapRunArn": record.arn,
         "executionArn": record.execution_arn,
@@ -193,9 +197,12 @@ def list_map_run_executions(store: ExecutionStore, request: Request) -> Response
             "startDate": record.start_date,
             "mapRunArn": arn,
             "itemCount": child.items,
+            "redriveCount": record.redrive_count,
         }
         if record.stop_date is not None:
             item["stopDate"] = record.stop_date
+        if record.redrive_date is not None:
+            item["redriveDate"] = record.redrive_date
         executions.append(item)
     response: Response = {"executions": executions}
     if page.next_token is not None:
@@ -218,11 +225,18 @@ def _map_run(store: ExecutionStore, arn: Any) -> MapRunRecord:
     return record
 
 
-def _counts(store: ExecutionStore, record: MapRunRecord) -> tuple[Response, Response]:
+def _counts(
+    store: ExecutionStore, clock: Clock, max_history_events: int | None, record: MapRunRecord
+) -> tuple[Response, Response]:
     """(executionCounts, itemCounts) as DescribeMapRun gives them."""
     counts = store.map_run_counts(record.arn)
     totals = (record.child_total or 0, record.item_total or 0)
-    redrivable = map_run_redrives(store, record)
+    redrivable = map_run_redrives(store, clock, max_history_events, record)
+    waiting = (
+        store.map_run_pending_redrive(record.arn, record.redrive_count)
+        if record.status is MapRunStatus.RUNNING
+        else (0, 0)
+    )
     described: list[Response] = []
     for place in (0, 1):
 
@@ -250,8 +264,8 @@ def _counts(store: ExecutionStore, record: MapRunRecord) -> tuple[Response, Resp
                 "aborted": count(ExecutionStatus.ABORTED),
                 "total": totals[place],
                 "resultsWritten": written,
-                "failuresNotRedrivable": 0 if redrivable else unsuccessful,
-                "pendingRedrive": 0,  # a redrive redrives them all before the run goes on
+                "failuresNotRedrivable": 0 if redrivable else unsuccessful - waiting[place],
+                "pendingRedrive": waiting[place],
             }
         )
     return described[0], described[1]

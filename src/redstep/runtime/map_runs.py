@@ -43,10 +43,14 @@ it). While a run only waits for its children it tells the executor so
 (`Executor.wait_on_children`), so that a virtual clock may skip their Wait states.
 
 A redrive of the parent may redrive a run that failed or was aborted (the request's
-`redriveCount` is past the record's, `redstep.engine.redrive` says when): each child that did not
-succeed is redriven, under a client token of that redrive so that a restart in between redrives
-none twice; then the record runs again (RUNNING, its redrive counted and dated, its answer
-cleared) and the run goes on as after a restart, the children that succeeded kept.
+`redriveCount` is past the record's, `redstep.engine.redrive` says when): the record runs again
+(RUNNING, its redrive counted and dated, its answer cleared) and the run goes on as after a
+restart, but that each child that did not succeed in an earlier attempt (the record's redrive
+count is its attempt; each child's link keeps the attempt that last started or redrove it) is
+redriven, before the children never started and under the same MaxConcurrency; one still being
+stopped with the run is redriven once it has ended. A child's link takes the attempt before it
+is redriven, so that a restart in between never redrives it twice (it counts as failed instead).
+The children that succeeded keep their results.
 
 The parent may be an Express execution, which only the executor's store holds (the runner is
 given that store); its children are durable, and aborted at the next start like any whose
@@ -86,6 +90,7 @@ from redstep.engine.signals import Signal, Stop, TaskFailed, TaskSucceeded
 from redstep.runtime.clock import Clock
 from redstep.runtime.errors import InvalidArn
 from redstep.runtime.executor import Executor, TaskRunner
+from redstep.runtime.express import is_express_arn
 from redstep.runtime.items import (
     Batching,
     ChildInput,
@@ -122,8 +127,6 @@ UNBOUNDED_CONCURRENCY = 1000
 EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"  # AWS's
 #: How long `close` waits for each map run's thread to put its work down.
 CLOSE_WAIT_SECONDS = 5.0
-#: How long a redrive waits for a child still being stopped with its run to end.
-STOP_WAIT_SECONDS = 5.0
 #: The statuses of a child whose items count as failed.
 FAILURE_STATUSES = frozenset(
     {ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED}
@@ -162,6 +165,7 @@ class _Run:
     is_cancelled: bool = False
     is_closing: bool = False
     is_over: bool = False  # it has answered: its thread only tidies up
+    attempt: int = 0  # the record's redrive count, once read
     thread: threading.Thread | None = None
     # The same run, cancelled or answered, whose thread was still putting it down when a
     # redrive of its parent dispatched it again: this one waits for that one to end first.
@@ -206,6 +210,10 @@ class _Progress:
     # How many items each child started before a restart holds, by index: the inputs are not
     # read again when every child was started.
     started_items: dict[int, int] = field(default_factory=dict)
+    # Children that did not succeed in an earlier attempt, by index: waiting to be redriven
+    # (`redrive`), or still being stopped, to be redriven once they have ended (`stale`).
+    redrive: deque[int] = field(default_factory=deque)
+    stale: set[int] = field(default_factory=set)
 
     def items_of(self, index: int) -> int:
         """How many of the run's items child `index` holds."""
@@ -436,20 +444,33 @@ class MapRunner:
             return
         if record.status is not MapRunStatus.RUNNING:
             raise _Failed(StatesError.RUNTIME.value, f"The map run {run.arn} was {record.status}")
+        run.attempt = record.redrive_count
         started = self._join_children(run)
         progress = self._progress(run, record, started)
         for child in started:
-            if child.execution.status is ExecutionStatus.RUNNING:
+            status, is_stale = child.execution.status, child.attempt < run.attempt
+            if status is ExecutionStatus.RUNNING:
                 progress.running[child.execution.arn] = child.index
+                if is_stale:
+                    progress.stale.add(child.index)
+            elif is_stale:
+                if status in FAILURE_STATUSES:
+                    progress.redrive.append(child.index)
             else:
-                _count(progress, child.items, child.execution.status)
+                _count(progress, child.items, status)
         failing = False
         news: list[str] = []
         while True:
             for arn in news:
                 index = progress.running.pop(arn, None)
                 ended = self.store.get_execution(arn) if index is not None else None
-                if index is not None and ended is not None:
+                if index is None or ended is None:
+                    continue
+                if index in progress.stale:  # stopped with an earlier attempt: redrive it
+                    progress.stale.discard(index)
+                    if ended.status in FAILURE_STATUSES:
+                        progress.redrive.append(index)
+                else:
                     _count(progress, progress.items_of(index), ended.status)
             with run.lock:
                 is_cancelled, is_closing = run.is_cancelled, run.is_closing
@@ -461,12 +482,12 @@ class MapRunner:
             if not failing and _exceeds(run, progress):
                 failing = True
                 self._stop_children(progress)
-            if not failing and progress.pending:
+            if not failing and (progress.redrive or progress.pending):
                 self._start_children(run, progress)
                 if not progress.running:  # each one it met had ended already: look again
                     news = []
                     continue
-            if not progress.running and (failing or not progress.pending):
+            if not progress.running and (failing or not (progress.redrive or progress.pending)):
                 break
             news = run.wait()
         if failing:
@@ -507,23 +528,10 @@ class MapRunner:
         return record
 
     def _redrive(self, run: _Run, record: MapRunRecord) -> MapRunRecord:
-        """Redrive the run that failed or was aborted: each child that did not succeed is
-        redriven (by a client token of this redrive, so that a child redriven before a restart
-        is not redriven twice; one still being stopped with the run is waited for first), then
-        the record runs again, its redrive counted; the children that succeeded keep their
-        results, and those never started start as any run's do."""
+        """The run that failed or was aborted runs again, its redrive counted (its children are
+        redriven as it goes on: `_run`)."""
         redrives = run.request["redriveCount"]
         run.child_revision = self._child_machine(run, record.start_date).revision_id
-        token = f"redstep-map-run-redrive-{redrives}"
-        for child in self.store.map_run_children(str(run.arn)):
-            execution = child.execution
-            if execution.status is ExecutionStatus.RUNNING:  # being stopped with the run
-                self.executor.wait(execution.arn, STOP_WAIT_SECONDS)
-                execution = self.store.get_execution(execution.arn) or execution
-            if execution.status in FAILURE_STATUSES:
-                with self._lock:
-                    self._children[execution.arn] = run
-                self.executor.redrive(execution.arn, token)
         with self._record_lock:
             current = self.store.get_map_run(str(run.arn)) or record
             redriven = dataclasses.replace(
@@ -629,14 +637,17 @@ class MapRunner:
             )
 
     def _start_children(self, run: _Run, progress: _Progress) -> None:
-        """Start children while there is room under MaxConcurrency."""
+        """Redrive children, then start them, while there is room under MaxConcurrency."""
         with run.lock:
             limit = run.max_concurrency or UNBOUNDED_CONCURRENCY
-        assert progress.inputs is not None
-        while progress.pending and len(progress.running) < limit:
+        while (progress.redrive or progress.pending) and len(progress.running) < limit:
             with run.lock:
                 if run.is_cancelled or run.is_closing:
                     return
+            if progress.redrive:
+                self._redrive_child(run, progress, progress.redrive.popleft())
+                continue
+            assert progress.inputs is not None
             index = progress.pending.popleft()
             child = progress.inputs[index]
             arn = run.arn.child_arn(index)
@@ -654,7 +665,9 @@ class MapRunner:
             )
             start = SignalRecord(0, "Start", {}, now, False)
             try:
-                self.store.put_map_run_child(str(run.arn), index, child.items, execution, start)
+                self.store.put_map_run_child(
+                    str(run.arn), index, child.items, execution, start, run.attempt
+                )
             except StoreConflict:  # started already: follow it as it stands
                 existing = self.store.get_execution(arn)
                 if existing is not None and existing.status is not ExecutionStatus.RUNNING:
@@ -662,6 +675,16 @@ class MapRunner:
                     continue
             progress.running[arn] = index
             self.executor.submit(arn)
+
+    def _redrive_child(self, run: _Run, progress: _Progress, index: int) -> None:
+        """Redrive a child that did not succeed in an earlier attempt. Its link takes this
+        attempt first: a restart before the redrive counts its failure, never redrives it twice."""
+        arn = run.arn.child_arn(index)
+        with self._lock:
+            self._children[arn] = run
+        self.store.set_map_run_child_attempt(arn, run.attempt)
+        self.executor.redrive(arn)
+        progress.running[arn] = index
 
     def _stop_children(self, progress: _Progress) -> None:
         for arn in progress.running:
@@ -693,16 +716,15 @@ class MapRunner:
     def _results(self, run: _Run, progress: _Progress | None) -> list[ChildResult]:
         """Every child as it ended, in order; those never started as their input alone. With
         `progress` the run fails, so that its parent's redrive may redrive those that did not
-        succeed; without, it succeeds."""
+        succeed (an Express parent's never: it cannot be redriven); without, it succeeds."""
         started = {child.index: child for child in self.store.map_run_children(str(run.arn))}
         results: list[ChildResult] = []
         total = progress.total if progress is not None else len(started)
+        redrivable = progress is not None and not is_express_arn(run.parent)
         for index in range(total):
             child = started.get(index)
             if child is not None:
-                results.append(
-                    ChildResult(child.execution, redrivable_by_map_run=progress is not None)
-                )
+                results.append(ChildResult(child.execution, redrivable_by_map_run=redrivable))
             else:
                 assert progress is not None
                 assert progress.inputs is not None

@@ -72,7 +72,7 @@ class MemoryExecutionStore:
         self._last_seq = 0
         self._map_runs: dict[str, MapRunRecord] = {}
         # child execution ARN -> (its map run's ARN, its index, the items it holds)
-        self._map_run_links: dict[str, tuple[str, int, int]] = {}
+        self._map_run_links: dict[str, tuple[str, int, int, int]] = {}
         self._redrive_tokens: dict[str, RedriveTokens] = {}
 
     def close(self) -> None:
@@ -325,7 +325,13 @@ class MemoryExecutionStore:
         return sorted(runs, key=lambda run: (run.start_date, run.arn))
 
     def put_map_run_child(
-        self, map_run_arn: str, index: int, items: int, record: ExecutionRecord, start: SignalRecord
+        self,
+        map_run_arn: str,
+        index: int,
+        items: int,
+        record: ExecutionRecord,
+        start: SignalRecord,
+        attempt: int = 0,
     ) -> None:
         fields = to_json(start.fields)
         with self._lock:
@@ -335,16 +341,29 @@ class MemoryExecutionStore:
             self._signals[self._next_seq()] = _Signal(
                 record.arn, start.kind, fields, start.at, is_processed=False
             )
-            self._map_run_links[record.arn] = (map_run_arn, index, items)
+            self._map_run_links[record.arn] = (map_run_arn, index, items, attempt)
+
+    def set_map_run_child_attempt(self, execution_arn: str, attempt: int) -> None:
+        with self._lock:
+            run, index, items, _ = self._map_run_links[execution_arn]
+            self._map_run_links[execution_arn] = (run, index, items, attempt)
 
     def map_run_children(self, map_run_arn: str) -> list[MapRunChild]:
         with self._lock:
             children = [
-                MapRunChild(index, items, self._executions[arn])
-                for arn, (run, index, items) in self._map_run_links.items()
+                MapRunChild(index, items, self._executions[arn], attempt)
+                for arn, (run, index, items, attempt) in self._map_run_links.items()
                 if run == map_run_arn
             ]
         return sorted(children, key=lambda child: child.index)
+
+    def map_run_pending_redrive(self, map_run_arn: str, attempt: int) -> tuple[int, int]:
+        pending = [
+            child
+            for child in self.map_run_children(map_run_arn)
+            if child.attempt < attempt and child.execution.status in REDRIVABLE_STATUSES
+        ]
+        return len(pending), sum(child.items for child in pending)
 
     def map_run_counts(self, map_run_arn: str) -> dict[ExecutionStatus, tuple[int, int]]:
         counts: dict[ExecutionStatus, tuple[int, int]] = {}

@@ -58,22 +58,27 @@ def redrive_status(
     but for NOT_REDRIVABLE."""
     if map_run_arn is not None:
         map_run = store.get_map_run(map_run_arn)
-        by_map_run = map_run is not None and map_run_redrives(store, map_run)
+        by_map_run = map_run is not None and map_run_redrives(
+            store, clock, max_history_events, map_run
+        )
         return map_run_child_redrive_status(record, by_map_run)
     reason = _own_reason(store, clock, max_history_events, record)
     return (REDRIVABLE, None) if reason is None else (NOT_REDRIVABLE, reason)
 
 
-def map_run_redrives(store: ExecutionStore, record: MapRunRecord) -> bool:
+def map_run_redrives(
+    store: ExecutionStore, clock: Clock, max_history_events: int | None, record: MapRunRecord
+) -> bool:
     """Whether redriving the map run's parent would redrive it (and so its unsuccessful
     children): it failed or was aborted, not reading its items or writing its results (then a
-    new one starts: `redstep.engine.redrive`), and its parent ended as a redrive may follow."""
+    new one starts: `redstep.engine.redrive`), and its parent may be redriven now (AWS: "If the
+    parent workflow isn't redrivable, you can't redrive the child workflow executions")."""
     if record.status not in (MapRunStatus.FAILED, MapRunStatus.ABORTED):
         return False
     if record.answer is not None and read_json(record.answer).get("error") in NEW_MAP_RUN_ERRORS:
         return False
     parent = store.get_execution(record.execution_arn)
-    return parent is not None and parent.status in REDRIVABLE_STATUSES
+    return parent is not None and _own_reason(store, clock, max_history_events, parent) is None
 
 
 def map_run_child_redrive_status(
@@ -110,7 +115,9 @@ def not_redrivable_reason(
     map_run_arn = store.map_run_of(record.arn)
     if map_run_arn is not None:
         map_run = store.get_map_run(map_run_arn)
-        by_map_run = map_run is not None and map_run_redrives(store, map_run)
+        by_map_run = map_run is not None and map_run_redrives(
+            store, clock, max_history_events, map_run
+        )
         return BY_MAP_RUN_ONLY if by_map_run else MAP_RUN_NOT_REDRIVABLE
     return _own_reason(store, clock, max_history_events, record)
 

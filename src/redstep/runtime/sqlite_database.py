@@ -125,7 +125,8 @@ CREATE TABLE IF NOT EXISTS map_run_executions (
     execution_arn TEXT PRIMARY KEY,
     map_run_arn TEXT NOT NULL,
     child_index INTEGER NOT NULL,
-    items INTEGER NOT NULL
+    items INTEGER NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS map_run_executions_by_run
     ON map_run_executions (map_run_arn, child_index);
@@ -140,6 +141,7 @@ _ADDED_COLUMNS = {
         "redrive_tokens": "TEXT",  # JSON: [[client token, redrive date], ...], oldest first
     },
     "map_runs": {"redrive_count": "INTEGER NOT NULL DEFAULT 0", "redrive_date": "TEXT"},
+    "map_run_executions": {"attempt": "INTEGER NOT NULL DEFAULT 0"},
 }
 
 #: How long the checkpointer lets writes gather before it copies them into the database.

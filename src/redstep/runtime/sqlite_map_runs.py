@@ -1,6 +1,7 @@
 """The map runs' half of the durable SQLite store: the `ExecutionStore` methods over the tables
 `map_runs` (one row a map run) and `map_run_executions` (the link from each child execution to
-its run, and how many items it holds); the child executions are rows of `executions` like any
+its run, how many items it holds, and the run's attempt that last started or redrove it); the
+child executions are rows of `executions` like any
 other.
 
 `SqliteExecutionStore` (`redstep.runtime.sqlite_store`) inherits these methods; the tables are
@@ -10,6 +11,8 @@ made with the others (`redstep.runtime.sqlite_database`).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from typing import Any
 
 from redstep.engine.commands import ExecutionStatus
 from redstep.runtime.sqlite_database import SqliteDatabase
@@ -28,6 +31,7 @@ from redstep.runtime.sqlite_rows import (
     time_text,
 )
 from redstep.runtime.store import (
+    REDRIVABLE_STATUSES,
     ExecutionRecord,
     MapRunChild,
     MapRunRecord,
@@ -86,7 +90,13 @@ class SqliteMapRuns(SqliteDatabase):
             return [map_run_from_row(row) for row in rows]
 
     def put_map_run_child(
-        self, map_run_arn: str, index: int, items: int, record: ExecutionRecord, start: SignalRecord
+        self,
+        map_run_arn: str,
+        index: int,
+        items: int,
+        record: ExecutionRecord,
+        start: SignalRecord,
+        attempt: int = 0,
     ) -> None:
         """The child execution, its first signal and its link to the run, in one transaction."""
         row = execution_row(record)
@@ -100,20 +110,38 @@ class SqliteMapRuns(SqliteDatabase):
                 raise StoreConflict(f"execution {record.arn} already exists") from error
             insert_signal(db, record.arn, start.kind, start.fields, start.at, is_processed=False)
             db.execute(
-                "INSERT INTO map_run_executions (execution_arn, map_run_arn, child_index, items) "
-                "VALUES (?, ?, ?, ?)",
-                (record.arn, map_run_arn, index, items),
+                "INSERT INTO map_run_executions "
+                "(execution_arn, map_run_arn, child_index, items, attempt) VALUES (?, ?, ?, ?, ?)",
+                (record.arn, map_run_arn, index, items, attempt),
+            )
+
+    def set_map_run_child_attempt(self, execution_arn: str, attempt: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE map_run_executions SET attempt = ? WHERE execution_arn = ?",
+                (attempt, execution_arn),
             )
 
     def map_run_children(self, map_run_arn: str) -> list[MapRunChild]:
         with self._connections.use() as db:
             rows = db.execute(
-                f"SELECT child_index, items, {columns_of('e', EXECUTION_COLUMNS)} "
+                f"SELECT {_CHILD_COLUMNS} "
                 "FROM map_run_executions AS c JOIN executions AS e ON e.arn = c.execution_arn "
                 "WHERE c.map_run_arn = ? ORDER BY child_index",
                 (map_run_arn,),
             )
-            return [MapRunChild(row[0], row[1], execution_from_row(row[2:])) for row in rows]
+            return [_child(row) for row in rows]
+
+    def map_run_pending_redrive(self, map_run_arn: str, attempt: int) -> tuple[int, int]:
+        unsuccessful = [str(status) for status in REDRIVABLE_STATUSES]
+        with self._connections.use() as db:
+            count, items = db.execute(
+                "SELECT count(*), coalesce(sum(c.items), 0) FROM map_run_executions AS c "
+                "JOIN executions AS e ON e.arn = c.execution_arn "
+                f"WHERE c.map_run_arn = ? AND c.attempt < ? AND e.status IN ({marks(3)})",
+                (map_run_arn, attempt, *unsuccessful),
+            ).fetchone()
+        return int(count), int(items)
 
     def map_run_counts(self, map_run_arn: str) -> dict[ExecutionStatus, tuple[int, int]]:
         with self._connections.use() as db:
@@ -146,12 +174,12 @@ class SqliteMapRuns(SqliteDatabase):
             values.extend(decode_token(next_token, "map-run-executions", 2))
         with self._connections.use() as db:
             rows = db.execute(
-                f"SELECT child_index, items, {columns_of('e', EXECUTION_COLUMNS)} "
+                f"SELECT {_CHILD_COLUMNS} "
                 "FROM map_run_executions AS c JOIN executions AS e ON e.arn = c.execution_arn "
                 f"WHERE {' AND '.join(clauses)} ORDER BY e.start_date DESC, e.arn DESC LIMIT ?",
                 [*values, limit + 1 if limit > 0 else -1],
             )
-            items = [MapRunChild(row[0], row[1], execution_from_row(row[2:])) for row in rows]
+            items = [_child(row) for row in rows]
         if limit < 1 or len(items) <= limit:
             return Page(items=items, next_token=None)
         last = items[limit - 1].execution
@@ -167,3 +195,11 @@ class SqliteMapRuns(SqliteDatabase):
                 (execution_arn,),
             ).fetchone()
         return None if row is None else str(row[0])
+
+
+#: A child's link and its execution, as `_child` reads them.
+_CHILD_COLUMNS = f"child_index, items, attempt, {columns_of('e', EXECUTION_COLUMNS)}"
+
+
+def _child(row: Sequence[Any]) -> MapRunChild:
+    return MapRunChild(row[0], row[1], execution_from_row(row[3:]), row[2])

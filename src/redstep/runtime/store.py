@@ -150,11 +150,13 @@ class MapRunRecord:
 
 @dataclass(frozen=True, slots=True)
 class MapRunChild:
-    """A child execution of a map run: its place among the children and the items it holds."""
+    """A child execution of a map run: its place among the children, the items it holds, and
+    the run's attempt (its redrive count) that last started or redrove it."""
 
     index: int
     items: int
     execution: ExecutionRecord
+    attempt: int = 0
 
 
 class ExecutionStore(Protocol):
@@ -281,16 +283,30 @@ class ExecutionStore(Protocol):
         """The map runs an execution started, oldest first."""
 
     def put_map_run_child(
-        self, map_run_arn: str, index: int, items: int, record: ExecutionRecord, start: SignalRecord
+        self,
+        map_run_arn: str,
+        index: int,
+        items: int,
+        record: ExecutionRecord,
+        start: SignalRecord,
+        attempt: int = 0,
     ) -> None:
-        """`put_execution` of a map run's child and its link to the run, in one transaction
-        (StoreConflict when the execution exists, and then nothing is written)."""
+        """`put_execution` of a map run's child and its link to the run (started by the run's
+        `attempt`), in one transaction (StoreConflict when the execution exists, and then
+        nothing is written)."""
+
+    def set_map_run_child_attempt(self, execution_arn: str, attempt: int) -> None:
+        """The run's `attempt` redrives the child."""
 
     def map_run_children(self, map_run_arn: str) -> list[MapRunChild]:
         """The children a map run started, by index."""
 
     def map_run_counts(self, map_run_arn: str) -> dict[ExecutionStatus, tuple[int, int]]:
         """How many of a map run's children, and of their items, stand in each status."""
+
+    def map_run_pending_redrive(self, map_run_arn: str, attempt: int) -> tuple[int, int]:
+        """How many of a map run's children, and of their items, did not succeed in an attempt
+        before `attempt`: those the run's redrive `attempt` has yet to redrive."""
 
     def list_map_run_executions(
         self,
