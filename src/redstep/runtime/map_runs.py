@@ -16,8 +16,9 @@ its own:
    by the executor when each ends (`Executor.add_end_listener`), never polling;
 4. counts the items of failed, timed-out and aborted children against the tolerated failure
    thresholds (a count of items, and a percentage of all items; with neither set, none is
-   tolerated), and fails as soon as one is exceeded: the children still running are aborted,
-   and the state fails with States.ExceedToleratedFailureThreshold;
+   tolerated: `redstep.runtime.map_run_progress`), and fails as soon as one is exceeded: the
+   children still running are aborted, and the state fails with
+   States.ExceedToleratedFailureThreshold;
 5. writes its results with the ResultWriter, and answers the Map state: TaskSucceeded with the
    children's outputs in item order (one per batch), or the ResultWriter's description; or
    TaskFailed (States.ItemReaderFailed, States.ResultWriterFailed, States.DataLimitExceeded for
@@ -62,7 +63,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import queue
 import random
@@ -75,7 +75,7 @@ from typing import Any, cast
 from redstep.asl.distributed import Transformation
 from redstep.asl.errors import StatesError, StatesFailure
 from redstep.asl.json_text import read_json
-from redstep.asl.model import MapState, ParallelState, StateMachine
+from redstep.asl.model import StateMachine
 from redstep.asl.paths import to_json
 from redstep.buckets import Buckets
 from redstep.engine.commands import (
@@ -99,6 +99,11 @@ from redstep.runtime.items import (
     one_by_one,
 )
 from redstep.runtime.map_run_api import MapRunArn, not_running
+from redstep.runtime.map_run_definitions import (
+    MapStateNotFound,
+    find_map_state,
+    processor_definition,
+)
 from redstep.runtime.map_run_objects import (
     ChildResult,
     ItemReaderFailed,
@@ -108,6 +113,7 @@ from redstep.runtime.map_run_objects import (
     write_results,
     writer_settings,
 )
+from redstep.runtime.map_run_progress import FAILURE_STATUSES, Progress
 from redstep.runtime.store import (
     ExecutionRecord,
     ExecutionStore,
@@ -127,10 +133,6 @@ UNBOUNDED_CONCURRENCY = 1000
 EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"  # AWS's
 #: How long `close` waits for each map run's thread to put its work down.
 CLOSE_WAIT_SECONDS = 5.0
-#: The statuses of a child whose items count as failed.
-FAILURE_STATUSES = frozenset(
-    {ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED}
-)
 
 
 class _Failed(Exception):
@@ -195,31 +197,6 @@ class _Run:
                 told.append(self.news.get_nowait())
             except queue.Empty:
                 return told
-
-
-@dataclass(slots=True)
-class _Progress:
-    """What a run's thread knows of its children."""
-
-    inputs: list[ChildInput] | None
-    total: int
-    pending: deque[int]
-    running: dict[str, int] = field(default_factory=dict)  # child ARN -> index
-    failed_items: int = 0
-    item_total: int = 0
-    # How many items each child started before a restart holds, by index: the inputs are not
-    # read again when every child was started.
-    started_items: dict[int, int] = field(default_factory=dict)
-    # Children that did not succeed in an earlier attempt, by index: waiting to be redriven
-    # (`redrive`), or still being stopped, to be redriven once they have ended (`stale`).
-    redrive: deque[int] = field(default_factory=deque)
-    stale: set[int] = field(default_factory=set)
-
-    def items_of(self, index: int) -> int:
-        """How many of the run's items child `index` holds."""
-        if self.inputs is not None:
-            return self.inputs[index].items
-        return self.started_items.get(index, 1)
 
 
 #: An execution's state machine, parsed, and its context object's execution (for ItemSelector).
@@ -457,7 +434,7 @@ class MapRunner:
                 if status in FAILURE_STATUSES:
                     progress.redrive.append(child.index)
             else:
-                _count(progress, child.items, status)
+                progress.count(child.items, status)
         failing = False
         news: list[str] = []
         while True:
@@ -471,7 +448,7 @@ class MapRunner:
                     if ended.status in FAILURE_STATUSES:
                         progress.redrive.append(index)
                 else:
-                    _count(progress, progress.items_of(index), ended.status)
+                    progress.count(progress.items_of(index), ended.status)
             with run.lock:
                 is_cancelled, is_closing = run.is_cancelled, run.is_closing
             if is_closing:
@@ -479,7 +456,9 @@ class MapRunner:
             if is_cancelled:
                 self._abort(run, progress)
                 return
-            if not failing and _exceeds(run, progress):
+            with run.lock:
+                tolerated = run.tolerated_count, run.tolerated_percentage
+            if not failing and progress.exceeds(*tolerated):
                 failing = True
                 self._stop_children(progress)
             if not failing and (progress.redrive or progress.pending):
@@ -552,7 +531,11 @@ class MapRunner:
             raise _Failed(StatesError.RUNTIME.value, f"No execution {run.parent} runs this map")
         revision = self.store.get_revision(parent.state_machine_arn, parent.revision_id)
         assert revision is not None
-        definition = to_json(processor_definition(revision.definition, run.request["stateName"]))
+        try:
+            processor = processor_definition(revision.definition, run.request["stateName"])
+        except MapStateNotFound as error:
+            raise _Failed(StatesError.RUNTIME.value, str(error)) from None
+        definition = to_json(processor)
         return StateMachineRecord(
             arn=run.arn.state_machine_arn,
             name=run.arn.path,
@@ -572,19 +555,19 @@ class MapRunner:
                 self._children[child.execution.arn] = run
         return self.store.map_run_children(str(run.arn)) if started else started
 
-    def _progress(self, run: _Run, record: MapRunRecord, started: list[MapRunChild]) -> _Progress:
+    def _progress(self, run: _Run, record: MapRunRecord, started: list[MapRunChild]) -> Progress:
         """What is left to do: the inputs of the children not started yet (read once more after
         a restart, unless every child was started)."""
         started_items = {child.index: child.items for child in started}
         if record.child_total is not None and len(started_items) == record.child_total:
             total, items = record.child_total, record.item_total or 0
-            return _Progress(None, total, deque(), item_total=items, started_items=started_items)
+            return Progress(None, total, deque(), item_total=items, started_items=started_items)
         inputs = self._child_inputs(run, record)
         item_total = sum(child.items for child in inputs)
         if record.child_total is None:
             self._change(run, item_total=item_total, child_total=len(inputs))
         pending = deque(index for index in range(len(inputs)) if index not in started_items)
-        return _Progress(inputs, len(inputs), pending, item_total=item_total)
+        return Progress(inputs, len(inputs), pending, item_total=item_total)
 
     def _child_inputs(self, run: _Run, record: MapRunRecord) -> list[ChildInput]:
         """Every child's input: the items read, selected and batched, in item order."""
@@ -636,7 +619,7 @@ class MapRunner:
                 run.request["variables"],
             )
 
-    def _start_children(self, run: _Run, progress: _Progress) -> None:
+    def _start_children(self, run: _Run, progress: Progress) -> None:
         """Redrive children, then start them, while there is room under MaxConcurrency."""
         with run.lock:
             limit = run.max_concurrency or UNBOUNDED_CONCURRENCY
@@ -671,12 +654,12 @@ class MapRunner:
             except StoreConflict:  # started already: follow it as it stands
                 existing = self.store.get_execution(arn)
                 if existing is not None and existing.status is not ExecutionStatus.RUNNING:
-                    _count(progress, child.items, existing.status)
+                    progress.count(child.items, existing.status)
                     continue
             progress.running[arn] = index
             self.executor.submit(arn)
 
-    def _redrive_child(self, run: _Run, progress: _Progress, index: int) -> None:
+    def _redrive_child(self, run: _Run, progress: Progress, index: int) -> None:
         """Redrive a child that did not succeed in an earlier attempt. Its link takes this
         attempt first: a restart before the redrive counts its failure, never redrives it twice."""
         arn = run.arn.child_arn(index)
@@ -686,7 +669,7 @@ class MapRunner:
         self.executor.redrive(arn)
         progress.running[arn] = index
 
-    def _stop_children(self, progress: _Progress) -> None:
+    def _stop_children(self, progress: Progress) -> None:
         for arn in progress.running:
             record = self.store.get_execution(arn)
             if record is not None and record.status is ExecutionStatus.RUNNING:
@@ -708,12 +691,12 @@ class MapRunner:
             if child.execution.status is ExecutionStatus.RUNNING:
                 self.executor.signal(child.execution.arn, Stop())
 
-    def _abort(self, run: _Run, progress: _Progress) -> None:
+    def _abort(self, run: _Run, progress: Progress) -> None:
         """The parent no longer waits: its running children are aborted, and so is the run."""
         self._stop_children(progress)
         self._change(run, status=MapRunStatus.ABORTED, stop_date=self.clock.now())
 
-    def _results(self, run: _Run, progress: _Progress | None) -> list[ChildResult]:
+    def _results(self, run: _Run, progress: Progress | None) -> list[ChildResult]:
         """Every child as it ended, in order; those never started as their input alone. With
         `progress` the run fails, so that its parent's redrive may redrive those that did not
         succeed (an Express parent's never: it cannot be redriven); without, it succeeds."""
@@ -731,7 +714,7 @@ class MapRunner:
                 results.append(ChildResult(None, progress.inputs[index].value))
         return results
 
-    def _write_after_failure(self, run: _Run, progress: _Progress) -> None:
+    def _write_after_failure(self, run: _Run, progress: Progress) -> None:
         """A failed run still writes what its children did (its error stays the run's own)."""
         writer = run.request["resultWriter"]
         if writer is None or not writer.get("Resource"):
@@ -796,82 +779,3 @@ def _answer(run: _Run, answer: dict[str, Any]) -> None:
         report(TaskSucceeded(task_id, answer["output"]))
     else:
         report(TaskFailed(task_id, answer.get("error"), answer.get("cause")))
-
-
-def _exceeds(run: _Run, progress: _Progress) -> bool:
-    """Whether the failed items pass a tolerated threshold (none set: none tolerated)."""
-    failed = progress.failed_items
-    if failed == 0:
-        return False
-    with run.lock:
-        count, percentage = run.tolerated_count, run.tolerated_percentage
-    if count is None and percentage is None:
-        return True
-    if count is not None and failed > count:
-        return True
-    total = progress.item_total
-    return percentage is not None and total > 0 and failed * 100 / total > percentage
-
-
-def _count(progress: _Progress, items: int, status: ExecutionStatus) -> None:
-    """A child ended: its items count as failed unless it succeeded."""
-    if status in FAILURE_STATUSES:
-        progress.failed_items += items
-
-
-# -- definitions -----------------------------------------------------------------------------
-
-
-def find_map_state(machine: StateMachine, name: str) -> MapState | None:
-    """The Map state `name`, wherever it is nested."""
-    for state in machine.states.values():
-        if isinstance(state, MapState):
-            if state.name == name:
-                return state
-            found = find_map_state(state.processor, name)
-        elif isinstance(state, ParallelState):
-            found = next(
-                (hit for b in state.branches if (hit := find_map_state(b, name)) is not None),
-                None,
-            )
-        else:
-            continue
-        if found is not None:
-            return found
-    return None
-
-
-def processor_definition(definition: str, state_name: str) -> dict[str, Any]:
-    """The ItemProcessor (or Iterator) of the Map state `state_name` in a definition's text,
-    as a definition of its own: without its ProcessorConfig, and with the QueryLanguage of the
-    definition when it names none."""
-    document = json.loads(definition)
-    processor = _raw_processor(document, state_name)
-    if processor is None:
-        raise _Failed(StatesError.RUNTIME.value, f"No Map state {state_name!r} in the definition")
-    own = {key: value for key, value in processor.items() if key != "ProcessorConfig"}
-    if "QueryLanguage" in document and "QueryLanguage" not in own:
-        own["QueryLanguage"] = document["QueryLanguage"]
-    return own
-
-
-def _raw_processor(machine: Any, name: str) -> dict[str, Any] | None:
-    states = machine.get("States") if isinstance(machine, dict) else None
-    if not isinstance(states, dict):
-        return None
-    for state_name, state in states.items():
-        if not isinstance(state, dict):
-            continue
-        nested: list[Any] = []
-        if state.get("Type") == "Map":
-            processor = state.get("ItemProcessor", state.get("Iterator"))
-            if state_name == name and isinstance(processor, dict):
-                return processor
-            nested.append(processor)
-        elif state.get("Type") == "Parallel":
-            nested.extend(state.get("Branches") or [])
-        for branch in nested:
-            found = _raw_processor(branch, name)
-            if found is not None:
-                return found
-    return None
