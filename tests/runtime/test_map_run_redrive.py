@@ -12,6 +12,7 @@ one another."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,24 @@ def test_redriven_children_wait_for_room_under_max_concurrency(
     assert json.loads(done["output"]) == [1, 2, 3, 4]
     assert len(held.started) == 3 + 4  # three first tries, three redrives, the fourth item
     assert set(children(engine, map_run_arn, redriveFilter="REDRIVEN")) == {0, 1, 2}
+
+
+def test_an_end_told_late_does_not_lose_a_child_redriven_since(
+    engine: Engine, held: HeldTasks
+) -> None:
+    # The end of a child's earlier attempt may be told after the child was redriven: the run
+    # must follow the child as it runs again, not take the old end for its new one.
+    parent = start(engine, distributed(HELD, MaxConcurrency=1), {"items": [1, 2]})
+    fail(held_tasks(held, 1)[0])
+    assert engine.wait(parent, WAIT)["status"] == "FAILED"
+    engine.redrive_execution({"executionArn": parent})
+    [again] = held_tasks(held, 2)[1:]
+    engine.map_runs._ended(again[0])  # as the executor tells an end, but late
+    time.sleep(0.2)
+    assert len(held.started) == 2  # MaxConcurrency 1: child 1 waits for child 0's new end
+    answer_every_task(engine, held, parent, answered=1)
+    done = engine.describe_execution({"executionArn": parent})
+    assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", [1, 2])
 
 
 def test_a_second_redrive_counts_on(engine: Engine, held: HeldTasks) -> None:

@@ -49,9 +49,10 @@ A redrive of the parent may redrive a run that failed or was aborted (the reques
 restart, but that each child that did not succeed in an earlier attempt (the record's redrive
 count is its attempt; each child's link keeps the attempt that last started or redrove it) is
 redriven, before the children never started and under the same MaxConcurrency; one still being
-stopped with the run is redriven once it has ended. A child's link takes the attempt before it
-is redriven, so that a restart in between never redrives it twice (it counts as failed instead).
-The children that succeeded keep their results.
+stopped with the run is redriven once it has ended. A child's link takes the attempt once it is
+redriven: after a restart in between, it runs on as an earlier attempt's child, redriven again
+only should it fail again. The children that succeeded keep their results. DescribeMapRun may
+tell the run as it ended for a moment after RedriveExecution returns: its thread changes it.
 
 The parent may be an Express execution, which only the executor's store holds (the runner is
 given that store); its children are durable, and aborted at the next start like any whose
@@ -393,6 +394,7 @@ class MapRunner:
     def _drive(self, run: _Run) -> None:
         if run.predecessor is not None and run.predecessor.thread is not None:
             run.predecessor.thread.join()
+        run.predecessor = None
         try:
             self._run(run)
         except _Failed as failed:
@@ -442,6 +444,9 @@ class MapRunner:
                 index = progress.running.pop(arn, None)
                 ended = self.store.get_execution(arn) if index is not None else None
                 if index is None or ended is None:
+                    continue
+                if ended.status is ExecutionStatus.RUNNING:  # an earlier end, told late: it
+                    progress.running[arn] = index  # was redriven since, and runs on
                     continue
                 if index in progress.stale:  # stopped with an earlier attempt: redrive it
                     progress.stale.discard(index)
@@ -518,6 +523,7 @@ class MapRunner:
                 status=MapRunStatus.RUNNING,
                 stop_date=None,
                 answer=None,
+                results_written=0,
                 redrive_count=redrives,
                 redrive_date=self.clock.now(),
             )
@@ -660,13 +666,14 @@ class MapRunner:
             self.executor.submit(arn)
 
     def _redrive_child(self, run: _Run, progress: Progress, index: int) -> None:
-        """Redrive a child that did not succeed in an earlier attempt. Its link takes this
-        attempt first: a restart before the redrive counts its failure, never redrives it twice."""
+        """Redrive a child that did not succeed in an earlier attempt, then give its link this
+        attempt: after a restart in between it runs on as one of an earlier attempt's, and is
+        redriven again only should it fail again (never is a failure left without a redrive)."""
         arn = run.arn.child_arn(index)
         with self._lock:
             self._children[arn] = run
-        self.store.set_map_run_child_attempt(arn, run.attempt)
         self.executor.redrive(arn)
+        self.store.set_map_run_child_attempt(arn, run.attempt)
         progress.running[arn] = index
 
     def _stop_children(self, progress: Progress) -> None:

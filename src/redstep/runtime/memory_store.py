@@ -345,8 +345,9 @@ class MemoryExecutionStore:
 
     def set_map_run_child_attempt(self, execution_arn: str, attempt: int) -> None:
         with self._lock:
-            run, index, items, _ = self._map_run_links[execution_arn]
-            self._map_run_links[execution_arn] = (run, index, items, attempt)
+            link = self._map_run_links.get(execution_arn)
+            if link is not None:  # as SQLite's UPDATE, nothing for a child it does not know
+                self._map_run_links[execution_arn] = (*link[:3], attempt)
 
     def map_run_children(self, map_run_arn: str) -> list[MapRunChild]:
         with self._lock:
