@@ -1,4 +1,4 @@
-"""Shapes the distributed Map tests share: a machine around one distributed Map, and a wait for
+"""Shapes the distributed Map tests share: a machine around one distributed Map, and waits for
 what the map runs' threads bring about."""
 
 from __future__ import annotations
@@ -6,6 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+
+from held_tasks import HeldTasks
+
+from redstep.engine.commands import ScheduleTask
+from redstep.engine.signals import Signal
 
 #: How long a test waits for another thread, in real seconds.
 WAIT = 60.0
@@ -35,3 +40,11 @@ def eventually(condition: Callable[[], bool], what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
+
+
+def held_tasks(
+    held: HeldTasks, count: int
+) -> list[tuple[str, ScheduleTask, Callable[[Signal], None]]]:
+    """The first `count` tasks `held` was given, once it has been given that many."""
+    eventually(lambda: len(held.started) >= count, f"{count} held tasks")
+    return list(held.started[:count])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from distributed_maps import WAIT, distributed, eventually
+from distributed_maps import WAIT, distributed, eventually, held_tasks
 from held_tasks import HeldTasks
 
 from redstep.asl.timestamps import format_timestamp
@@ -109,11 +109,6 @@ def describe_map_run(engine: Engine, map_run_arn: str) -> dict[str, Any]:
 def children(engine: Engine, map_run_arn: str, status: str | None = None) -> list[str]:
     request = {"mapRunArn": map_run_arn} | ({} if status is None else {"statusFilter": status})
     return [child["executionArn"] for child in engine.list_executions(request)["executions"]]
-
-
-def held_tasks(held: HeldTasks, count: int) -> list[Any]:
-    eventually(lambda: len(held.started) >= count, f"{count} held tasks")
-    return list(held.started[:count])
 
 
 def fail(task: Any) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from distributed_maps import WAIT, distributed, eventually
+from distributed_maps import WAIT, distributed, eventually, held_tasks
 from held_tasks import HeldTasks
 
 from redstep.buckets import Buckets
@@ -55,11 +55,6 @@ def start(engine: Engine, definition: dict[str, Any], given: Any) -> str:
     arn = engine.create_state_machine(request)["stateMachineArn"]
     started = engine.start_execution({"stateMachineArn": arn, "input": json.dumps(given)})
     return str(started["executionArn"])
-
-
-def held_tasks(held: HeldTasks, count: int) -> list[Task]:
-    eventually(lambda: len(held.started) >= count, f"{count} held tasks")
-    return list(held.started[:count])
 
 
 def succeed(task: Task) -> None:

@@ -18,7 +18,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
-from distributed_maps import WAIT, distributed, eventually
+from distributed_maps import WAIT, distributed, eventually, held_tasks
 from held_tasks import HeldTasks
 from live_server import live_server
 from wire_check import check_shape, check_wire
@@ -124,11 +124,6 @@ def children(engine: Engine, map_run_arn: str) -> list[dict[str, Any]]:
 def history_types(engine: Engine, execution_arn: str) -> list[str]:
     events = engine.get_execution_history({"executionArn": execution_arn, "maxResults": 1000})
     return [event["type"] for event in events["events"]]
-
-
-def held_tasks(held: HeldTasks, count: int) -> list[Any]:
-    eventually(lambda: len(held.started) >= count, f"{count} held tasks")
-    return list(held.started[:count])
 
 
 def answer(task: Any, output: Any = None) -> None:

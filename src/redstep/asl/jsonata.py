@@ -177,6 +177,12 @@ def states_members(value: Any) -> frozenset[str]:
     return frozenset()
 
 
+def syntax_tree(text: str) -> Any:
+    """jsonata-python's syntax tree of an expression (the text between its delimiters);
+    JsonataSyntaxError when it does not parse."""
+    return _parse(text).ast
+
+
 def _members(node: Any) -> frozenset[str]:
     """`$states.<name>` paths anywhere in a parsed expression (the parser's nodes keep their
     operands in attributes: steps, lhs, rhs, arguments, …)."""

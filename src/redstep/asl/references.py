@@ -36,10 +36,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from functools import lru_cache
 from typing import Any, Final
 
-from jsonata import JException, Jsonata  # type: ignore[import-untyped]
-
 from redstep.asl.intrinsics import IntrinsicSyntaxError, compile_intrinsic
-from redstep.asl.jsonata import is_expression
+from redstep.asl.jsonata import JsonataSyntaxError, is_expression, syntax_tree
 from redstep.asl.paths import Path, PathSyntaxError, compile_path
 from redstep.asl.queries import QueryLanguage
 
@@ -253,10 +251,10 @@ def _expression_variables(text: str) -> tuple[str, ...]:
     """The workflow variables one `{% … %}` expression reads, in the order its text names them.
     One that does not parse reads none (a stored definition's expressions all parse)."""
     try:
-        tree = Jsonata(text[2:-2].strip()).ast
+        tree = syntax_tree(text[2:-2].strip())
         reads = _Reads()
         reads.walk(tree, _Frame(None), None)
-    except (JException, RecursionError):
+    except (JsonataSyntaxError, RecursionError):
         return ()
     return reads.names()
 

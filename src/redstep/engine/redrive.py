@@ -33,7 +33,8 @@ ItemSelector did, and the children still running or queued did not succeed), and
 execution ends (`_note_end`: where control was), and when a distributed Map's map run starts and
 ends (`_start_map_run`, `_map_run_ended`). An item whose ItemSelector failed never ran: it counts
 as not started. `RedriveSteps` is part of the interpreter (its base class); it overrides
-four of `ContainerSteps`' steps to note cuts and to run a Parallel or Map partly.
+six of `ContainerSteps`' steps: four to note cuts and to run a Parallel or Map partly, two to note
+and redrive map runs.
 """
 
 from __future__ import annotations

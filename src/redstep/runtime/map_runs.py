@@ -114,8 +114,9 @@ from redstep.runtime.map_run_objects import (
     write_results,
     writer_settings,
 )
-from redstep.runtime.map_run_progress import FAILURE_STATUSES, Progress
+from redstep.runtime.map_run_progress import Progress
 from redstep.runtime.store import (
+    REDRIVABLE_STATUSES,
     ExecutionRecord,
     ExecutionStore,
     MapRunChild,
@@ -433,7 +434,7 @@ class MapRunner:
                 if is_stale:
                     progress.stale.add(child.index)
             elif is_stale:
-                if status in FAILURE_STATUSES:
+                if status in REDRIVABLE_STATUSES:
                     progress.redrive.append(child.index)
             else:
                 progress.count(child.items, status)
@@ -450,7 +451,7 @@ class MapRunner:
                     continue
                 if index in progress.stale:  # stopped with an earlier attempt: redrive it
                     progress.stale.discard(index)
-                    if ended.status in FAILURE_STATUSES:
+                    if ended.status in REDRIVABLE_STATUSES:
                         progress.redrive.append(index)
                 else:
                     progress.count(progress.items_of(index), ended.status)
@@ -515,7 +516,8 @@ class MapRunner:
         """The run that failed or was aborted runs again, its redrive counted (its children are
         redriven as it goes on: `_run`)."""
         redrives = run.request["redriveCount"]
-        run.child_revision = self._child_machine(run, record.start_date).revision_id
+        if not run.child_revision:  # `_record` read it already for a run that has no answer
+            run.child_revision = self._child_machine(run, record.start_date).revision_id
         with self._record_lock:
             current = self.store.get_map_run(str(run.arn)) or record
             redriven = dataclasses.replace(

@@ -57,10 +57,7 @@ def redrive_status(
     execution started by the Map Run `map_run_arn` (None: by no Map Run); the reason is None
     but for NOT_REDRIVABLE."""
     if map_run_arn is not None:
-        map_run = store.get_map_run(map_run_arn)
-        by_map_run = map_run is not None and map_run_redrives(
-            store, clock, max_history_events, map_run
-        )
+        by_map_run = _redrivable_by(store, clock, max_history_events, map_run_arn)
         return map_run_child_redrive_status(record, by_map_run)
     reason = _own_reason(store, clock, max_history_events, record)
     return (REDRIVABLE, None) if reason is None else (NOT_REDRIVABLE, reason)
@@ -79,6 +76,14 @@ def map_run_redrives(
         return False
     parent = store.get_execution(record.execution_arn)
     return parent is not None and _own_reason(store, clock, max_history_events, parent) is None
+
+
+def _redrivable_by(
+    store: ExecutionStore, clock: Clock, max_history_events: int | None, map_run_arn: str
+) -> bool:
+    """Whether the map run `map_run_arn` names would be redriven (`map_run_redrives`)."""
+    map_run = store.get_map_run(map_run_arn)
+    return map_run is not None and map_run_redrives(store, clock, max_history_events, map_run)
 
 
 def map_run_child_redrive_status(
@@ -114,10 +119,7 @@ def not_redrivable_reason(
         return status_reason(record)
     map_run_arn = store.map_run_of(record.arn)
     if map_run_arn is not None:
-        map_run = store.get_map_run(map_run_arn)
-        by_map_run = map_run is not None and map_run_redrives(
-            store, clock, max_history_events, map_run
-        )
+        by_map_run = _redrivable_by(store, clock, max_history_events, map_run_arn)
         return BY_MAP_RUN_ONLY if by_map_run else MAP_RUN_NOT_REDRIVABLE
     return _own_reason(store, clock, max_history_events, record)
 

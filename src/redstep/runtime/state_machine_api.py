@@ -10,6 +10,7 @@ held to what Express workflows may do (`redstep.runtime.express`).
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from redstep.asl.model import StateMachine
@@ -205,9 +206,15 @@ def existing_state_machine(store: ExecutionStore, arn: str) -> StateMachineRecor
 
 def _add_variable_references(response: Response, record: StateMachineRecord) -> None:
     """`variableReferences`, which AWS leaves out when no state reads a variable."""
-    references = variable_references(record.definition)
+    references = _references_of(record.definition)
     if references:
-        response["variableReferences"] = references
+        response["variableReferences"] = {state: list(names) for state, names in references}
+
+
+@functools.lru_cache(maxsize=256)
+def _references_of(definition: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`variable_references`, once per definition text (a revision's never changes)."""
+    return tuple((state, tuple(names)) for state, names in variable_references(definition).items())
 
 
 def _checked_definition(definition: str) -> StateMachine:
