@@ -49,19 +49,30 @@ def test_a_variable_with_a_unicode_name_is_read_through_paths_and_intrinsics() -
     # Assign takes any identifier; a JSONPath path and an intrinsic read the same names.
     trace = drive(
         machine(
-            ("Set", {"Type": "Pass", "Assign": {"größe": {"n": 3}, "_ä1": 4}, "Next": "Use"}),
+            (
+                "Set",
+                {
+                    "Type": "Pass",
+                    "Assign": {"größe": {"n": 3}, "_ä1": 4, "cafe\u0301": 5},
+                    "Next": "Use",
+                },
+            ),
             (
                 "Use",
                 {
                     "Type": "Pass",
-                    "Parameters": {"sum.$": "States.MathAdd($größe.n, $_ä1)", "n.$": "$größe.n"},
+                    "Parameters": {
+                        "sum.$": "States.MathAdd($größe.n, $_ä1)",
+                        "n.$": "$größe.n",
+                        "accent.$": "$cafe\u0301",
+                    },
                     "End": True,
                 },
             ),
         ),
         {},
     )
-    assert trace.output == {"sum": 7, "n": 3}
+    assert trace.output == {"sum": 7, "n": 3, "accent": 5}
 
 
 def test_assign_and_output_see_the_values_from_before_the_state() -> None:

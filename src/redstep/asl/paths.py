@@ -28,9 +28,9 @@ from redstep.asl.scope import Scope
 Key = str | int
 
 _LONE_BACKSLASH = re.compile(r"\\(?!')")
-#: `$name…`: a workflow variable, and the path into its value (`.a`, `[0]`, …) after it. Names
-#: are Unicode identifiers, as Assign accepts them (a letter or `_`, then letters, digits, `_`).
-_VARIABLE = re.compile(r"\$([^\W\d]\w*)(.*)", re.DOTALL)
+#: `$name…`: a workflow variable, and the path into its value (`.a`, `[0]`, …) after it. The name
+#: runs to the first `.`, `[` or blank, and is one when it is an identifier, as Assign's are.
+_VARIABLE = re.compile(r"\$([^$.\[\s]+)(.*)", re.DOTALL)
 
 
 class PathSyntaxError(ValueError):
@@ -103,7 +103,7 @@ def compile_path(text: str) -> Path:
     if not isinstance(text, str) or not text.startswith("$"):
         raise PathSyntaxError(f"{text!r} is not a JSONPath: it must start with '$'")
     variable = _VARIABLE.fullmatch(text)
-    if variable is not None:
+    if variable is not None and variable.group(1).isidentifier():
         inner = compile_path("$" + variable.group(2))
         return Path(text, False, inner.keys, inner.compiled, variable.group(1))
     is_context = text.startswith("$$")
