@@ -99,6 +99,18 @@ def types(engine: Engine, execution_arn: str) -> list[str]:
     return [event["type"] for event in history(engine, execution_arn)]
 
 
+def assert_its_one_child_is_not_redrivable(engine: Engine, map_run_arn: str) -> None:
+    """The run's only child failed, and nothing will redrive it: its Map Run says so too."""
+    [child] = children(engine, map_run_arn).values()
+    described = engine.describe_execution({"executionArn": child["executionArn"]})
+    assert (described["redriveStatus"], described["redriveStatusReason"]) == (
+        "NOT_REDRIVABLE",
+        MAP_RUN_NOT_REDRIVABLE,
+    )
+    counts = engine.handle("DescribeMapRun", {"mapRunArn": map_run_arn})["executionCounts"]
+    assert counts["failuresNotRedrivable"] == 1
+
+
 def answer_every_task(engine: Engine, held: HeldTasks, parent: str, answered: int) -> None:
     """Succeed each task as it comes, from the `answered`-th on, until the parent ends."""
 
@@ -328,15 +340,7 @@ def test_a_failure_caught_in_the_parent_leaves_the_children_not_redrivable(
     parent = start(engine, caught, {"items": [1]})
     fail(held_tasks(held, 1)[0])
     assert engine.wait(parent, WAIT)["status"] == "SUCCEEDED"
-    map_run_arn = the_map_run(engine, parent)
-    [child] = children(engine, map_run_arn).values()
-    described = engine.describe_execution({"executionArn": child["executionArn"]})
-    assert (described["redriveStatus"], described["redriveStatusReason"]) == (
-        "NOT_REDRIVABLE",
-        MAP_RUN_NOT_REDRIVABLE,
-    )
-    counts = engine.handle("DescribeMapRun", {"mapRunArn": map_run_arn})["executionCounts"]
-    assert counts["failuresNotRedrivable"] == 1
+    assert_its_one_child_is_not_redrivable(engine, the_map_run(engine, parent))
 
 
 def test_children_of_a_parent_that_cannot_be_redriven_are_not_redrivable(
@@ -345,17 +349,9 @@ def test_children_of_a_parent_that_cannot_be_redriven_are_not_redrivable(
     parent = start(engine, distributed(HELD), {"items": [1]})
     fail(held_tasks(held, 1)[0])
     assert engine.wait(parent, WAIT)["status"] == "FAILED"
-    map_run_arn = the_map_run(engine, parent)
-    [child] = children(engine, map_run_arn).values()
     machine = engine.describe_execution({"executionArn": parent})["stateMachineArn"]
     engine.delete_state_machine({"stateMachineArn": machine})  # the parent's own reason
-    described = engine.describe_execution({"executionArn": child["executionArn"]})
-    assert (described["redriveStatus"], described["redriveStatusReason"]) == (
-        "NOT_REDRIVABLE",
-        MAP_RUN_NOT_REDRIVABLE,
-    )
-    counts = engine.handle("DescribeMapRun", {"mapRunArn": map_run_arn})["executionCounts"]
-    assert counts["failuresNotRedrivable"] == 1
+    assert_its_one_child_is_not_redrivable(engine, the_map_run(engine, parent))
 
 
 # -- a run that never started its children ---------------------------------------------------
