@@ -58,6 +58,8 @@ from redstep.runtime.messages import (
     Request,
     Response,
     check_input,
+    described_execution,
+    listed_execution,
     name_and_input,
     required,
     without_data,
@@ -284,32 +286,13 @@ class Engine:
         redrive, reason = redrive_status(
             self.store, self.clock, self._max_history_events, record, map_run
         )
-        response: Response = {
-            "executionArn": record.arn,
-            "stateMachineArn": record.state_machine_arn,
-            "name": record.name,
-            "status": record.status.value,
-            "startDate": record.start_date,
-            "inputDetails": {"included": with_data},
-            "redriveCount": record.redrive_count,
-            "redriveStatus": redrive,
-        }
+        response = described_execution(record, with_data)
+        response["redriveCount"] = record.redrive_count
+        response["redriveStatus"] = redrive
         if record.redrive_date is not None:
             response["redriveDate"] = record.redrive_date
         if reason is not None:
             response["redriveStatusReason"] = reason
-        if with_data:
-            response["input"] = record.input
-        if record.stop_date is not None:
-            response["stopDate"] = record.stop_date
-        if record.status is ExecutionStatus.SUCCEEDED:
-            if with_data:
-                response["output"] = record.output
-            response["outputDetails"] = {"included": with_data}
-        if record.error is not None:
-            response["error"] = record.error
-        if record.cause is not None:
-            response["cause"] = record.cause
         if map_run is not None:
             response["mapRunArn"] = map_run
         return response
@@ -331,22 +314,7 @@ class Engine:
             request.get("nextToken"),
             redriven=None if redrive_filter is None else redrive_filter == "REDRIVEN",
         )
-        executions = []
-        for record in page.items:
-            item: Response = {
-                "executionArn": record.arn,
-                "stateMachineArn": record.state_machine_arn,
-                "name": record.name,
-                "status": record.status.value,
-                "startDate": record.start_date,
-            }
-            if record.stop_date is not None:
-                item["stopDate"] = record.stop_date
-            item["redriveCount"] = record.redrive_count
-            if record.redrive_date is not None:
-                item["redriveDate"] = record.redrive_date
-            executions.append(item)
-        response: Response = {"executions": executions}
+        response: Response = {"executions": [listed_execution(record) for record in page.items]}
         if page.next_token is not None:
             response["nextToken"] = page.next_token
         return response

@@ -61,6 +61,7 @@ from redstep.runtime.errors import (
 )
 from redstep.runtime.executor import Executor
 from redstep.runtime.express_store import ExpressStore
+from redstep.runtime.messages import Response, described_execution
 from redstep.runtime.store import ExecutionRecord, SignalRecord, StateMachineRecord
 
 #: StateMachineType's value for an Express state machine.
@@ -77,8 +78,6 @@ CLOSING_CHECK_SECONDS = 0.25
 
 _EXPRESS_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]*:\d{12}:express:")
 _ACTIVITY_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:")
-
-Response = dict[str, Any]
 
 
 # -- ARNs ------------------------------------------------------------------------------------------
@@ -254,25 +253,7 @@ def billing_details(start: datetime, stop: datetime) -> dict[str, int]:
 def describe(record: ExecutionRecord) -> Response:
     """An Express execution described as DescribeExecution describes a Standard one, for
     redstep's own views (AWS offers no such call for it)."""
-    response: Response = {
-        "executionArn": record.arn,
-        "stateMachineArn": record.state_machine_arn,
-        "name": record.name,
-        "status": record.status.value,
-        "startDate": record.start_date,
-        "input": record.input,
-        "inputDetails": {"included": True},
-    }
-    if record.stop_date is not None:
-        response["stopDate"] = record.stop_date
-    if record.status is ExecutionStatus.SUCCEEDED:
-        response["output"] = record.output
-        response["outputDetails"] = {"included": True}
-    if record.error is not None:
-        response["error"] = record.error
-    if record.cause is not None:
-        response["cause"] = record.cause
-    return response
+    return described_execution(record, with_data=True)
 
 
 # -- the runner ------------------------------------------------------------------------------------

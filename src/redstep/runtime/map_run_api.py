@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,19 +30,21 @@ from redstep.runtime.clock import Clock
 from redstep.runtime.errors import (
     ExecutionDoesNotExist,
     InvalidArn,
-    InvalidToken,
     ResourceNotFound,
     ValidationException,
 )
+from redstep.runtime.messages import (
+    DEFAULT_PAGE_SIZE,
+    Request,
+    Response,
+    listed_execution,
+    page,
+)
 from redstep.runtime.redrive_eligibility import map_run_redrives
 from redstep.runtime.store import ExecutionStore, MapRunRecord, MapRunStatus
-from redstep.runtime.tokens import decode_token, encode_token
+from redstep.runtime.tokens import encode_token
 from redstep.runtime.validation import validate_request
 
-DEFAULT_PAGE_SIZE = 100
-
-Request = Mapping[str, Any]
-Response = dict[str, Any]
 #: UpdateMapRun's effect on a run: (record, maxConcurrency, toleratedFailureCount,
 #: toleratedFailurePercentage), each None when not given.
 Update = Callable[[MapRunRecord, int | None, int | None, float | None], None]
@@ -94,11 +96,7 @@ def list_map_runs(store: ExecutionStore, request: Request) -> Response:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
     runs = store.list_map_runs(execution_arn)
     scope = f"map_runs:{execution_arn}"
-    token = request.get("nextToken")
-    offset = decode_token(token, scope, 1)[0] if token else 0
-    if not isinstance(offset, int):
-        raise InvalidToken(f"Invalid Token: '{token}'")
-    size = request.get("maxResults") or DEFAULT_PAGE_SIZE
+    offset, size = page(request, scope)
     items = []
     for run in runs[offset : offset + size]:
         item: Response = {
@@ -179,34 +177,20 @@ def list_map_run_executions(store: ExecutionStore, request: Request) -> Response
     _map_run(store, arn)
     status = request.get("statusFilter")
     redrive_filter = request.get("redriveFilter")
-    page = store.list_map_run_executions(
+    listed = store.list_map_run_executions(
         arn,
         ExecutionStatus(status) if status else None,
         request.get("maxResults") or DEFAULT_PAGE_SIZE,
         request.get("nextToken"),
         redriven=None if redrive_filter is None else redrive_filter == "REDRIVEN",
     )
-    executions = []
-    for child in page.items:
-        record = child.execution
-        item: Response = {
-            "executionArn": record.arn,
-            "stateMachineArn": record.state_machine_arn,
-            "name": record.name,
-            "status": record.status.value,
-            "startDate": record.start_date,
-            "mapRunArn": arn,
-            "itemCount": child.items,
-            "redriveCount": record.redrive_count,
-        }
-        if record.stop_date is not None:
-            item["stopDate"] = record.stop_date
-        if record.redrive_date is not None:
-            item["redriveDate"] = record.redrive_date
-        executions.append(item)
+    executions = [
+        listed_execution(child.execution) | {"mapRunArn": arn, "itemCount": child.items}
+        for child in listed.items
+    ]
     response: Response = {"executions": executions}
-    if page.next_token is not None:
-        response["nextToken"] = page.next_token
+    if listed.next_token is not None:
+        response["nextToken"] = listed.next_token
     return response
 
 

@@ -32,6 +32,7 @@ from redstep.runtime.store import (
     StoreConflict,
     TimerRecord,
     changed_tags,
+    redriven_record,
     token_redrive,
     with_token,
 )
@@ -185,16 +186,7 @@ class MemoryExecutionStore:
                 return Redriven(record, made, is_new=False)
             if record.status not in REDRIVABLE_STATUSES:
                 raise StoreConflict(f"execution {arn} is {record.status.value}")
-            record = replace(
-                record,
-                status=ExecutionStatus.RUNNING,
-                stop_date=None,
-                output=None,
-                error=None,
-                cause=None,
-                redrive_count=record.redrive_count + 1,
-                redrive_date=at,
-            )
+            record = redriven_record(record, at)
             self._executions[arn] = record
             self._redrive_tokens[arn] = with_token(tokens, client_token, at)
             self._signals[self._next_seq()] = _Signal(arn, kind, text, at, is_processed=False)

@@ -4,8 +4,8 @@ A request is a mapping with the wire's member names and a response a dict of the
 CLI, the HTTP API and Python callers share one implementation (`redstep.runtime.engine`). This
 module owns those two types and the request checks several operations share that botocore's
 model cannot express: an execution's input and name, a member an operation needs though the
-model leaves it optional, an offset page token; and GetExecutionHistory's trimming of an event
-to its metadata.
+model leaves it optional, an offset page token; GetExecutionHistory's trimming of an event to its
+metadata; and an execution as DescribeExecution and ListExecutions tell it.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from redstep.asl.json_text import InvalidJsonText, read_json
+from redstep.engine.commands import ExecutionStatus
 from redstep.engine.tasks import MAX_PAYLOAD_BYTES
 from redstep.runtime.arns import check_name
 from redstep.runtime.errors import InvalidExecutionInput, InvalidToken, ValidationException
+from redstep.runtime.store import ExecutionRecord
 from redstep.runtime.tokens import decode_token
 
 DEFAULT_PAGE_SIZE = 100
@@ -83,3 +85,46 @@ def without_data(event: dict[str, Any]) -> dict[str, Any]:
             value = {k: v for k, v in value.items() if k not in ("input", "output")}
         trimmed[key] = value
     return trimmed
+
+
+def described_execution(record: ExecutionRecord, with_data: bool) -> Response:
+    """An execution as DescribeExecution tells it, but for its redrive and map run members (the
+    engine's to add); `with_data` False leaves out its input and output (METADATA_ONLY)."""
+    response: Response = {
+        "executionArn": record.arn,
+        "stateMachineArn": record.state_machine_arn,
+        "name": record.name,
+        "status": record.status.value,
+        "startDate": record.start_date,
+        "inputDetails": {"included": with_data},
+    }
+    if with_data:
+        response["input"] = record.input
+    if record.stop_date is not None:
+        response["stopDate"] = record.stop_date
+    if record.status is ExecutionStatus.SUCCEEDED:
+        if with_data:
+            response["output"] = record.output
+        response["outputDetails"] = {"included": with_data}
+    if record.error is not None:
+        response["error"] = record.error
+    if record.cause is not None:
+        response["cause"] = record.cause
+    return response
+
+
+def listed_execution(record: ExecutionRecord) -> Response:
+    """An execution as ListExecutions lists it (an ExecutionListItem)."""
+    item: Response = {
+        "executionArn": record.arn,
+        "stateMachineArn": record.state_machine_arn,
+        "name": record.name,
+        "status": record.status.value,
+        "startDate": record.start_date,
+        "redriveCount": record.redrive_count,
+    }
+    if record.stop_date is not None:
+        item["stopDate"] = record.stop_date
+    if record.redrive_date is not None:
+        item["redriveDate"] = record.redrive_date
+    return item

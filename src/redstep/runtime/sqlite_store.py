@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +46,7 @@ from redstep.runtime.store import (
     StoreConflict,
     TimerRecord,
     changed_tags,
+    redriven_record,
     token_redrive,
     with_token,
 )
@@ -240,17 +240,7 @@ class SqliteExecutionStore(SqliteMapRuns):
                 ),
             )
             insert_signal(db, arn, kind, fields, at, is_processed=False)
-        redriven = replace(
-            record,
-            status=ExecutionStatus.RUNNING,
-            stop_date=None,
-            output=None,
-            error=None,
-            cause=None,
-            redrive_count=record.redrive_count + 1,
-            redrive_date=at,
-        )
-        return Redriven(redriven, at, is_new=True)
+        return Redriven(redriven_record(record, at), at, is_new=True)
 
     def running_executions(self) -> list[ExecutionRecord]:
         """Every RUNNING execution, oldest first: what a restarted executor resumes."""

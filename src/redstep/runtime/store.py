@@ -10,7 +10,7 @@ transaction: after a crash, an execution is exactly its committed journal.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -327,6 +327,20 @@ class ExecutionStore(Protocol):
 
 RedriveTokens = list[tuple[str, datetime]]
 """An execution's recent redrives' client tokens, with the dates of the redrives, oldest first."""
+
+
+def redriven_record(record: ExecutionRecord, at: datetime) -> ExecutionRecord:
+    """The execution as a redrive at `at` leaves it (`ExecutionStore.redrive_execution`)."""
+    return replace(
+        record,
+        status=ExecutionStatus.RUNNING,
+        stop_date=None,
+        output=None,
+        error=None,
+        cause=None,
+        redrive_count=record.redrive_count + 1,
+        redrive_date=at,
+    )
 
 
 def token_redrive(tokens: RedriveTokens, token: str | None, at: datetime) -> datetime | None:
